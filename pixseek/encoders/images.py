@@ -1,0 +1,153 @@
+"""Decode untrusted image files safely and turn them into the encoder's square uint8 input.
+
+Every failure becomes an `ImageError` with a short reason (recorded in the catalog), never a crash:
+truncated or corrupt data, decompression bombs, odd modes (16-bit, CMYK, palette+alpha), animations
+(first frame) and EXIF orientation are all handled here.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+MAX_PIXELS = 200_000_000  # refuse anything larger before decoding: a bomb must not eat memory
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+SIGNATURES = (
+    b"\xff\xd8\xff",  # JPEG
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",  # TIFF little-endian
+    b"MM\x00*",  # TIFF big-endian
+)
+
+
+class ImageError(Exception):
+    """A file that cannot be used as an image; the message says why."""
+
+
+def sniff(head: bytes) -> bool:
+    """True when the first bytes carry an image signature we can decode."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return any(head.startswith(s) for s in SIGNATURES)
+
+
+def looks_like_image(path: Path) -> bool:
+    """By extension or by content: a renamed JPEG is still found, a .jpg text file is still reported."""
+    if path.suffix.lower() in EXTENSIONS:
+        return True
+    try:
+        with open(path, "rb") as f:
+            return sniff(f.read(16))
+    except OSError:
+        return False
+
+
+def open_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open, validate and fully decode an image into RGB, upright. Raises ImageError."""
+    try:
+        fp = io.BytesIO(source) if isinstance(source, bytes) else source
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(fp)
+            w, h = im.size
+            if w * h > max_pixels:
+                raise ImageError(f"image too large ({w}x{h} pixels, limit {max_pixels:,})")
+            if w == 0 or h == 0:
+                raise ImageError("image has zero size")
+            im.seek(0)  # animated GIF/WebP/APNG: first frame
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            return to_rgb(im)
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError("file not found") from None
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"decompression bomb refused: {exc}") from None
+    except Image.DecompressionBombWarning as exc:
+        raise ImageError(f"decompression bomb refused: {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError("not an image (unrecognised format)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        msg = str(exc) or type(exc).__name__
+        raise ImageError(f"corrupt image: {msg}") from None
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB, scaling 16/32-bit data instead of clipping it."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
+        im = Image.fromarray(a.astype(np.uint8), "L")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    return im.convert("RGB") if im.mode != "RGB" else im
+
+
+def load_for_encoder(
+    source: str | Path | bytes, size: int, box: tuple[float, float, float, float] | None = None
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode, optionally crop to `box` (x0, y0, x1, y1 in upright pixel coordinates), resize the short
+    side to size*256/224 and centre-crop to size x size. Returns (pixels uint8 HxWx3, original (w, h))."""
+    if box is None and not isinstance(source, bytes):
+        im = _open_drafted(source, size)
+    else:
+        im = open_image(source)
+    w, h = im.size
+    if box is not None:
+        im = im.crop(check_box(box, w, h))
+    return square_crop(im, size), (w, h)
+
+
+def _open_drafted(path: str | Path, size: int) -> Image.Image:
+    """Like open_image, but lets JPEG decode at a reduced scale when the photo is much larger than needed."""
+    try:
+        with Image.open(path) as probe:
+            fmt, (w, h) = probe.format, probe.size
+    except Exception:
+        return open_image(path)  # reports the precise reason
+    if fmt != "JPEG" or min(w, h) < 4 * size:
+        return open_image(path)
+    try:
+        im = Image.open(path)
+        if w * h > MAX_PIXELS:
+            raise ImageError(f"image too large ({w}x{h} pixels, limit {MAX_PIXELS:,})")
+        im.draft("RGB", (size * 2, size * 2))
+        im.load()
+        return to_rgb(ImageOps.exif_transpose(im))
+    except ImageError:
+        raise
+    except Exception:
+        return open_image(path)
+
+
+def check_box(box: tuple[float, float, float, float], w: int, h: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ImageError(f"box {tuple(box)} is empty or outside the {w}x{h} image")
+    return x0, y0, x1, y1
+
+
+def square_crop(im: Image.Image, size: int) -> np.ndarray:
+    short = round(size * 256 / 224)
+    w, h = im.size
+    scale = short / min(w, h)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    im = im.resize((nw, nh), Image.BILINEAR, reducing_gap=3.0)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    return np.asarray(im.crop((left, top, left + size, top + size)), dtype=np.uint8)

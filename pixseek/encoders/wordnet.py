@@ -1,0 +1,143 @@
+"""WordNet 3.0 nouns, read straight from the Princeton data files (Debian `wordnet-base`).
+
+Noun synset offsets are ImageNet wnids ("n" + 8-digit offset), so WordNet tells which ImageNet
+classes a broader word covers: "vehicle" reaches fire engine, tractor and canoe. No NLTK needed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from pixseek.paths import cache_dir
+
+SEARCH_PATHS = ("/usr/share/wordnet", "/usr/local/share/wordnet", "/usr/share/WordNet-3.0/dict")
+_SUFFIXES = (("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
+             ("men", "man"), ("ies", "y"), ("s", ""))
+
+
+@dataclass
+class WordNet:
+    lemmas: dict[str, list[str]]  # wnid -> lemma names ("hot_dog" style)
+    hypernyms: dict[str, list[str]]  # wnid -> parent wnids (class and instance hypernyms)
+    index: dict[str, list[str]]  # lemma (lowercase, underscores) -> wnids, most frequent sense first
+    exceptions: dict[str, str]  # irregular plural -> singular
+    _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def synsets(self, word: str) -> list[str]:
+        """Noun senses of a word or phrase, trying its singular form too ("geese" -> "goose")."""
+        key = word.lower().strip().replace(" ", "_").replace("-", "_")
+        if key in self.index:
+            return self.index[key]
+        base = self.exceptions.get(key) or next(
+            (key[: -len(a)] + b for a, b in _SUFFIXES if key.endswith(a) and key[: -len(a)] + b in self.index), None
+        )
+        return self.index.get(base, []) if base else []
+
+    def children(self, wnid: str) -> list[str]:
+        if not self._children:
+            for child, parents in self.hypernyms.items():
+                for p in parents:
+                    self._children.setdefault(p, []).append(child)
+        return self._children.get(wnid, [])
+
+    def descendants(self, wnid: str) -> set[str]:
+        """The synset and everything below it."""
+        seen, stack = {wnid}, [wnid]
+        while stack:
+            for c in self.children(stack.pop()):
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        return seen
+
+    def ancestors(self, wnid: str) -> list[str]:
+        """Hypernym closure, nearest first."""
+        out, frontier, seen = [], [wnid], {wnid}
+        while frontier:
+            nxt = []
+            for w in frontier:
+                for p in self.hypernyms.get(w, []):
+                    if p not in seen:
+                        seen.add(p)
+                        out.append(p)
+                        nxt.append(p)
+            frontier = nxt
+        return out
+
+    def name(self, wnid: str) -> str:
+        return self.lemmas[wnid][0].replace("_", " ") if wnid in self.lemmas else wnid
+
+
+def find_wordnet_dir() -> Path | None:
+    candidates = [os.environ.get("PIXSEEK_WORDNET", "")]
+    candidates += [str(Path(p) / "corpora" / "wordnet") for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
+    candidates += list(SEARCH_PATHS)
+    for c in candidates:
+        if c and (Path(c) / "data.noun").is_file():
+            return Path(c)
+    return None
+
+
+def parse(folder: Path) -> WordNet:
+    lemmas: dict[str, list[str]] = {}
+    hypernyms: dict[str, list[str]] = {}
+    with open(folder / "data.noun", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue  # licence header
+            parts = line.split(" | ", 1)[0].split()
+            wnid = "n" + parts[0]
+            n_words = int(parts[3], 16)
+            words = [parts[4 + 2 * i] for i in range(n_words)]
+            lemmas[wnid] = [_clean_lemma(w) for w in words]
+            pos = 4 + 2 * n_words
+            n_ptr = int(parts[pos])
+            ptrs = parts[pos + 1 : pos + 1 + 4 * n_ptr]
+            hypernyms[wnid] = ["n" + ptrs[i + 1] for i in range(0, len(ptrs), 4) if ptrs[i] in ("@", "@i") and ptrs[i + 2] == "n"]
+    index: dict[str, list[str]] = {}
+    with open(folder / "index.noun", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue
+            parts = line.split()
+            n_senses, n_ptr = int(parts[2]), int(parts[3])
+            offsets = parts[4 + n_ptr + 2 :]
+            index[parts[0].lower()] = ["n" + o for o in offsets[:n_senses]]
+    exceptions = {}
+    exc = folder / "noun.exc"
+    if exc.is_file():
+        for line in exc.read_text(encoding="utf-8", errors="replace").splitlines():
+            bits = line.split()
+            if len(bits) >= 2:
+                exceptions[bits[0]] = bits[1]
+    return WordNet(lemmas, hypernyms, index, exceptions)
+
+
+def _clean_lemma(word: str) -> str:
+    return word.split("(")[0]  # adjective markers like "(p)" appear on some lemmas
+
+
+@lru_cache(maxsize=1)
+def load_wordnet() -> WordNet | None:
+    """The parsed WordNet (cached as a pickle), or None where no WordNet is installed."""
+    folder = find_wordnet_dir()
+    if folder is None:
+        return None
+    stamp = int((folder / "data.noun").stat().st_mtime)
+    cached = cache_dir() / f"wordnet-nouns-{stamp}.pkl"
+    if cached.exists():
+        try:
+            with open(cached, "rb") as f:
+                return pickle.load(f)
+        except Exception:
+            pass  # stale or broken cache: parse again
+    wn = parse(folder)
+    tmp = cached.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(wn, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, cached)
+    return wn

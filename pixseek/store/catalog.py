@@ -1,0 +1,173 @@
+"""The SQLite catalog: which files exist, what they contain, and which vector row holds each content.
+
+Identical files share one `contents` row (deduplication by hash). Rows are committed only after the
+vectors they point at are on disk, so a crash at any point leaves a catalog that agrees with the
+vector files up to the last commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE contents (
+        id INTEGER PRIMARY KEY,          -- also the row in the vector files
+        hash TEXT NOT NULL UNIQUE,
+        width INTEGER, height INTEGER,
+        live INTEGER NOT NULL DEFAULT 1  -- 0 once no file holds this content (a tombstone)
+    );
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        hash TEXT,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+        error TEXT,
+        content_id INTEGER REFERENCES contents(id),
+        indexed_at REAL NOT NULL
+    );
+    CREATE INDEX files_content ON files(content_id);
+    """,
+}
+
+
+@dataclass
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    status: str
+    hash: str | None = None
+    error: str | None = None
+    content_id: int | None = None
+
+
+class Catalog:
+    """Thin, typed access to catalog.sqlite. Writes are deferred until `commit()` so batches commit once."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA busy_timeout=30000")
+        if not readonly:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        self._in_tx = False
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            self.db.execute("BEGIN IMMEDIATE")
+            for stmt in MIGRATIONS[v].split(";"):
+                if stmt.strip():
+                    self.db.execute(stmt)
+            self.db.execute(f"PRAGMA user_version={v}")
+            self.db.execute("COMMIT")
+
+    # transactions -------------------------------------------------------------------------
+    def begin(self) -> None:
+        if not self._in_tx:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._in_tx = True
+
+    def commit(self) -> None:
+        if self._in_tx:
+            self.db.execute("COMMIT")
+            self._in_tx = False
+
+    def rollback(self) -> None:
+        if self._in_tx:
+            self.db.execute("ROLLBACK")
+            self._in_tx = False
+
+    def close(self) -> None:
+        self.rollback()
+        self.db.close()
+
+    # meta -------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
+
+    # files ------------------------------------------------------------------------------
+    def files_under(self, roots: list[str]) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, status) for catalogued files inside any of the roots."""
+        out = {}
+        for root in roots:
+            prefix = root.rstrip("/") + "/"
+            rows = self.db.execute(
+                "SELECT path, size, mtime_ns, status FROM files WHERE path >= ? AND path < ?",
+                (prefix, prefix[:-1] + "0"),  # "0" sorts right after "/"
+            )
+            out.update({p: (s, m, st) for p, s, m, st in rows})
+        return out
+
+    def file(self, path: str) -> FileRecord | None:
+        row = self.db.execute(
+            "SELECT path, size, mtime_ns, status, hash, error, content_id FROM files WHERE path=?", (path,)
+        ).fetchone()
+        return FileRecord(*row) if row else None
+
+    def put_file(self, rec: FileRecord) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, content_id, indexed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (rec.path, rec.size, rec.mtime_ns, rec.hash, rec.status, rec.error, rec.content_id, time.time()),
+        )
+
+    def remove_file(self, path: str) -> int | None:
+        """Forget a file; returns the content id it held if no other file holds that content now."""
+        row = self.db.execute("SELECT content_id FROM files WHERE path=?", (path,)).fetchone()
+        self.db.execute("DELETE FROM files WHERE path=?", (path,))
+        cid = row[0] if row else None
+        if cid is not None and not self.db.execute("SELECT 1 FROM files WHERE content_id=? LIMIT 1", (cid,)).fetchone():
+            self.db.execute("UPDATE contents SET live=0 WHERE id=?", (cid,))
+            return cid
+        return None
+
+    def failed(self) -> list[tuple[str, str]]:
+        return self.db.execute("SELECT path, error FROM files WHERE status='failed' ORDER BY path").fetchall()
+
+    # contents ---------------------------------------------------------------------------
+    def content_by_hash(self, digest: str) -> tuple[int, int] | None:
+        """(content id, live) for a hash already stored."""
+        row = self.db.execute("SELECT id, live FROM contents WHERE hash=?", (digest,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_content(self, cid: int, digest: str, width: int, height: int) -> None:
+        self.db.execute("INSERT INTO contents(id, hash, width, height, live) VALUES (?, ?, ?, ?, 1)", (cid, digest, width, height))
+
+    def revive_content(self, cid: int) -> None:
+        self.db.execute("UPDATE contents SET live=1 WHERE id=?", (cid,))
+
+    def live_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM contents WHERE live=1")]
+
+    def paths_of(self, ids: list[int]) -> dict[int, str]:
+        """content id -> one path holding it (the smallest, for stable output)."""
+        if not ids:
+            return {}
+        q = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT content_id, MIN(path) FROM files WHERE content_id IN ({q}) GROUP BY content_id", ids)
+        return dict(rows.fetchall())
+
+    def counts(self) -> dict[str, int]:
+        one = self.db.execute
+        return {
+            "images": one("SELECT COUNT(*) FROM contents WHERE live=1").fetchone()[0],
+            "files": one("SELECT COUNT(*) FROM files WHERE status='ok'").fetchone()[0],
+            "failed": one("SELECT COUNT(*) FROM files WHERE status='failed'").fetchone()[0],
+            "rows": one("SELECT COALESCE(MAX(id) + 1, 0) FROM contents").fetchone()[0],
+        }

@@ -1,0 +1,111 @@
+"""Vector stores: the seam between search code and where vectors live (local files today, Milvus later).
+
+A store maps integer ids (catalog content ids) to fixed-size vectors and answers inner-product top-k
+queries over the live ones. The local store keeps rows in an append-only raw file: writes are appended
+and fsynced before the catalog commits them, and rows past the committed count (from a crash) are cut
+off when the store opens. Search is exact, streamed over a memory map in chunks so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class VectorStore(Protocol):
+    dim: int
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    def remove(self, ids: np.ndarray) -> None: ...
+    def get(self, ids: np.ndarray) -> np.ndarray: ...
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each (n_queries, k), best first; missing slots have id -1."""
+        ...
+    def __len__(self) -> int: ...
+
+
+class LocalVectorStore:
+    """Rows in `<folder>/<name>.<dtype>`, row i = id i; a live mask marks removed ids."""
+
+    CHUNK = 65536
+
+    def __init__(self, folder: Path, name: str, dim: int, dtype: str = "float32", committed_rows: int = 0,
+                 live_ids: list[int] | None = None) -> None:
+        self.path = folder / f"{name}.{np.dtype(dtype).name}"
+        self.dim, self.dtype = dim, np.dtype(dtype)
+        self.row_bytes = dim * self.dtype.itemsize
+        self.path.touch(exist_ok=True)
+        size = self.path.stat().st_size
+        if size != committed_rows * self.row_bytes:
+            if size < committed_rows * self.row_bytes:
+                raise OSError(f"{self.path} holds {size // self.row_bytes} rows but the catalog expects {committed_rows}")
+            with open(self.path, "r+b") as f:  # drop rows an interrupted run wrote but never committed
+                f.truncate(committed_rows * self.row_bytes)
+        self.rows = committed_rows
+        self.live = np.zeros(committed_rows, bool)
+        if live_ids:
+            self.live[np.asarray(live_ids, np.int64)] = True
+        self._map: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.live.sum())
+
+    def _matrix(self) -> np.ndarray:
+        if self._map is None or len(self._map) != self.rows:
+            self._map = (np.memmap(self.path, self.dtype, "r", shape=(self.rows, self.dim))
+                         if self.rows else np.zeros((0, self.dim), self.dtype))
+        return self._map
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, np.int64)
+        assert vectors.shape == (len(ids), self.dim), (vectors.shape, self.dim)
+        assert len(ids) == 0 or (ids == np.arange(self.rows, self.rows + len(ids))).all(), "ids must be appended in order"
+        with open(self.path, "ab") as f:
+            f.write(np.ascontiguousarray(vectors, self.dtype).tobytes())
+            f.flush()
+            os.fsync(f.fileno())
+        self.rows += len(ids)
+        self.live = np.concatenate([self.live, np.ones(len(ids), bool)])
+
+    def revive(self, ids: np.ndarray) -> None:
+        self.live[np.asarray(ids, np.int64)] = True
+
+    def remove(self, ids: np.ndarray) -> None:
+        self.live[np.asarray(ids, np.int64)] = False
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(self._matrix()[np.asarray(ids, np.int64)], np.float32)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.atleast_2d(np.asarray(queries, np.float32))
+        assert queries.shape[1] == self.dim, (queries.shape, self.dim)
+        nq = len(queries)
+        best_s = np.full((nq, 0), -np.inf, np.float32)
+        best_i = np.zeros((nq, 0), np.int64)
+        mat = self._matrix()
+        for start in range(0, self.rows, self.CHUNK):
+            block = np.asarray(mat[start : start + self.CHUNK], np.float32)
+            scores = queries @ block.T
+            scores[:, ~self.live[start : start + len(block)]] = -np.inf
+            kk = min(k, scores.shape[1])
+            part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+            best_s = np.concatenate([best_s, np.take_along_axis(scores, part, 1)], 1)
+            best_i = np.concatenate([best_i, part + start], 1)
+            if best_s.shape[1] > k:
+                keep = np.argpartition(-best_s, k - 1, axis=1)[:, :k]
+                best_s, best_i = np.take_along_axis(best_s, keep, 1), np.take_along_axis(best_i, keep, 1)
+        order = np.argsort(-best_s, axis=1, kind="stable")
+        best_s, best_i = np.take_along_axis(best_s, order, 1), np.take_along_axis(best_i, order, 1)
+        best_i[~np.isfinite(best_s)] = -1
+        if best_s.shape[1] < k:
+            pad = k - best_s.shape[1]
+            best_s = np.pad(best_s, ((0, 0), (0, pad)), constant_values=-np.inf)
+            best_i = np.pad(best_i, ((0, 0), (0, pad)), constant_values=-1)
+        return best_s, best_i
+
+    def matrix(self) -> np.ndarray:
+        """All rows (memory-mapped) for bulk scoring, e.g. re-ranking by class probabilities."""
+        return self._matrix()
