@@ -103,36 +103,46 @@ def load_for_encoder(
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode, optionally crop to `box` (x0, y0, x1, y1 in upright pixel coordinates), resize the short
     side to size*256/224 and centre-crop to size x size. Returns (pixels uint8 HxWx3, original (w, h))."""
-    if box is None and not isinstance(source, bytes):
-        im = _open_drafted(source, size)
+    if box is None:
+        im, (w, h) = _open_drafted(source, size)
     else:
         im = open_image(source)
-    w, h = im.size
+        w, h = im.size
     if box is not None:
         im = im.crop(check_box(box, w, h))
     return square_crop(im, size), (w, h)
 
 
-def _open_drafted(path: str | Path, size: int) -> Image.Image:
-    """Like open_image, but lets JPEG decode at a reduced scale when the photo is much larger than needed."""
+def _open_drafted(source: str | Path | bytes, size: int) -> tuple[Image.Image, tuple[int, int]]:
+    """Like open_image, but lets JPEG decode at a reduced scale when the photo is much larger than needed.
+    Returns the image and the full upright size of the original."""
+    path = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with Image.open(path) as probe:
             fmt, (w, h) = probe.format, probe.size
     except Exception:
-        return open_image(path)  # reports the precise reason
+        im = open_image(source)  # reports the precise reason
+        return im, im.size
     if fmt != "JPEG" or min(w, h) < 4 * size:
-        return open_image(path)
+        im = open_image(source)
+        return im, im.size
     try:
+        if isinstance(path, io.BytesIO):
+            path.seek(0)
         im = Image.open(path)
         if w * h > MAX_PIXELS:
             raise ImageError(f"image too large ({w}x{h} pixels, limit {MAX_PIXELS:,})")
         im.draft("RGB", (size * 2, size * 2))
         im.load()
-        return to_rgb(ImageOps.exif_transpose(im))
+        im = to_rgb(ImageOps.exif_transpose(im))
+        if (im.size[0] > im.size[1]) != (w > h):
+            w, h = h, w  # EXIF rotated it a quarter turn
+        return im, (w, h)
     except ImageError:
         raise
     except Exception:
-        return open_image(path)
+        im = open_image(source)
+        return im, im.size
 
 
 def check_box(box: tuple[float, float, float, float], w: int, h: int) -> tuple[int, int, int, int]:

@@ -29,9 +29,11 @@ class WordNet:
 
     def synsets(self, word: str) -> list[str]:
         """Noun senses of a word or phrase, trying its singular form too ("geese" -> "goose")."""
-        key = word.lower().strip().replace(" ", "_").replace("-", "_")
+        key = "_".join(word.lower().split())
         if key in self.index:
             return self.index[key]
+        if key.replace("-", "_") in self.index:
+            return self.index[key.replace("-", "_")]
         base = self.exceptions.get(key) or next(
             (key[: -len(a)] + b for a, b in _SUFFIXES if key.endswith(a) and key[: -len(a)] + b in self.index), None
         )

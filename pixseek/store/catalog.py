@@ -132,10 +132,14 @@ class Catalog:
         row = self.db.execute("SELECT content_id FROM files WHERE path=?", (path,)).fetchone()
         self.db.execute("DELETE FROM files WHERE path=?", (path,))
         cid = row[0] if row else None
-        if cid is not None and not self.db.execute("SELECT 1 FROM files WHERE content_id=? LIMIT 1", (cid,)).fetchone():
-            self.db.execute("UPDATE contents SET live=0 WHERE id=?", (cid,))
-            return cid
-        return None
+        return cid if cid is not None and self.release_content(cid) else None
+
+    def release_content(self, cid: int) -> bool:
+        """Tombstone a content no file holds any more; True if it was released."""
+        if self.db.execute("SELECT 1 FROM files WHERE content_id=? LIMIT 1", (cid,)).fetchone():
+            return False
+        self.db.execute("UPDATE contents SET live=0 WHERE id=?", (cid,))
+        return True
 
     def failed(self) -> list[tuple[str, str]]:
         return self.db.execute("SELECT path, error FROM files WHERE status='failed' ORDER BY path").fetchall()

@@ -1,0 +1,316 @@
+"""The Python API: a collection folder you index and search.
+
+    from pixseek import Collection
+    col = Collection.open("~/photos.pixseek")
+    col.index(["~/Pictures"])
+    col.search("dog -grass", k=5)            # -> [Hit(path, score, tags)]
+    col.similar("~/Pictures/cat.jpg", box=(10, 20, 200, 220))
+    col.words("man")                         # -> [WordHit("woman", 0.89), ...]
+    col.tag("~/Pictures/cat.jpg")            # -> [Tag("tabby", 0.61), ...]
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.encoders.base import Embedding, ImageEncoder
+from pixseek.encoders.images import ImageError, load_for_encoder
+from pixseek.encoders.registry import DEFAULT_ENCODER, load_image_encoder
+from pixseek.encoders.visual import visual_dim, visual_vectors
+from pixseek.encoders.wordnet import load_wordnet
+from pixseek.encoders.words import DEFAULT_WORDS, load_words
+from pixseek.errors import PixseekError
+from pixseek.paths import default_db
+from pixseek.search.concepts import ConceptSpace
+from pixseek.search.engine import Searcher
+from pixseek.store.catalog import Catalog
+from pixseek.store.indexer import Indexer
+from pixseek.store.prepare import content_hash
+from pixseek.store.vectors import LocalVectorStore
+
+Box = tuple[float, float, float, float]
+ImageInput = str | Path | bytes
+
+
+@dataclass
+class Hit:
+    path: str
+    score: float
+    tags: list[str] | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if d["tags"] is None:
+            del d["tags"]
+        return d
+
+
+@dataclass
+class WordHit:
+    word: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Tag:
+    tag: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IndexReport:
+    indexed: int
+    skipped: int
+    failed: int
+    removed: int
+    seconds: float
+    duplicates: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("indexed", "skipped", "failed", "removed", "seconds", "duplicates")}
+
+
+class Collection:
+    """A folder holding a catalog (catalog.sqlite) and vector files for one encoder and word space."""
+
+    def __init__(self, folder: Path, catalog: Catalog, encoder_spec: str, words_spec: str) -> None:
+        self.folder = folder
+        self.catalog = catalog
+        self.encoder_spec = encoder_spec
+        self.words_spec = words_spec
+        self._encoder: ImageEncoder | None = None
+        self._searcher: Searcher | None = None
+        self._version = None
+        self._open_stores()
+
+    # opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, folder: str | Path | None = None, encoder: str | None = None, words: str | None = None) -> Collection:
+        """Open (or create) a collection. The encoder and word space are fixed when it is created."""
+        folder = Path(os.path.expanduser(str(folder))) if folder else default_db()
+        if folder.exists() and not folder.is_dir():
+            raise PixseekError(f"--db {folder} is a file, not a collection folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            catalog = Catalog(folder / "catalog.sqlite")
+        except OSError as exc:
+            raise PixseekError(f"cannot open collection {folder}: {exc}") from exc
+        except Exception as exc:  # sqlite3.DatabaseError: not a database, locked read-only file...
+            raise PixseekError(f"cannot open collection {folder}: {exc}") from exc
+        stored_enc, stored_words = catalog.get_meta("encoder"), catalog.get_meta("words")
+        if stored_enc is None:
+            catalog.begin()
+            catalog.set_meta("encoder", encoder or DEFAULT_ENCODER)
+            catalog.set_meta("words", words or DEFAULT_WORDS)
+            catalog.commit()
+            stored_enc, stored_words = encoder or DEFAULT_ENCODER, words or DEFAULT_WORDS
+        elif encoder and encoder != stored_enc:
+            raise PixseekError(f"{folder} was indexed with encoder {stored_enc!r}, not {encoder!r}; use another --db")
+        return cls(folder, catalog, stored_enc, words or stored_words or DEFAULT_WORDS)
+
+    def _dims(self) -> tuple[int, int | None]:
+        dim, n_classes = self.catalog.get_meta("dim"), self.catalog.get_meta("classes")
+        if dim is None:
+            enc = self.encoder
+            self.catalog.begin()
+            self.catalog.set_meta("dim", str(enc.dim))
+            self.catalog.set_meta("classes", str(len(enc.classes) if enc.classes else 0))
+            self.catalog.commit()
+            return enc.dim, len(enc.classes) if enc.classes else None
+        return int(dim), int(n_classes) or None
+
+    def _open_stores(self) -> None:
+        counts = self.catalog.counts()
+        live = self.catalog.live_ids()
+        self._version = self._data_version()
+        if counts["rows"] == 0 and self.catalog.get_meta("dim") is None:
+            self.visual = self.probs = None  # created on first index, once the encoder is known
+            return
+        dim, n_classes = self._dims()
+        try:
+            self.visual = LocalVectorStore(self.folder, "visual", visual_dim(dim, n_classes), "float16", counts["rows"], live)
+            self.probs = (LocalVectorStore(self.folder, "probs", n_classes, "float16", counts["rows"], live)
+                          if n_classes else None)
+        except OSError as exc:
+            raise PixseekError(f"collection {self.folder} is damaged: {exc}") from exc
+        self._searcher = None
+
+    def _data_version(self) -> int:
+        return self.catalog.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def refresh(self) -> None:
+        """Pick up what another process (an index run) committed since this collection was opened."""
+        if self._data_version() != self._version:
+            self._open_stores()
+
+    @property
+    def encoder(self) -> ImageEncoder:
+        if self._encoder is None:
+            self._encoder = load_image_encoder(self.encoder_spec)
+        return self._encoder
+
+    @property
+    def searcher(self) -> Searcher:
+        if self.visual is None:
+            raise PixseekError(f"collection {self.folder} is empty: run `pixseek index DIR` first")
+        if self._searcher is None:
+            concepts = None
+            if self.probs is not None:
+                from pixseek.encoders.imagenet import imagenet_wnids
+
+                concepts = ConceptSpace(imagenet_wnids(), load_words(self.words_spec), load_wordnet())
+            self._searcher = Searcher(self.visual, self.probs, concepts)
+        return self._searcher
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # indexing ----------------------------------------------------------------------------
+    def index(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
+              batch_size: int = 64) -> IndexReport:
+        """Add new and changed images below `paths`, drop deleted ones. Safe to interrupt and re-run."""
+        roots = [Path(os.path.expanduser(str(p))) for p in paths]
+        missing = [str(r) for r in roots if not r.exists()]
+        if missing:
+            raise PixseekError(f"no such file or folder: {', '.join(missing)}")
+        with self._index_lock():
+            if self.visual is None:
+                self._dims()
+                self._open_stores()
+            indexer = Indexer(self.catalog, self.visual, self.probs, self.encoder, batch_size=batch_size, workers=workers)
+            counts = indexer.run(roots, progress=progress, skip=self.folder.resolve())
+        self._searcher = None
+        self._version = self._data_version()
+        return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,
+                           counts.duplicates, counts.failures)
+
+    def _index_lock(self):
+        folder = self.folder
+
+        class Lock:
+            def __enter__(self_inner):
+                self_inner.f = open(folder / "index.lock", "a+")
+                try:
+                    fcntl.flock(self_inner.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    self_inner.f.close()
+                    raise PixseekError(f"another `pixseek index` is running on {folder}; wait for it to finish") from None
+
+            def __exit__(self_inner, *exc):
+                fcntl.flock(self_inner.f, fcntl.LOCK_UN)
+                self_inner.f.close()
+
+        return Lock()
+
+    # queries -----------------------------------------------------------------------------
+    def _known_id(self, image: ImageInput) -> int | None:
+        """The content id of an image already in the collection (by path, else by content hash)."""
+        if not isinstance(image, bytes):
+            rec = self.catalog.file(os.path.abspath(os.path.expanduser(str(image))))
+            if rec and rec.status == "ok":
+                return rec.content_id
+            try:
+                image = Path(os.path.expanduser(str(image))).read_bytes()
+            except OSError:
+                return None
+        hit = self.catalog.content_by_hash(content_hash(image))
+        return hit[0] if hit and hit[1] else None
+
+    def embed(self, image: ImageInput, box: Box | None = None) -> Embedding:
+        """Run the encoder on one image file or encoded bytes, optionally on a region only."""
+        if not isinstance(image, bytes):
+            image = Path(os.path.expanduser(str(image)))
+            if not image.is_file():
+                raise PixseekError(f"no such image file: {image}")
+        try:
+            pixels, _ = load_for_encoder(image if isinstance(image, bytes) else str(image), self.encoder.input_size, box)
+        except ImageError as exc:
+            raise PixseekError(f"cannot use {'upload' if isinstance(image, bytes) else image} as a query: {exc}") from None
+        return self.encoder.embed(pixels[None])
+
+    def similar(self, image: ImageInput, k: int = 10, box: Box | None = None) -> list[Hit]:
+        """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it."""
+        _check_k(k)
+        searcher = self.searcher
+        known = self._known_id(image)
+        if known is not None and box is None:
+            vector = self.visual.get(np.array([known]))[0]
+        else:
+            vector = visual_vectors(self.embed(image, box))[0]
+        ranked = searcher.similar(vector, k, exclude={known} if known is not None else None)
+        return self._hits(ranked)
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        """Images for words: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`."""
+        _check_k(k)
+        return self._hits(self.searcher.search(query, k))
+
+    def words(self, word: str, k: int = 10) -> list[WordHit]:
+        """Words nearest to `word` in word-vector space (cosine)."""
+        _check_k(k)
+        if not isinstance(word, str) or not word.strip():
+            raise PixseekError("give a word, e.g. `pixseek words man`")
+        concepts_words = load_words(self.words_spec)
+        v = concepts_words.vector(word)
+        if v is None:
+            raise PixseekError(f"unknown word {word!r}: not in the {concepts_words.name} vocabulary")
+        return [WordHit(w, round(s, 6)) for w, s in concepts_words.nearest(v, k, exclude={word.lower().strip()})]
+
+    def tag(self, image: ImageInput, k: int = 10, vocabulary: list[str] | None = None) -> list[Tag]:
+        """Words that describe an image, best first, scored 0..1."""
+        _check_k(k)
+        searcher = self.searcher
+        known = self._known_id(image)
+        probs = self.probs.get(np.array([known]))[0] if known is not None and self.probs is not None else None
+        if probs is None:
+            emb = self.embed(image)
+            if emb.probs is None:
+                raise PixseekError("this collection's encoder has no classifier head, so it cannot tag images")
+            probs = emb.probs[0]
+        return [Tag(w, round(s, 6)) for w, s in searcher.tag(probs, k, vocabulary)]
+
+    def _hits(self, ranked) -> list[Hit]:
+        paths = self.catalog.paths_of([r.id for r in ranked])
+        return [Hit(paths[r.id], round(r.score, 6), r.tags) for r in ranked if r.id in paths]
+
+    # status ------------------------------------------------------------------------------
+    def status(self) -> dict:
+        counts = self.catalog.counts()
+        size = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
+        wn = load_wordnet() is not None
+        return {
+            "db": str(self.folder),
+            "images": counts["images"],
+            "files": counts["files"],
+            "model": self.encoder_spec,
+            "words": self.words_spec,
+            "wordnet": wn,
+            "index": {"type": "flat", "reason": "exact search (inner product over memory-mapped vectors)"},
+            "size_bytes": size,
+            "failed": [{"path": p, "error": e} for p, e in self.catalog.failed()],
+        }
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 10000:
+        raise PixseekError(f"k must be a whole number from 1 to 10000, not {k!r}")
+
+

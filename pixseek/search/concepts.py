@@ -1,0 +1,132 @@
+"""The zero-shot bridge between words and images (ConSE with WordNet), in the classifier's class space.
+
+An image is its class probabilities p (1000 ImageNet classes). A word becomes a weight per class:
+  q_c = alpha * wordnet(word, c) + (1 - alpha) * max(0, cos(v_word, v_class_c)) ** 3
+where wordnet(word, c) is 1 when class c is the word's synset or below it ("animal" covers every
+animal class; later senses count 0.3**rank), and cosines come from word vectors of class names.
+An image's score for a word is p . q: ConSE's probability-weighted mix of class word vectors,
+made linear so a whole query is one vector and search is one inner product over the collection.
+Measured on Tiny ImageNet val: keyword P@10 0.92 against 0.84 for plain ConSE (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from pixseek.encoders.imagenet import imagenet_lemmas
+from pixseek.encoders.wordnet import WordNet
+from pixseek.encoders.words import WordVectors
+from pixseek.errors import PixseekError
+from pixseek.search.query import Term
+
+ALPHA = 0.9
+SENSE_DECAY = 0.3
+SIM_POWER = 3
+
+
+class ConceptSpace:
+    """Words -> class weights, for a classifier whose columns are WordNet noun ids."""
+
+    def __init__(self, classes: list[str], words: WordVectors, wordnet: WordNet | None,
+                 alpha: float = ALPHA, sense_decay: float = SENSE_DECAY) -> None:
+        self.classes = classes
+        self.index = {w: i for i, w in enumerate(classes)}
+        self.words = words
+        self.wordnet = wordnet
+        self.alpha = alpha if wordnet is not None else 0.0
+        self.sense_decay = sense_decay
+        lemmas = imagenet_lemmas()
+        self.names = [
+            (wordnet.lemmas[c] if wordnet and c in wordnet.lemmas else lemmas.get(c, [c]))[0].replace("_", " ")
+            for c in classes
+        ]
+
+    @cached_property
+    def class_vectors(self) -> np.ndarray:
+        """(n_classes, word_dim) unit word vectors of each class's first name."""
+        out = np.zeros((len(self.classes), self.words.dim), np.float32)
+        for i, name in enumerate(self.names):
+            v = self.words.vector(name)
+            if v is not None:
+                out[i] = v
+        return out
+
+    def hierarchy(self, text: str) -> np.ndarray:
+        """1 for classes at or below the word's first sense, sense_decay**r for its r-th sense.
+        A WordNet id ("n02123159") stands for exactly that sense."""
+        q = np.zeros(len(self.classes), np.float32)
+        if self.wordnet is None:
+            return q
+        senses = [text] if _is_wnid(text) and text in self.wordnet.lemmas else self.wordnet.synsets(text)
+        for rank, synset in enumerate(senses):
+            weight = self.sense_decay**rank
+            if weight < 1e-3:
+                break
+            for wnid in self.wordnet.descendants(synset):
+                i = self.index.get(wnid)
+                if i is not None and q[i] < weight:
+                    q[i] = weight
+        return q
+
+    def known(self, text: str) -> bool:
+        if self.wordnet is not None and (bool(self.wordnet.synsets(text)) or text in self.wordnet.lemmas):
+            return True
+        return self.words.vector(text) is not None
+
+    def term_weights(self, text: str) -> np.ndarray:
+        """Class weights for one word, phrase or WordNet id; raises PixseekError for a word nobody knows."""
+        v = self.words.vector(self.wordnet.name(text) if _is_wnid(text) and self.wordnet else text)
+        h = self.hierarchy(text)
+        if v is None and not h.any():
+            raise PixseekError(f"unknown word {text!r}: not in the word vectors nor in WordNet")
+        sim = np.zeros(len(self.classes), np.float32) if v is None else np.maximum(self.class_vectors @ v, 0) ** SIM_POWER
+        alpha = self.alpha if h.any() else 0.0
+        return alpha * h + (1 - alpha) * sim
+
+    def query_weights(self, terms: list[Term]) -> np.ndarray:
+        """A whole query as one class-weight vector: the weighted sum of its terms'."""
+        unknown = [t.text for t in terms if not self.known(t.text)]
+        if unknown:
+            raise PixseekError(f"unknown word{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}")
+        return np.sum([t.weight * self.term_weights(t.text) for t in terms], axis=0).astype(np.float32)
+
+    def specificity(self, text: str) -> float:
+        """Down-weights broad words when tagging, so "golden retriever" outranks "dog" outranks "animal"."""
+        n = max(1, int((self.hierarchy(text) >= 1).sum()))
+        return 1.0 / (1.0 + 0.1 * np.log(n))
+
+    def explain(self, probs: np.ndarray, weights: np.ndarray, n: int = 3) -> list[str]:
+        """The class names that contribute most to an image's score for a query."""
+        contrib = probs * np.maximum(weights, 0)
+        top = np.argsort(-contrib)[:n]
+        return [self.names[i] for i in top if contrib[i] > 0]
+
+    def default_vocabulary(self, min_classes: int = 2, max_classes: int = 300,
+                           max_rank: int = 30000, min_depth: int = 5) -> list[tuple[str, str]]:
+        """Tag words as (word, sense): every class name with its own synset, plus common broader words
+        (WordNet ancestors covering several classes, frequent in the word vectors' vocabulary, and
+        whose first sense is that ancestor, so "course" never stands for a meal course)."""
+        if self.wordnet is None:
+            return [(n, n) for n in dict.fromkeys(self.names)]
+        vocab = list(zip(self.names, self.classes))
+        names = set(self.names)
+        counts: dict[str, int] = {}
+        for c in self.classes:
+            for a in self.wordnet.ancestors(c):
+                counts[a] = counts.get(a, 0) + 1
+        for wnid, n in counts.items():
+            if not min_classes <= n <= max_classes or len(self.wordnet.ancestors(wnid)) < min_depth:
+                continue  # too narrow to add anything, or too abstract ("object", "substance") to help
+            name = self.wordnet.lemmas[wnid][0]
+            rank = self.words.ids.get(name.lower())
+            if ("_" not in name and rank is not None and rank < max_rank and name not in names
+                    and self.wordnet.synsets(name)[:1] == [wnid]):
+                vocab.append((name, wnid))
+                names.add(name)
+        return vocab
+
+
+def _is_wnid(text: str) -> bool:
+    return len(text) == 9 and text[0] == "n" and text[1:].isdigit()

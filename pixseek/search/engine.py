@@ -1,0 +1,86 @@
+"""Ranking over a collection's vector stores: by image vector, by words, and tags for one image.
+
+Works on content ids and vectors only; mapping ids to paths is the caller's job, and the stores
+may be local files or a remote engine as long as they follow the VectorStore protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pixseek.errors import PixseekError
+from pixseek.search.concepts import ConceptSpace
+from pixseek.search.query import parse_query
+from pixseek.store.vectors import VectorStore
+
+
+@dataclass
+class Ranked:
+    id: int
+    score: float
+    tags: list[str] | None = None
+
+
+class Searcher:
+    def __init__(self, visual: VectorStore, probs: VectorStore | None, concepts: ConceptSpace | None) -> None:
+        self.visual = visual
+        self.probs = probs
+        self.concepts = concepts
+        self._vocab: list[str] | None = None
+        self._vocab_matrix: np.ndarray | None = None
+        self._vocab_specificity: np.ndarray | None = None
+
+    def similar(self, vector: np.ndarray, k: int = 10, exclude: set[int] | None = None) -> list[Ranked]:
+        exclude = exclude or set()
+        scores, ids = self.visual.search(vector[None, :], k + len(exclude))
+        out = [Ranked(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0 and int(i) not in exclude]
+        return out[:k]
+
+    def _require_words(self) -> tuple[VectorStore, ConceptSpace]:
+        if self.probs is None or self.concepts is None:
+            raise PixseekError("this collection's encoder has no classifier head, so it cannot search by words")
+        return self.probs, self.concepts
+
+    def search(self, query: str, k: int = 10) -> list[Ranked]:
+        probs, concepts = self._require_words()
+        weights = concepts.query_weights(parse_query(query))
+        scores, ids = probs.search(weights[None, :], k)
+        valid = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        if not valid:
+            return []
+        rows = probs.get(np.array([i for i, _ in valid]))
+        return [Ranked(i, s, concepts.explain(rows[n], weights)) for n, (i, s) in enumerate(valid)]
+
+    def vocabulary(self, words: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(words, class-weight matrix, specificity) for tagging; the default vocabulary is cached."""
+        _, concepts = self._require_words()
+        if words is None and self._vocab is not None:
+            return self._vocab, self._vocab_matrix, self._vocab_specificity
+        pairs = [(w, w) for w in words] if words is not None else concepts.default_vocabulary()
+        pairs = [(w, sense) for w, sense in pairs if concepts.known(sense)]
+        if not pairs:
+            raise PixseekError("none of the tag words is known to the word vectors or WordNet")
+        vocab = [w for w, _ in pairs]
+        matrix = np.stack([concepts.term_weights(sense) for _, sense in pairs])
+        spec = np.array([concepts.specificity(sense) for _, sense in pairs], np.float32)
+        if words is None:
+            self._vocab, self._vocab_matrix, self._vocab_specificity = vocab, matrix, spec
+        return vocab, matrix, spec
+
+    def tag(self, probs: np.ndarray, k: int = 10, words: list[str] | None = None) -> list[tuple[str, float]]:
+        """Score every vocabulary word for one image (or a batch of probability rows)."""
+        vocab, matrix, spec = self.vocabulary(words)
+        scores = (matrix @ np.asarray(probs, np.float32)) * spec
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(vocab[i], float(scores[i])) for i in top]
+
+    def words(self, word: str, k: int = 10) -> list[tuple[str, float]]:
+        if self.concepts is None:
+            raise PixseekError("no word vectors loaded")
+        wv = self.concepts.words
+        v = wv.vector(word)
+        if v is None:
+            raise PixseekError(f"unknown word {word!r}: not in the {wv.name} vocabulary")
+        return wv.nearest(v, k, exclude={word.lower().strip()})

@@ -1,0 +1,191 @@
+"""The indexing pipeline: scan -> diff against the catalog -> decode in worker processes -> embed in
+batches -> append vectors -> commit. Re-runs are incremental, and a run killed at any point resumes:
+vectors are fsynced before the catalog rows that point at them are committed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.encoders.base import ImageEncoder
+from pixseek.encoders.visual import visual_vectors
+from pixseek.store.catalog import Catalog, FileRecord
+from pixseek.store.prepare import Prepared, prepare
+from pixseek.store.scan import scan
+from pixseek.store.vectors import VectorStore
+
+
+@dataclass
+class RunCounts:
+    indexed: int = 0  # files added or updated and searchable now
+    skipped: int = 0  # unchanged since the last run
+    failed: int = 0  # could not be decoded this run (reasons in the catalog)
+    removed: int = 0  # gone from disk, dropped from the catalog
+    duplicates: int = 0  # of `indexed`, files whose content was already stored
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Indexer:
+    def __init__(self, catalog: Catalog, visual: VectorStore, probs: VectorStore | None, encoder: ImageEncoder,
+                 batch_size: int = 64, workers: int | None = None) -> None:
+        self.catalog, self.visual, self.probs, self.encoder = catalog, visual, probs, encoder
+        self.batch_size = batch_size
+        self.workers = workers if workers is not None else max(1, (os.cpu_count() or 2) - 1)
+
+    def run(self, roots: list[Path], progress: bool | None = None, skip: Path | None = None,
+            log: Callable[[str], None] | None = None) -> RunCounts:
+        start = time.perf_counter()
+        counts = RunCounts()
+        log = log or (lambda msg: print(msg, file=sys.stderr))
+        roots = [Path(os.path.abspath(r)) for r in roots]
+        known = self.catalog.files_under([str(r) for r in roots])
+        seen: set[str] = set()
+        todo: list[tuple[str, int, int, int]] = []
+        for found in scan(roots, skip=skip):
+            seen.add(found.path)
+            old = known.get(found.path)
+            if found.error:
+                self._fail(found.path, found.size, found.mtime_ns, found.error, counts, log)
+            elif old and old[0] == found.size and old[1] == found.mtime_ns:
+                counts.skipped += 1
+            else:
+                todo.append((found.path, found.size, found.mtime_ns, self.encoder.input_size))
+        gone = [p for p in known if p not in seen]
+        if gone:
+            self.catalog.begin()
+            dropped = [cid for p in gone if (cid := self.catalog.remove_file(p)) is not None]
+            self.catalog.commit()
+            self._remove_vectors(dropped)
+            counts.removed = len(gone)
+        if todo:
+            self._process(todo, counts, progress, log)
+        counts.seconds = round(time.perf_counter() - start, 3)
+        return counts
+
+    # ------------------------------------------------------------------------------------------
+    def _process(self, todo: list, counts: RunCounts, progress: bool | None, log) -> None:
+        bar = _progress_bar(len(todo), progress)
+        pending: list[Prepared] = []
+        n_pixels = 0
+        try:
+            for item in self._prepared(todo):
+                pending.append(item)
+                n_pixels += item.pixels is not None
+                if n_pixels >= self.batch_size or len(pending) >= 4 * self.batch_size:
+                    self._flush(pending, counts, log)
+                    bar.update(len(pending))
+                    pending, n_pixels = [], 0
+            self._flush(pending, counts, log)
+            bar.update(len(pending))
+        finally:
+            bar.close()
+
+    def _prepared(self, todo: list) -> Iterable[Prepared]:
+        """Decode in worker processes, at most a few batches ahead so memory stays bounded."""
+        if self.workers <= 1 and len(todo) < 2 * self.batch_size or self.workers == 0:
+            yield from map(prepare, todo)
+            return
+        window = threading.BoundedSemaphore(4 * self.batch_size)
+
+        def feed():
+            for task in todo:
+                window.acquire()
+                yield task
+
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(self.workers) as pool:
+            for item in pool.imap_unordered(prepare, feed(), chunksize=4):
+                window.release()
+                yield item
+
+    def _flush(self, batch: list[Prepared], counts: RunCounts, log) -> None:
+        if not batch:
+            return
+        new: dict[str, Prepared] = {}
+        revive: list[int] = []
+        existing: dict[str, int] = {}
+        for item in batch:
+            if item.error or item.hash in new or item.hash in existing:
+                continue
+            hit = self.catalog.content_by_hash(item.hash)
+            if hit is None:
+                new[item.hash] = item
+            else:
+                existing[item.hash] = hit[0]
+                if not hit[1]:
+                    revive.append(hit[0])
+        ids: dict[str, int] = dict(existing)
+        if new:
+            first = self.catalog.counts()["rows"]
+            emb = self.encoder.embed(np.stack([p.pixels for p in new.values()]))
+            cids = np.arange(first, first + len(new))
+            self.visual.add(cids, visual_vectors(emb).astype(np.float32))
+            if self.probs is not None and emb.probs is not None:
+                self.probs.add(cids, emb.probs)
+            ids.update(zip(new, cids.tolist()))
+        released: list[int] = []
+        used: set[str] = set()
+        self.catalog.begin()
+        try:
+            for h, p in new.items():
+                self.catalog.add_content(ids[h], h, p.width, p.height)
+            for cid in revive:
+                self.catalog.revive_content(cid)
+            for item in batch:
+                if item.error:
+                    self._fail(item.path, item.size, item.mtime_ns, item.error, counts, log, in_tx=True)
+                    continue
+                old = self.catalog.file(item.path)
+                cid = ids[item.hash]
+                self.catalog.put_file(FileRecord(item.path, item.size, item.mtime_ns, "ok", item.hash, None, cid))
+                if old and old.content_id is not None and old.content_id != cid:
+                    if self.catalog.release_content(old.content_id):
+                        released.append(old.content_id)
+                counts.indexed += 1
+                counts.duplicates += item.hash not in new or item.hash in used
+                used.add(item.hash)
+            self.catalog.commit()
+        except BaseException:
+            self.catalog.rollback()
+            raise
+        for store in (self.visual, self.probs):
+            if store is not None and revive:
+                store.revive(np.array(revive))
+        self._remove_vectors(released)
+
+    def _fail(self, path, size, mtime_ns, error, counts: RunCounts, log, in_tx: bool = False) -> None:
+        old = self.catalog.file(path)
+        if not in_tx:
+            self.catalog.begin()
+        self.catalog.put_file(FileRecord(path, size, mtime_ns, "failed", None, error, None))
+        released = old.content_id if old and old.content_id is not None and self.catalog.release_content(old.content_id) else None
+        if not in_tx:
+            self.catalog.commit()
+        if released is not None:
+            self._remove_vectors([released])
+        counts.failed += 1
+        counts.failures.append((path, error))
+        log(f"skipping {path}: {error}")
+
+    def _remove_vectors(self, ids: list[int]) -> None:
+        if ids:
+            for store in (self.visual, self.probs):
+                if store is not None:
+                    store.remove(np.array(ids))
+
+
+def _progress_bar(total: int, enabled: bool | None):
+    from tqdm import tqdm
+
+    disable = not sys.stderr.isatty() if enabled is None else not enabled
+    return tqdm(total=total, unit="img", desc="indexing", disable=disable, smoothing=0.05, file=sys.stderr)

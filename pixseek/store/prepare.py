@@ -1,0 +1,49 @@
+"""Work done in decoding worker processes: read the bytes once, hash them, decode and crop."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from pixseek.encoders.images import ImageError, load_for_encoder
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass
+class Prepared:
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str | None
+    pixels: np.ndarray | None
+    width: int = 0
+    height: int = 0
+    error: str | None = None
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def prepare(task: tuple[str, int, int, int]) -> Prepared:
+    """task = (path, size, mtime_ns, input_size). Never raises: failures come back as `error`."""
+    path, size, mtime_ns, input_size = task
+    try:
+        if size > MAX_FILE_BYTES:
+            return Prepared(path, size, mtime_ns, None, None, error=f"file too large ({size:,} bytes)")
+        if size == 0:
+            return Prepared(path, size, mtime_ns, None, None, error="empty file (0 bytes)")
+        with open(path, "rb") as f:
+            data = f.read()
+        digest = content_hash(data)
+        pixels, (w, h) = load_for_encoder(data, input_size)
+        return Prepared(path, size, mtime_ns, digest, pixels, w, h)
+    except ImageError as exc:
+        return Prepared(path, size, mtime_ns, None, None, error=str(exc))
+    except OSError as exc:
+        return Prepared(path, size, mtime_ns, None, None, error=f"cannot read: {exc.strerror or exc}")
+    except Exception as exc:  # a worker must never take the run down with it
+        return Prepared(path, size, mtime_ns, None, None, error=f"unexpected {type(exc).__name__}: {exc}")
