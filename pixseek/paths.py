@@ -6,14 +6,14 @@ import os
 from pathlib import Path
 
 
-def _data_home() -> Path:
+def data_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
 
 
 def default_db() -> Path:
     """The collection folder used when neither --db nor PIXSEEK_DB is given."""
     env = os.environ.get("PIXSEEK_DB")
-    return Path(env) if env else _data_home() / "pixseek" / "default"
+    return Path(env) if env else data_home() / "pixseek" / "default"
 
 
 def cache_dir() -> Path:

@@ -70,6 +70,17 @@ class WordNet:
             frontier = nxt
         return out
 
+    def depth(self, wnid: str) -> int:
+        """Shortest number of hypernym steps up to a root ("entity" is 0)."""
+        level, frontier, seen = 0, [wnid], {wnid}
+        while frontier:
+            if any(not self.hypernyms.get(w) for w in frontier):
+                return level
+            frontier = [p for w in frontier for p in self.hypernyms[w] if p not in seen]
+            seen.update(frontier)
+            level += 1
+        return level
+
     def name(self, wnid: str) -> str:
         return self.lemmas[wnid][0].replace("_", " ") if wnid in self.lemmas else wnid
 

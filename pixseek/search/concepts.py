@@ -104,7 +104,7 @@ class ConceptSpace:
         return [self.names[i] for i in top if contrib[i] > 0]
 
     def default_vocabulary(self, min_classes: int = 2, max_classes: int = 300,
-                           max_rank: int = 30000, min_depth: int = 5) -> list[tuple[str, str]]:
+                           max_rank: int = 30000, min_depth: int = 6) -> list[tuple[str, str]]:
         """Tag words as (word, sense): every class name with its own synset, plus common broader words
         (WordNet ancestors covering several classes, frequent in the word vectors' vocabulary, and
         whose first sense is that ancestor, so "course" never stands for a meal course)."""
@@ -117,7 +117,7 @@ class ConceptSpace:
             for a in self.wordnet.ancestors(c):
                 counts[a] = counts.get(a, 0) + 1
         for wnid, n in counts.items():
-            if not min_classes <= n <= max_classes or len(self.wordnet.ancestors(wnid)) < min_depth:
+            if not min_classes <= n <= max_classes or self.wordnet.depth(wnid) < min_depth:
                 continue  # too narrow to add anything, or too abstract ("object", "substance") to help
             name = self.wordnet.lemmas[wnid][0]
             rank = self.words.ids.get(name.lower())

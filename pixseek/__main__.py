@@ -1,0 +1,5 @@
+import sys
+
+from pixseek.interfaces.cli import main
+
+sys.exit(main())

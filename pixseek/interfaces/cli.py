@@ -1,0 +1,191 @@
+"""The `pixseek` command. Results go to stdout (plain or --json), progress and warnings to stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from pixseek.errors import PixseekError
+
+
+def _parse_box(text: str) -> tuple[float, float, float, float]:
+    try:
+        parts = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or parts[2] <= parts[0] or parts[3] <= parts[1]:
+        raise argparse.ArgumentTypeError(f"--box wants X0,Y0,X1,Y1 with X1>X0 and Y1>Y0, got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if not 1 <= v <= 10000:
+        raise argparse.ArgumentTypeError(f"-k wants a whole number from 1 to 10000, got {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="collection folder (default: $PIXSEEK_DB or a per-user data folder)")
+    common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p = argparse.ArgumentParser(prog="pixseek", description="Semantic image search: by image, region or words.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("index", parents=[common], help="index (or update) the images below folders")
+    s.add_argument("paths", nargs="+", metavar="DIR")
+    s.add_argument("--encoder", help="image encoder for a new collection: efficientnet-lite0 (default) or onnx:PATH")
+    s.add_argument("--words", help="word vectors for a new collection: glove-6b-50d (default) or a GloVe .txt file")
+    s.add_argument("--workers", type=int, help="decoding processes (default: cores - 1)")
+    s.add_argument("--batch-size", type=_positive, default=64)
+    s.add_argument("--no-progress", action="store_true")
+
+    sub.add_parser("status", parents=[common], help="counts, model, index, size and failed files")
+
+    s = sub.add_parser("similar", parents=[common], help="images similar to an image (or a region of it)")
+    s.add_argument("image", metavar="IMAGE_OR_PATH")
+    s.add_argument("--box", type=_parse_box, metavar="X0,Y0,X1,Y1", help="search with this region only")
+    s.add_argument("-k", type=_positive, default=10)
+    s.add_argument("--grid", metavar="OUT.png", help="write the query and results as a picture")
+
+    s = sub.add_parser("search", parents=[common], help='images from words: dog beach, "dog -grass", 2:sunset')
+    s.add_argument("query", nargs="+")
+    s.add_argument("-k", type=_positive, default=10)
+    s.add_argument("--grid", metavar="OUT.png")
+
+    s = sub.add_parser("words", parents=[common], help="words nearest to a word in word-vector space")
+    s.add_argument("word")
+    s.add_argument("-k", type=_positive, default=10)
+
+    s = sub.add_parser("tag", parents=[common], help="words that describe an image")
+    s.add_argument("image")
+    s.add_argument("-k", type=_positive, default=10)
+    s.add_argument("--vocab", metavar="FILE", help="candidate words, one per line (default: ImageNet names + broader words)")
+    s.add_argument("--grid", metavar="OUT.png")
+
+    s = sub.add_parser("demo", parents=[common], help="index sample photos shipped with scikit-image and search them")
+    s.add_argument("--grid", metavar="OUT.png", default="pixseek-demo.png")
+
+    from pixseek.interfaces import learning
+
+    COMMANDS.update(learning.register(sub, common))
+    return p
+
+
+def _out(args, data, lines) -> None:
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        for line in lines:
+            print(line)
+
+
+def _open(args):
+    from pixseek.interfaces.collection import Collection
+
+    return Collection.open(args.db, getattr(args, "encoder", None), getattr(args, "words", None))
+
+
+def cmd_index(args) -> None:
+    col = _open(args)
+    progress = False if args.no_progress else None
+    r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size)
+    lines = [f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
+             f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s"]
+    _out(args, r.to_dict(), lines)
+
+
+def cmd_status(args) -> None:
+    st = _open(args).status()
+    lines = [f"collection: {st['db']}", f"images: {st['images']} ({st['files']} files)", f"model: {st['model']}",
+             f"words: {st['words']} (WordNet {'found' if st['wordnet'] else 'not found: broader words disabled'})",
+             f"index: {st['index']['type']} ({st['index']['reason']})", f"size on disk: {st['size_bytes'] / 1e6:.1f} MB",
+             f"failed: {len(st['failed'])}"] + [f"  {f['path']}: {f['error']}" for f in st["failed"]]
+    _out(args, st, lines)
+
+
+def _hit_lines(hits) -> list[str]:
+    return [f"{h.score:8.4f}  {h.path}" + (f"  [{', '.join(h.tags)}]" if h.tags else "") for h in hits]
+
+
+def cmd_similar(args) -> None:
+    col = _open(args)
+    hits = col.similar(args.image, k=args.k, box=args.box)
+    _out(args, [h.to_dict() for h in hits], _hit_lines(hits))
+    if args.grid:
+        from pixseek.interfaces.grid import write_grid
+
+        write_grid(args.grid, [(h.path, f"{h.score:.3f} {Path(h.path).name}") for h in hits],
+                   query=args.image, query_caption="query" + (" (region)" if args.box else ""), box=args.box)
+        print(f"wrote {args.grid}", file=sys.stderr)
+
+
+def cmd_search(args) -> None:
+    col = _open(args)
+    query = " ".join(args.query)
+    hits = col.search(query, k=args.k)
+    _out(args, [h.to_dict() for h in hits], _hit_lines(hits))
+    if args.grid:
+        from pixseek.interfaces.grid import write_grid
+
+        write_grid(args.grid, [(h.path, f"{h.score:.3f} {Path(h.path).name}\n{', '.join(h.tags or [])}") for h in hits],
+                   text_cell=["query:", query])
+        print(f"wrote {args.grid}", file=sys.stderr)
+
+
+def cmd_words(args) -> None:
+    hits = _open(args).words(args.word, k=args.k)
+    _out(args, [h.to_dict() for h in hits], [f"{h.score:7.4f}  {h.word}" for h in hits])
+
+
+def cmd_tag(args) -> None:
+    vocab = None
+    if args.vocab:
+        try:
+            vocab = [w.strip() for w in Path(args.vocab).read_text(encoding="utf-8").splitlines() if w.strip()]
+        except OSError as exc:
+            raise PixseekError(f"cannot read --vocab {args.vocab}: {exc.strerror}") from None
+    tags = _open(args).tag(args.image, k=args.k, vocabulary=vocab)
+    _out(args, [t.to_dict() for t in tags], [f"{t.score:7.4f}  {t.tag}" for t in tags])
+    if args.grid:
+        from pixseek.interfaces.grid import write_grid
+
+        write_grid(args.grid, [], query=args.image, text_cell=[f"{t.score:.2f} {t.tag}" for t in tags], columns=2)
+        print(f"wrote {args.grid}", file=sys.stderr)
+
+
+def cmd_demo(args) -> None:
+    from pixseek.interfaces.demo import run_demo
+
+    run_demo(args.db, args.grid, as_json=args.json)
+
+
+COMMANDS = {"index": cmd_index, "status": cmd_status, "similar": cmd_similar, "search": cmd_search,
+            "words": cmd_words, "tag": cmd_tag, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except PixseekError as exc:
+        print(f"pixseek: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pixseek: interrupted; everything committed so far is kept, run the same command to resume",
+              file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
