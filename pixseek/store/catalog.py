@@ -151,7 +151,8 @@ class Catalog:
         return (row[0], row[1]) if row else None
 
     def add_content(self, cid: int, digest: str, width: int, height: int) -> None:
-        self.db.execute("INSERT INTO contents(id, hash, width, height, live) VALUES (?, ?, ?, ?, 1)", (cid, digest, width, height))
+        self.db.execute("INSERT INTO contents(id, hash, width, height, live) VALUES (?, ?, ?, ?, 1)",
+                        (cid, digest, width, height))
 
     def revive_content(self, cid: int) -> None:
         self.db.execute("UPDATE contents SET live=1 WHERE id=?", (cid,))
