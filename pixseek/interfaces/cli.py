@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", parents=[common], help="index sample photos shipped with scikit-image and search them")
     s.add_argument("--grid", metavar="OUT.png", default="pixseek-demo.png")
 
+    s = sub.add_parser("serve", parents=[common], help="HTTP API and search page over the collection")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--token", help="access token required on every request (default: $PIXSEEK_TOKEN)")
+
     from pixseek.interfaces import learning
 
     COMMANDS.update(learning.register(sub, common))
@@ -166,12 +171,44 @@ def cmd_demo(args) -> None:
     run_demo(args.db, args.grid, as_json=args.json)
 
 
+def cmd_serve(args) -> None:
+    try:
+        from pixseek.interfaces.http import serve
+    except ImportError as exc:
+        raise PixseekError(f"`pixseek serve` needs the web extras: pip install 'pixseek[web]' ({exc.name} missing)") from None
+    from pixseek.paths import default_db
+
+    serve(args.db or default_db(), host=args.host, port=args.port, token=args.token)
+
+
 COMMANDS = {"index": cmd_index, "status": cmd_status, "similar": cmd_similar, "search": cmd_search,
-            "words": cmd_words, "tag": cmd_tag, "demo": cmd_demo}
+            "words": cmd_words, "tag": cmd_tag, "demo": cmd_demo, "serve": cmd_serve}
+
+
+def _protect_query(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`pixseek search dog -grass`: move query words (even ones starting with '-') behind '--'
+    so argparse does not take `-grass` for an option, while real options keep working anywhere."""
+    if not argv or argv[0] != "search" or "--" in argv:
+        return argv
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["search"]
+    takes_value = {o for a in sub._actions for o in a.option_strings if a.nargs != 0}
+    flags = {o for a in sub._actions for o in a.option_strings if a.nargs == 0}
+    kept, words, i = [argv[0]], [], 1
+    while i < len(argv):
+        tok = argv[i]
+        name = tok.split("=", 1)[0]
+        if name in takes_value:
+            kept += argv[i : i + (1 if "=" in tok else 2)]
+            i += 1 if "=" in tok else 2
+            continue
+        (kept if tok in flags else words).append(tok)
+        i += 1
+    return kept + ["--"] + words if words else kept
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(_protect_query(list(sys.argv[1:] if argv is None else argv), parser))
     try:
         COMMANDS[args.command](args)
     except PixseekError as exc:

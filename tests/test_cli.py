@@ -1,0 +1,129 @@
+"""Each command through the real CLI (a subprocess), over real photos: JSON shapes and behaviour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import CLASSES, PHOTOS, cli_json, requires_data, run_cli
+
+
+@pytest.fixture
+def db(photo_dir, tmp_path) -> Path:
+    db = tmp_path / "db"
+    report = cli_json("index", str(photo_dir), db=db)
+    assert set(report) >= {"indexed", "skipped", "failed", "removed", "seconds"}
+    assert report["indexed"] > 0 and report["failed"] == 0
+    return db
+
+
+def _is_ranked(rows, key: str) -> None:
+    assert rows, "no results"
+    scores = [r["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    for r in rows:
+        assert isinstance(r[key], str) and isinstance(r["score"], float)
+
+
+def test_index_rerun_reports_zero(db, photo_dir):
+    report = cli_json("index", str(photo_dir), db=db)
+    assert report["indexed"] == 0 and report["skipped"] > 0
+
+
+def test_status_json(db):
+    st = cli_json("status", db=db)
+    assert st["images"] > 0 and st["failed"] == [] and st["model"] == "efficientnet-lite0"
+    assert st["size_bytes"] > 0 and "type" in st["index"]
+
+
+@requires_data
+def test_search_json_finds_the_class(db):
+    rows = cli_json("search", "goldfish", "-k", "5", db=db)
+    _is_ranked(rows, "path")
+    assert len(rows) == 5
+    assert sum("n01443537" in r["path"] for r in rows) >= 4
+    assert all(isinstance(r["tags"], list) and r["tags"] for r in rows)
+    assert "goldfish" in rows[0]["tags"]
+
+
+@requires_data
+def test_broader_word_reaches_hyponyms_and_negation_pushes_away(db):
+    animals = cli_json("search", "animal", "-k", "8", db=db)
+    assert all(Path(r["path"]).parent.name in {"n01443537", "n02123045"} or "chelsea" in r["path"] for r in animals)
+    fish_not_cat = cli_json("search", "animal", "-cat", "-k", "6", db=db)
+    assert sum("n01443537" in r["path"] for r in fish_not_cat) >= 5
+    weighted = cli_json("search", "2:orange", "trolleybus", "-k", "3", db=db)
+    assert all("n07747607" in r["path"] for r in weighted)
+
+
+@requires_data
+def test_similar_json_excludes_the_query(db, photo_dir):
+    query = sorted((photo_dir / "n02123045").glob("*.JPEG"))[0]
+    rows = cli_json("similar", str(query), "-k", "5", db=db)
+    _is_ranked(rows, "path")
+    assert str(query) not in {r["path"] for r in rows}
+    assert Path(rows[0]["path"]).parent.name == "n02123045" or "chelsea" in rows[0]["path"]
+
+
+@requires_data
+def test_crop_search_finds_the_source(db, tmp_path):
+    """A collage of four photos (not in the collection): each quadrant, searched alone, finds its own source."""
+    names = ["skimage_chelsea.png", "skimage_coffee.png", "skimage_rocket.jpg", "skimage_motorcycle_left.png"]
+    tiles = [Image.open(PHOTOS / n).convert("RGB").resize((300, 300)) for n in names]
+    collage = Image.new("RGB", (600, 600))
+    boxes = [(0, 0, 300, 300), (300, 0, 600, 300), (0, 300, 300, 600), (300, 300, 600, 600)]
+    for tile, box in zip(tiles, boxes):
+        collage.paste(tile, box[:2])
+    path = tmp_path / "collage.jpg"
+    collage.save(path, quality=92)
+    for name, box in zip(names, boxes):
+        rows = cli_json("similar", str(path), "--box", ",".join(map(str, box)), "-k", "3", db=db)
+        assert Path(rows[0]["path"]).name == name, (name, rows)
+
+
+def test_words_json(db):
+    rows = cli_json("words", "man", "-k", "5", db=db)
+    _is_ranked(rows, "word")
+    assert "woman" in [r["word"] for r in rows] and "man" not in [r["word"] for r in rows]
+
+
+@requires_data
+def test_tag_json(db, photo_dir):
+    fish = sorted((photo_dir / "n01443537").glob("*.JPEG"))[0]
+    rows = cli_json("tag", str(fish), "-k", "5", db=db)
+    _is_ranked(rows, "tag")
+    assert "goldfish" in [r["tag"] for r in rows]
+    assert all(0 <= r["score"] <= 1 for r in rows)
+
+
+def test_grid_is_written(db, photo_dir, tmp_path):
+    out = tmp_path / "grid.png"
+    query = next(p for p in photo_dir.rglob("*") if p.is_file())
+    run_cli("similar", str(query), "-k", "8", "--grid", str(out), db=db)
+    with Image.open(out) as im:
+        assert im.width >= 600 and im.height >= 600
+
+
+@pytest.mark.parametrize("args, message", [
+    (("search", '"unclosed'), "unbalanced quote"),
+    (("search", "-grass"), "at least one positive term"),
+    (("search", "qwzxqwzxq"), "unknown word"),
+    (("words", "qwzxqwzxq"), "unknown word"),
+    (("similar", "/no/such/file.jpg"), "no such image file"),
+    (("similar", "x.jpg", "--box", "5,5,1,1"), "--box"),
+    (("tag", "x.jpg", "-k", "0"), "-k"),
+])
+def test_bad_input_gives_a_clear_error(db, args, message):
+    proc = run_cli(*args, db=db, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_search_on_empty_collection_explains(tmp_path):
+    proc = run_cli("search", "dog", db=tmp_path / "empty", check=False)
+    assert proc.returncode == 1 and "is empty" in proc.stderr
+
+
