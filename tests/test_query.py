@@ -1,0 +1,68 @@
+"""The query language and the word/concept bridge on the real GloVe vectors and WordNet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pixseek.encoders.imagenet import imagenet_wnids
+from pixseek.encoders.wordnet import load_wordnet
+from pixseek.encoders.words import load_words
+from pixseek.errors import PixseekError
+from pixseek.search.concepts import ConceptSpace
+from pixseek.search.query import Term, parse_query
+
+
+def test_parse_weights_negation_and_phrases():
+    assert parse_query("dog beach") == [Term("dog"), Term("beach")]
+    assert parse_query("dog -grass") == [Term("dog"), Term("grass", -1.0)]
+    assert parse_query("2:sunset 0.5:sea") == [Term("sunset", 2.0), Term("sea", 0.5)]
+    assert parse_query('"golden retriever" -2:snow') == [Term("golden retriever", 1.0, True), Term("snow", -2.0)]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", '"open', "-grass", "-1:a -b"])
+def test_parse_rejects(bad):
+    with pytest.raises(PixseekError):
+        parse_query(bad)
+
+
+@pytest.fixture(scope="module")
+def space():
+    wn = load_wordnet()
+    if wn is None:
+        pytest.skip("WordNet not installed (apt-get install wordnet-base)")
+    return ConceptSpace(imagenet_wnids(), load_words(), wn)
+
+
+def test_broad_words_cover_their_hyponym_classes(space):
+    names = space.names
+    dog = space.hierarchy("dog")
+    assert dog[names.index("golden retriever")] == 1 and dog[names.index("tabby")] == 0
+    assert (space.hierarchy("vehicle") == 1).sum() > 40
+    assert space.hierarchy("geese")[names.index("goose")] == 1  # plural -> singular
+
+
+def test_query_weights_add_and_subtract(space):
+    dog = space.query_weights(parse_query("dog"))
+    dog_not_cat = space.query_weights(parse_query("dog -cat"))
+    i_cat = space.names.index("tabby")
+    assert dog_not_cat[i_cat] < dog[i_cat]
+    np.testing.assert_allclose(space.query_weights(parse_query("2:dog")), 2 * dog, rtol=1e-6)
+
+
+def test_unknown_words_are_named(space):
+    with pytest.raises(PixseekError, match="qqzzxq"):
+        space.query_weights(parse_query("dog qqzzxq"))
+
+
+def test_glove_text_file_loads(tmp_path):
+    from pixseek.encoders.words import load_words as load
+
+    f = tmp_path / "tiny.6B.3d.txt"
+    f.write_text("king 1 0 0\nqueen 0.9 0.1 0\napple 0 0 1\n")
+    wv = load(str(f))
+    assert wv.dim == 3 and wv.nearest(wv.vector("king"), 1, exclude={"king"})[0][0] == "queen"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("king 1 0 0\nqueen 0.9\n")
+    with pytest.raises(PixseekError, match="expected a word and 3 numbers"):
+        load(str(bad))
