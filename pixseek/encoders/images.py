@@ -154,10 +154,12 @@ def check_box(box: tuple[float, float, float, float], w: int, h: int) -> tuple[i
 
 
 def square_crop(im: Image.Image, size: int) -> np.ndarray:
-    short = round(size * 256 / 224)
+    """Resize the short side to size*256/224 and take the centre size x size, in one resampling pass:
+    the centre box is mapped back onto the source and resized straight to the output."""
     w, h = im.size
-    scale = short / min(w, h)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    im = im.resize((nw, nh), Image.BILINEAR, reducing_gap=3.0)
-    left, top = (nw - size) // 2, (nh - size) // 2
-    return np.asarray(im.crop((left, top, left + size, top + size)), dtype=np.uint8)
+    scale = round(size * 256 / 224) / min(w, h)
+    side = size / scale  # the output's extent in source pixels
+    left, top = (w - side) / 2, (h - side) / 2
+    out = im.resize((size, size), Image.BILINEAR, box=(left, top, left + side, top + side),
+                    reducing_gap=3.0 if scale < 0.5 else None)
+    return np.asarray(out, dtype=np.uint8)

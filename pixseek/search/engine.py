@@ -64,7 +64,9 @@ class Searcher:
             raise PixseekError("none of the tag words is known to the word vectors or WordNet")
         vocab = [w for w, _ in pairs]
         matrix = np.stack([concepts.term_weights(sense) for _, sense in pairs])
-        spec = np.array([concepts.specificity(sense) for _, sense in pairs], np.float32)
+        # Broader words in the default vocabulary are discounted; a caller's own words compete as given.
+        spec = (np.array([concepts.specificity(sense) for _, sense in pairs], np.float32) if words is None
+                else np.ones(len(pairs), np.float32))
         if words is None:
             self._vocab, self._vocab_matrix, self._vocab_specificity = vocab, matrix, spec
         return vocab, matrix, spec

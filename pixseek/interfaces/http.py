@@ -1,0 +1,257 @@
+"""`pixseek serve`: an HTTP API (with its OpenAPI document at /openapi.json) and a search page at `/`.
+
+Handlers only parse and delegate to the Collection; results have the shapes of the CLI's `--json`.
+Safe by default: loopback only, an optional access token on every route, uploads size-limited and
+decoded by the bomb-refusing decoder, and only catalogued files ever read (see thumbnails.py).
+Errors are JSON, {"error": message}, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import mimetypes
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from pixseek.errors import PixseekError
+from pixseek.interfaces.collection import Collection, Hit
+from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
+from pixseek.store.prepare import content_hash
+
+WEB = Path(__file__).parent / "web"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+COOKIE = "pixseek_token"
+T = TypeVar("T")
+
+
+@dataclass
+class Settings:
+    """What `create_app` needs; the token comes from --token or $PIXSEEK_TOKEN, read when the app starts."""
+
+    folder: Path
+    token: str | None = None
+    max_upload_bytes: int = 20_000_000
+    thumb_size: int = 256
+    allowed_hosts: frozenset[str] | None = None  # Host headers accepted; None: any (the user chose a public address)
+
+
+class Service:
+    """One Collection behind a lock (the encoder is not assumed re-entrant), and catalog-checked file access."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.col = Collection.open(settings.folder)
+        self.lock = threading.Lock()
+        self.thumbs = ThumbnailCache(self.col.folder / "thumbs", settings.thumb_size)
+
+    def run(self, fn: Callable[[Collection], T]) -> T:
+        with self.lock:
+            self.col.refresh()
+            return fn(self.col)
+
+    def lookup(self, path: str):
+        with self.lock:
+            return self.col.catalog.file(path)
+
+    def record(self, path: str):
+        return indexed(self.lookup, path)
+
+    def read(self, path: str) -> bytes:
+        return read_indexed(self.record(path), self.lookup)
+
+    def upload_hit(self, data: bytes) -> list[Hit]:
+        """An upload identical to an indexed image lists that image first (score 1: same bytes)."""
+        with self.lock:
+            hit = self.col.catalog.content_by_hash(content_hash(data))
+            paths = self.col.catalog.paths_of([hit[0]]) if hit and hit[1] else {}
+        return [Hit(p, 1.0) for p in paths.values()]
+
+
+def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        box = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not box[2] > box[0] or not box[3] > box[1] or min(box) < 0:
+        raise PixseekError(f"box wants X0,Y0,X1,Y1 in image pixels with X1>X0 and Y1>Y0, got {text!r}")
+    return box  # type: ignore[return-value]
+
+
+def _page(hits: list, offset: int, k: int) -> list[dict]:
+    return [h.to_dict() for h in hits[offset:offset + k]]
+
+
+def _read_upload(request: Request, file: UploadFile) -> bytes:
+    limit = request.app.state.settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"upload too large: the limit is {limit:,} bytes")
+    if not data:
+        raise PixseekError("the upload is empty")
+    return data
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service
+
+
+Svc = Annotated[Service, Depends(service)]
+K = Annotated[int, Query(ge=1, le=1000, description="results to return")]
+Offset = Annotated[int, Query(ge=0, le=9999, description="results to skip (paging)")]
+Box = Annotated[str | None, Query(max_length=200, description="X0,Y0,X1,Y1: search with this region only")]
+PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by its path in the catalog")]
+Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
+
+api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": '{"error": message}'}})
+
+
+@api.get("/search", summary="Images for words: dog beach, dog -grass, 2:sunset")
+def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=500)], k: K = 30, offset: Offset = 0) -> list[dict]:
+    return _page(svc.run(lambda c: c.search(q, k=offset + k)), offset, k)
+
+
+@api.get("/similar", summary="Images like an indexed image, or like a region of it")
+def similar(svc: Svc, path: PathQ, k: K = 30, offset: Offset = 0, box: Box = None) -> list[dict]:
+    crop = _parse_box(box)
+    image = svc.read(path) if crop else svc.record(path).path  # a crop needs pixels; read them safely
+    return _page(svc.run(lambda c: c.similar(image, k=offset + k, box=crop)), offset, k)
+
+
+@api.post("/similar", summary="Images like an uploaded image, or like a region of it")
+def similar_upload(request: Request, svc: Svc, file: Upload, k: K = 30, offset: Offset = 0, box: Box = None) -> list[dict]:
+    data, crop = _read_upload(request, file), _parse_box(box)
+    same = svc.upload_hit(data) if crop is None else []
+    return _page(same + svc.run(lambda c: c.similar(data, k=offset + k, box=crop)), offset, k)
+
+
+@api.get("/tag", summary="Words that describe an indexed image")
+def tag(svc: Svc, path: PathQ, k: K = 10) -> list[dict]:
+    image = svc.record(path).path
+    return [t.to_dict() for t in svc.run(lambda c: c.tag(image, k=k))]
+
+
+@api.post("/tag", summary="Words that describe an uploaded image")
+def tag_upload(request: Request, svc: Svc, file: Upload, k: K = 10) -> list[dict]:
+    data = _read_upload(request, file)
+    return [t.to_dict() for t in svc.run(lambda c: c.tag(data, k=k))]
+
+
+@api.get("/words", summary="Words nearest to a word in word-vector space")
+def words(svc: Svc, word: Annotated[str, Query(min_length=1, max_length=100)], k: K = 10) -> list[dict]:
+    return [w.to_dict() for w in svc.run(lambda c: c.words(word, k=k))]
+
+
+@api.get("/status", summary="Counts, model, index, size and failed files")
+def status(svc: Svc) -> dict:
+    return svc.run(lambda c: c.status())
+
+
+@api.get("/health", summary="Liveness: the collection opens and answers")
+def health(svc: Svc) -> dict:
+    return {"ok": True, "images": svc.run(lambda c: c.catalog.counts()["images"])}
+
+
+@api.get("/thumb", tags=["files"], summary="A cached JPEG thumbnail of an indexed image", response_class=Response)
+def thumb(svc: Svc, request: Request, path: PathQ) -> Response:
+    rec = svc.record(path)
+    etag = f'"{rec.hash}-{svc.thumbs.size}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=3600"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    file = svc.thumbs.get(rec, lambda: read_indexed(rec, svc.lookup))
+    return FileResponse(file, media_type="image/jpeg", headers=headers)
+
+
+@api.get("/original", tags=["files"], summary="The original file of an indexed image", response_class=Response)
+def original(svc: Svc, path: PathQ) -> Response:
+    rec = svc.record(path)
+    data = read_indexed(rec, svc.lookup)
+    kind = mimetypes.guess_type(rec.path)[0] or ""
+    return Response(data, media_type=kind if kind.startswith("image/") and "svg" not in kind else "application/octet-stream",
+                    headers={"ETag": f'"{rec.hash}"', "Cache-Control": "private, max-age=3600",
+                             "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"})
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e.get("loc", ())[1:]) or "request"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "bad request: " + "; ".join(parts)
+
+
+def _token_of(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return (auth[7:] if auth.lower().startswith("bearer ") else "") or request.headers.get("x-pixseek-token", "") \
+        or request.cookies.get(COOKIE, "") or request.query_params.get("token", "")
+
+
+def create_app(collection_folder: str | Path, token: str | None = None, max_upload_bytes: int = 20_000_000,
+               allowed_hosts: set[str] | None = None) -> FastAPI:
+    """The app for one collection folder. `token`: required on every route when set (header, cookie or ?token=)."""
+    settings = Settings(Path(os.path.expanduser(str(collection_folder))), token or None, max_upload_bytes,
+                        allowed_hosts=frozenset(allowed_hosts) if allowed_hosts else None)
+    app = FastAPI(title="pixseek", version="0.1.0", description=__doc__)
+    app.state.settings = settings
+    app.state.service = Service(settings)
+    app.include_router(api)
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page(request: Request) -> Response:
+        if settings.token and request.query_params.get("token"):  # trade the URL token for a cookie
+            resp = RedirectResponse("/", status_code=303)
+            resp.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
+            return resp
+        return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        host = request.url.hostname or ""
+        if settings.allowed_hosts is not None and host not in settings.allowed_hosts:  # DNS rebinding
+            return _error(400, f"unexpected Host header {host!r}; start the server with --host to allow it")
+        if settings.token and not hmac.compare_digest(_token_of(request).encode(), settings.token.encode()):
+            return _error(401, "missing or wrong access token: send 'Authorization: Bearer TOKEN' or open /?token=TOKEN")
+        length = request.headers.get("content-length")
+        if request.method == "POST" and not length:
+            return _error(411, "send uploads with a Content-Length header")
+        if length and (not length.isdigit() or int(length) > settings.max_upload_bytes + 100_000):
+            return _error(413, f"request too large: uploads are limited to {settings.max_upload_bytes:,} bytes")
+        return await call_next(request)
+
+    app.add_exception_handler(NotInCollection, lambda r, e: _error(404, str(e)))
+    app.add_exception_handler(PixseekError, lambda r, e: _error(400, str(e)))
+    app.add_exception_handler(RequestValidationError, lambda r, e: _error(400, _validation_message(e)))
+    app.add_exception_handler(HTTPException, lambda r, e: _error(e.status_code, str(e.detail)))
+    app.add_exception_handler(Exception, lambda r, e: _error(500, f"internal error ({type(e).__name__}); see the server log"))
+    return app
+
+
+def serve(collection_folder: str | Path, host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> None:
+    """Run the server until interrupted. Anything but loopback without a token gets a warning."""
+    import uvicorn
+
+    token = token or os.environ.get("PIXSEEK_TOKEN") or None
+    if host not in LOOPBACK and not token:
+        print(f"pixseek: warning: listening on {host} without --token: anyone who can reach it can search and "
+              "view your indexed images", file=sys.stderr)
+    hosts = LOOPBACK | {host} if host in LOOPBACK else None
+    app = create_app(collection_folder, token=token, allowed_hosts=hosts)
+    print(f"pixseek: serving {app.state.service.col.folder} at http://{host}:{port}/", file=sys.stderr)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

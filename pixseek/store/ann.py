@@ -1,0 +1,638 @@
+"""Approximate nearest-neighbour indexes described by short strings, as FAISS's index factory does.
+
+    flat                      exact inner product over all vectors (the reference)
+    hnsw32                    HNSW graph with 32 links per node
+    ivf1024,pq32              1024 inverted lists, 32-byte product-quantized codes
+    ivf1024,pq32,polysemous   the same, with codes trained so Hamming distance filters candidates
+    annoy100                  100 random-projection trees (Annoy)
+    lsh256                    256-bit random-hyperplane hashes
+
+The metric is inner product (cosine on unit vectors). An `AnnIndex` maps external int64 ids to the
+library's row positions, so every family supports the same operations: removals are tombstones
+filtered at search time (over-fetching to make up for them); adds go straight into the library's
+index where it can take them (flat, HNSW, a trained IVF, LSH) and otherwise into a small exact side
+buffer (Annoy, or an IVF that has not seen enough vectors to train). `stale_fraction` tells the owner
+when a rebuild is worth it. Compressed families (IVF-PQ, LSH) re-rank their candidates on exact
+vectors when the owner attaches a source for them (`attach_vectors`).
+
+Files are saved atomically: payload files get a new generation number, are fsynced, and only then does a
+small JSON header naming them (with sizes and CRC32s) replace the old one; a crash at any point leaves
+the previous header and its files intact. `AnnIndex.load` checks every size and checksum and raises
+`IndexFileError` rather than return a damaged index.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.errors import PixseekError
+
+FORMAT_VERSION = 1
+KINDS = ("flat", "hnsw", "ivfpq", "annoy", "lsh")
+
+# Search-time defaults, tuned on real embeddings (see docs/benchmarks.md) for recall@10 >= 0.95.
+DEFAULT_KNOBS: dict[str, dict[str, int]] = {
+    "flat": {},
+    "hnsw": {"ef": 64},
+    "ivfpq": {"nprobe": 32, "rerank": 20, "ht": 0},
+    "annoy": {"search_k": 0},  # 0 = 50 * trees * k, see _AnnoyBackend
+    "lsh": {"rerank": 50},
+}
+
+
+class IndexFileError(PixseekError):
+    """The index file is missing, truncated, corrupt or of another format; rebuild it from the vectors."""
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A parsed index string: its family, integer parameters and what it costs per vector."""
+
+    text: str
+    kind: str
+    params: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def polysemous(self) -> bool:
+        return bool(self.params.get("polysemous"))
+
+    def code_bytes(self, dim: int) -> float:
+        """Bytes per vector held by the index itself (codes, links), not counting the id map."""
+        p = self.params
+        if self.kind == "flat":
+            return 4.0 * dim
+        if self.kind == "hnsw":
+            return 4.0 * dim + 8 * p["m"] * 1.05  # level 0 has 2M int32 links; upper levels add ~5%
+        if self.kind == "ivfpq":
+            return p["pq"] + 8.0  # codes + the int64 list entry
+        if self.kind == "annoy":
+            return 4.0 * dim + 16 + 12.0 * p["trees"]  # item nodes + roughly 12 bytes per vector per tree
+        return p["bits"] / 8.0
+
+    def bytes_per_vector(self, dim: int) -> float:
+        """Resident bytes per vector: the index plus pixseek's id map and tombstone flag."""
+        return self.code_bytes(dim) + 9.0
+
+    @property
+    def reranks(self) -> bool:
+        """Whether results are approximate scores that exact vectors can re-rank."""
+        return self.kind in ("ivfpq", "lsh")
+
+    def min_train(self) -> int:
+        """Vectors needed before the family can be built; fewer are searched exactly in the side buffer."""
+        if self.kind == "ivfpq":
+            return max(1000, 4 * self.params["ivf"])
+        if self.kind in ("annoy", "lsh"):
+            return 100
+        return 0
+
+    def describe(self, dim: int, n: int | None = None) -> str:
+        """One sentence a user can read: what the index does and what it costs."""
+        p = self.params
+        what = {
+            "flat": "exact search over every vector",
+            "hnsw": f"an HNSW graph with {p.get('m')} links per node (fast, exact vectors kept in memory)",
+            "ivfpq": f"{p.get('ivf')} inverted lists with {p.get('pq')}-byte product-quantized codes"
+                     + (", polysemous codes filter candidates by Hamming distance" if self.polysemous else "")
+                     + ", re-ranked on exact vectors when they are available",
+            "annoy": f"{p.get('trees')} Annoy random-projection trees",
+            "lsh": f"{p.get('bits')}-bit random-hyperplane hashes, re-ranked on exact vectors when available",
+        }[self.kind]
+        size = f"about {self.bytes_per_vector(dim):,.0f} bytes per {dim}-d vector"
+        if n is not None:
+            size += f", {human_bytes(n * self.bytes_per_vector(dim))} for {n:,} vectors"
+        return f"{self.text}: {what}; {size}."
+
+
+_TOKEN = re.compile(r"^(flat|hnsw|ivf|pq|annoy|lsh|polysemous)(\d*)$")
+
+
+def parse_spec(text: str) -> IndexSpec:
+    """'hnsw32' -> IndexSpec(kind='hnsw', params={'m': 32}); raises PixseekError listing valid forms."""
+    tokens = [t.strip() for t in text.lower().split(",") if t.strip()]
+    parsed: dict[str, int | None] = {}
+    for tok in tokens:
+        m = _TOKEN.match(tok)
+        if not m or m.group(1) in parsed:
+            raise _bad_spec(text)
+        parsed[m.group(1)] = int(m.group(2)) if m.group(2) else None
+    keys = set(parsed)
+    canon = ",".join(tokens)
+    if keys == {"flat"} and parsed["flat"] is None:
+        return IndexSpec(canon, "flat")
+    if keys == {"hnsw"}:
+        return IndexSpec(canon, "hnsw", {"m": _positive(parsed["hnsw"], 32, text)})
+    if keys in ({"ivf", "pq"}, {"ivf", "pq", "polysemous"}) and tokens[0].startswith("ivf"):
+        pq = _positive(parsed["pq"], None, text)
+        return IndexSpec(canon, "ivfpq", {"ivf": _positive(parsed["ivf"], None, text), "pq": pq,
+                                          "polysemous": int("polysemous" in keys)})
+    if keys == {"annoy"}:
+        return IndexSpec(canon, "annoy", {"trees": _positive(parsed["annoy"], 100, text)})
+    if keys == {"lsh"}:
+        bits = _positive(parsed["lsh"], 256, text)
+        if bits % 8:
+            raise PixseekError(f"index {text!r}: LSH bits must be a multiple of 8")
+        return IndexSpec(canon, "lsh", {"bits": bits})
+    raise _bad_spec(text)
+
+
+def _positive(value: int | None, default: int | None, text: str) -> int:
+    if value is None:
+        if default is None:
+            raise _bad_spec(text)
+        return default
+    if value <= 0:
+        raise _bad_spec(text)
+    return value
+
+
+def _bad_spec(text: str) -> PixseekError:
+    return PixseekError(f"unknown index {text!r}: use flat, hnsw32, ivf1024,pq32, ivf1024,pq32,polysemous, "
+                        "annoy100, lsh256 or auto")
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Backends: the library's own index over row positions 0..n-1. Each returns (scores, positions).
+
+
+class _FaissBackend:
+    """flat, hnsw, ivfpq and lsh through one faiss index; knobs are set only when they change."""
+
+    can_add = True
+
+    def __init__(self, spec: IndexSpec, index) -> None:
+        import faiss
+
+        self.spec, self.index = spec, index
+        self._ivf = faiss.extract_index_ivf(index) if spec.kind == "ivfpq" else None
+        self._hnsw = faiss.downcast_index(index).hnsw if spec.kind == "hnsw" else None
+        self._knobs: dict[str, int] = {}
+
+    @classmethod
+    def build(cls, spec: IndexSpec, x: np.ndarray) -> _FaissBackend:
+        import faiss
+
+        d, n = x.shape[1], len(x)
+        p = spec.params
+        if spec.kind == "flat":
+            index = faiss.IndexFlatIP(d)
+        elif spec.kind == "hnsw":
+            index = faiss.IndexHNSWFlat(d, p["m"], faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 80
+        elif spec.kind == "lsh":
+            index = faiss.IndexLSH(d, p["bits"], True, False)  # rotate, hyperplanes through the origin
+        else:
+            nlist = min(p["ivf"], max(1, n // 39))  # faiss wants ~39 training points per list
+            d2 = math.ceil(d / p["pq"]) * p["pq"]  # PQ needs dim % m == 0: pad with zeros (IP unchanged)
+            inner = faiss.index_factory(d2, f"IVF{nlist},PQ{p['pq']}", faiss.METRIC_INNER_PRODUCT)
+            if spec.polysemous:
+                ivfpq = faiss.downcast_index(inner)
+                ivfpq.do_polysemous_training = True
+                pt = faiss.PolysemousTraining()
+                pt.n_iter, pt.n_redo = 20000, 1  # the default (500k x 2) takes minutes for little gain
+                ivfpq.polysemous_training = pt
+            index = inner if d2 == d else faiss.IndexPreTransform(faiss.RemapDimensionsTransform(d, d2, False), inner)
+        if not index.is_trained:
+            train = x if n <= 256 * 1024 else x[np.random.default_rng(0).choice(n, 256 * 1024, replace=False)]
+            index.train(np.ascontiguousarray(train))
+        index.add(x)
+        return cls(spec, index)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def add(self, x: np.ndarray) -> None:
+        self.index.add(x)
+
+    def set_knobs(self, knobs: dict[str, int]) -> None:
+        if self._hnsw is not None and knobs["ef"] != self._knobs.get("ef"):
+            self._hnsw.efSearch = knobs["ef"]
+        if self._ivf is not None:
+            if knobs["nprobe"] != self._knobs.get("nprobe"):
+                self._ivf.nprobe = knobs["nprobe"]
+            if self.spec.polysemous and knobs["ht"] != self._knobs.get("ht"):
+                import faiss
+
+                faiss.downcast_index(self._ivf).polysemous_ht = knobs["ht"] or 8 * self.spec.params["pq"]
+        self._knobs = dict(knobs)
+
+    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.index.search(q, k)
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def load(cls, spec: IndexSpec, path: Path) -> _FaissBackend:
+        import faiss
+
+        return cls(spec, faiss.read_index(str(path)))
+
+
+class _AnnoyBackend:
+    """Annoy trees (angular = cosine); built once, memory-mapped on load, cannot take adds."""
+
+    can_add = False
+
+    def __init__(self, spec: IndexSpec, index, dim: int) -> None:
+        self.spec, self.index, self.dim = spec, index, dim
+        self.search_k = -1
+
+    @classmethod
+    def build(cls, spec: IndexSpec, x: np.ndarray, threads: int = -1) -> _AnnoyBackend:
+        from annoy import AnnoyIndex
+
+        index = AnnoyIndex(x.shape[1], "angular")
+        for i, v in enumerate(x):
+            index.add_item(i, v)
+        index.build(spec.params["trees"], n_jobs=threads)
+        return cls(spec, index, x.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.index.get_n_items())
+
+    def set_knobs(self, knobs: dict[str, int]) -> None:
+        self.search_k = knobs["search_k"]
+
+    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        search_k = self.search_k or 50 * self.spec.params["trees"] * k
+        scores = np.full((len(q), k), -np.inf, np.float32)
+        pos = np.full((len(q), k), -1, np.int64)
+        for r, v in enumerate(q.tolist()):
+            ids, dist = self.index.get_nns_by_vector(v, k, search_k=search_k, include_distances=True)
+            pos[r, : len(ids)] = ids
+            scores[r, : len(ids)] = dist
+        # angular distance is sqrt(2 - 2 cos) between normalised vectors; give back |q| * cos
+        scores = (1.0 - np.square(scores) / 2.0) * np.linalg.norm(q, axis=1, keepdims=True)
+        scores[pos < 0] = -np.inf
+        return scores, pos
+
+    def save(self, path: Path) -> None:
+        self.index.save(str(path))  # annoy re-opens the saved file memory-mapped
+
+    @classmethod
+    def load(cls, spec: IndexSpec, path: Path, dim: int) -> _AnnoyBackend:
+        from annoy import AnnoyIndex
+
+        index = AnnoyIndex(dim, "angular")
+        if not index.load(str(path)):
+            raise IndexFileError(f"{path}: annoy could not open it")
+        return cls(spec, index, dim)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+class AnnIndex:
+    """An ANN index over (id, vector) pairs with tombstones, an exact side buffer and atomic files.
+
+    Build with `AnnIndex.build(spec, vectors, ids)`; search with `search(queries, k, **knobs)` where the
+    knobs are those of the family (DEFAULT_KNOBS): ef (hnsw), nprobe / rerank / ht (ivfpq),
+    search_k (annoy), rerank (lsh).
+    """
+
+    def __init__(self, spec: IndexSpec, dim: int, backend: _FaissBackend | _AnnoyBackend | None,
+                 ids: np.ndarray, alive: np.ndarray, side_ids: np.ndarray, side_vectors: np.ndarray,
+                 side_alive: np.ndarray, meta: dict | None = None) -> None:
+        self.spec, self.dim, self.backend = spec, dim, backend
+        self.ids, self.alive = ids, alive
+        self.side_ids, self.side_vectors, self.side_alive = side_ids, side_vectors, side_alive
+        self.meta: dict = dict(meta or {})  # saved in the header, e.g. the row count the index covers
+        self._n_dead = int((~alive).sum() + (~side_alive).sum())
+        self._vectors: np.ndarray | Callable[[], np.ndarray] | None = None
+        self._defaults = DEFAULT_KNOBS[spec.kind]
+
+    # -- building and updating --------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, spec: IndexSpec | str, vectors: np.ndarray, ids: np.ndarray | None = None,
+              threads: int = -1) -> AnnIndex:
+        """Build from scratch; ids default to 0..n-1. Families that need training and get too few
+        vectors keep them all in the exact side buffer until a rebuild with more."""
+        spec = parse_spec(spec) if isinstance(spec, str) else spec
+        x = _as_matrix(vectors)
+        ids = np.arange(len(x), dtype=np.int64) if ids is None else np.asarray(ids, np.int64)
+        assert ids.shape == (len(x),), (ids.shape, x.shape)
+        empty = np.zeros((0, x.shape[1]), np.float32)
+        none = np.zeros(0, np.int64)
+        if len(x) < max(1, spec.min_train()):
+            return cls(spec, x.shape[1], None, none, np.zeros(0, bool), ids.copy(), x.copy(), np.ones(len(x), bool))
+        backend = (_AnnoyBackend.build(spec, x, threads) if spec.kind == "annoy" else _FaissBackend.build(spec, x))
+        return cls(spec, x.shape[1], backend, ids.copy(), np.ones(len(x), bool), none, empty, np.zeros(0, bool))
+
+    def __len__(self) -> int:
+        """Live vectors."""
+        return len(self.ids) + len(self.side_ids) - self._n_dead
+
+    @property
+    def stale_fraction(self) -> float:
+        """Share of entries that are tombstones or sit in the exact side buffer: rebuild when high."""
+        total = len(self.ids) + len(self.side_ids)
+        return 0.0 if total == 0 else (self._n_dead + len(self.side_ids)) / total
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add new ids (not already present, alive or dead: use revive for those)."""
+        ids = np.asarray(ids, np.int64)
+        x = _as_matrix(vectors)
+        assert x.shape == (len(ids), self.dim), (x.shape, self.dim)
+        if self.backend is not None and self.backend.can_add:
+            self.backend.add(x)
+            self.ids = np.concatenate([self.ids, ids])
+            self.alive = np.concatenate([self.alive, np.ones(len(ids), bool)])
+        else:
+            self.side_ids = np.concatenate([self.side_ids, ids])
+            self.side_vectors = np.concatenate([self.side_vectors, x])
+            self.side_alive = np.concatenate([self.side_alive, np.ones(len(ids), bool)])
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Tombstone these ids; unknown ids are ignored."""
+        ids = np.asarray(ids, np.int64)
+        for alive, where in ((self.alive, self.ids), (self.side_alive, self.side_ids)):
+            alive[np.isin(where, ids)] = False
+        self._n_dead = int((~self.alive).sum() + (~self.side_alive).sum())
+
+    def revive(self, ids: np.ndarray) -> np.ndarray:
+        """Undo a removal; returns the ids this index no longer holds (the caller must `add` them)."""
+        ids = np.asarray(ids, np.int64)
+        found = np.zeros(len(ids), bool)
+        for alive, where in ((self.alive, self.ids), (self.side_alive, self.side_ids)):
+            alive[np.isin(where, ids)] = True
+            found |= np.isin(ids, where)
+        self._n_dead = int((~self.alive).sum() + (~self.side_alive).sum())
+        return ids[~found]
+
+    def live_ids(self) -> np.ndarray:
+        return np.concatenate([self.ids[self.alive], self.side_ids[self.side_alive]])
+
+    def attach_vectors(self, matrix: np.ndarray | Callable[[], np.ndarray] | None) -> None:
+        """Give the exact vectors (row i = id i; an array or memory map, or a function returning one, for
+        stores that grow) so IVF-PQ and LSH candidates are re-ranked on them instead of their codes."""
+        self._vectors = matrix
+
+    # -- searching --------------------------------------------------------------------------------
+
+    def search(self, queries: np.ndarray, k: int, **knobs: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each (n_queries, k), best first; missing slots have id -1 and score -inf."""
+        q = _as_matrix(queries)
+        assert q.shape[1] == self.dim, (q.shape, self.dim)
+        if knobs.keys() - self._defaults.keys():
+            raise PixseekError(f"{self.spec.text} has no search option {sorted(knobs.keys() - self._defaults.keys())}; "
+                               f"valid: {sorted(self._defaults) or 'none'}")
+        knobs = {**self._defaults, **knobs}
+        backend = self.backend
+        if backend is not None:
+            backend.set_knobs(knobs)
+        rerank = self.spec.reranks and knobs.get("rerank") and self._vectors is not None
+        want = k * knobs["rerank"] if rerank else k
+        if backend is not None and not self._n_dead and not len(self.side_ids) and want <= len(self.ids):
+            scores, pos = backend.search(q, want)  # the common case: one library call, then map ids
+            ids = self.ids[pos]
+            ids[pos < 0] = -1
+        else:
+            scores, ids = self._search_filtered(q, want)
+        if rerank:
+            return _top_k(self._exact_scores(q, ids), ids, k)
+        return scores, ids
+
+    def _search_filtered(self, q: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
+        """Search with tombstones and the side buffer, over-fetching to make up for the dead."""
+        total = len(self.ids) + len(self.side_ids)
+        fetch = want if not self._n_dead else int(want * total / max(1, len(self)) * 1.2) + 5
+        for _ in range(5):
+            scores, ids = self._search_all(q, fetch)
+            if not self._n_dead or fetch >= total or ((ids >= 0).sum(1) >= min(want, len(self))).all():
+                break
+            fetch *= 2  # too many tombstones among these candidates: ask for more
+        return _top_k(scores, ids, want)
+
+    def _search_all(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        parts = []
+        if self.backend is not None and len(self.ids):
+            s, pos = self.backend.search(q, min(k, len(self.ids)))
+            ok = pos >= 0
+            safe = np.where(ok, pos, 0)
+            ok &= self.alive[safe]
+            parts.append((np.where(ok, s, -np.inf), np.where(ok, self.ids[safe], -1)))
+        if len(self.side_ids):
+            s = q @ self.side_vectors.T
+            s[:, ~self.side_alive] = -np.inf
+            parts.append(_top_k(s, np.broadcast_to(self.side_ids, s.shape), k))
+        if not parts:
+            return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([p[0] for p in parts], 1), np.concatenate([p[1] for p in parts], 1)
+
+    def _exact_scores(self, q: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Inner products of each query with its candidates, read from the attached matrix in place."""
+        import faiss
+
+        assert self._vectors is not None
+        mat = self._vectors() if callable(self._vectors) else self._vectors
+        ids = np.ascontiguousarray(ids, np.int64)
+        assert mat.shape[1] == self.dim and ids.max(initial=-1) < len(mat), (mat.shape, ids.max(initial=-1))
+        if mat.dtype == np.float32 and mat.flags.c_contiguous:
+            out = np.empty(ids.shape, np.float32)
+            faiss.fvec_inner_products_by_idx(faiss.swig_ptr(out), faiss.swig_ptr(q), faiss.swig_ptr(mat),
+                                             faiss.swig_ptr(ids), self.dim, len(q), ids.shape[1])
+            return out
+        out = np.full(ids.shape, -np.inf, np.float32)  # other dtypes (float16 stores): gather one query at a time
+        for r in range(len(q)):
+            ok = ids[r] >= 0
+            out[r, ok] = np.asarray(mat[ids[r, ok]], np.float32) @ q[r]
+        return out
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write `path` (a JSON header) and its payload files atomically; old generations are removed."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        gen = _max_generation(path) + 1  # never overwrite a file the current header may name
+        parts = {}
+        if self.backend is not None:
+            name = f"{path.name}.{gen}.{'annoy' if self.spec.kind == 'annoy' else 'faiss'}"
+            parts["index"] = _write_part(path.parent / name, self.backend.save)
+        name = f"{path.name}.{gen}.ids.npz"
+        parts["ids"] = _write_part(path.parent / name, lambda p: _save_npz(p, ids=self.ids, alive=self.alive,
+                                   side_ids=self.side_ids, side_vectors=self.side_vectors, side_alive=self.side_alive))
+        header = {"format": FORMAT_VERSION, "spec": self.spec.text, "dim": self.dim, "generation": gen,
+                  "parts": parts, "meta": self.meta}
+        _atomic_write(path, json.dumps(header, indent=1).encode())
+        for stale in path.parent.glob(f"{path.name}.*"):
+            if not stale.name.startswith(f"{path.name}.{gen}.") and _generation_of(path, stale) is not None:
+                stale.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: Path) -> AnnIndex:
+        """Open a saved index, checking every payload's size and CRC32; raises IndexFileError."""
+        path = Path(path)
+        header = _read_header(path)
+        try:
+            spec, dim, parts = parse_spec(header["spec"]), int(header["dim"]), header["parts"]
+            for part in parts.values():
+                _check_part(path.parent / part["file"], part)
+            with np.load(path.parent / parts["ids"]["file"]) as z:
+                arrays = {k: z[k] for k in ("ids", "alive", "side_ids", "side_vectors", "side_alive")}
+        except IndexFileError:
+            raise
+        except (KeyError, TypeError, ValueError, OSError, PixseekError) as exc:
+            raise IndexFileError(f"{path}: unreadable index ({exc})") from exc
+        backend = None
+        if "index" in parts:
+            file = path.parent / parts["index"]["file"]
+            try:
+                backend = (_AnnoyBackend.load(spec, file, dim) if spec.kind == "annoy" else _FaissBackend.load(spec, file))
+            except RuntimeError as exc:
+                raise IndexFileError(f"{file}: {exc}") from exc
+            if len(backend) != len(arrays["ids"]):
+                raise IndexFileError(f"{file} holds {len(backend)} vectors but its id map {len(arrays['ids'])}")
+        return cls(spec, dim, backend, meta=header.get("meta"), **arrays)
+
+
+def load_or_build(path: Path, spec: str, vectors: np.ndarray, fingerprint: str, log: Callable[[str], None] | None = None
+                  ) -> AnnIndex:
+    """An index over a fixed array (e.g. the GloVe vocabulary): loaded once if its file matches spec and
+    fingerprint, else built and saved. Corrupt files are reported through `log` and rebuilt."""
+    try:
+        index = AnnIndex.load(path)
+        if index.spec.text == parse_spec(spec).text and index.meta.get("fingerprint") == fingerprint:
+            return index
+        reason = "it was built for other vectors or another index type"
+    except IndexFileError as exc:
+        reason = str(exc)
+    if log:
+        log(f"building {spec} index at {path}: {reason}")
+    index = AnnIndex.build(spec, vectors)
+    index.meta["fingerprint"] = fingerprint
+    index.save(path)
+    return index
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def _as_matrix(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    if x.ndim == 1:
+        x = x[None]
+    return np.ascontiguousarray(x)
+
+
+def _top_k(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    if scores.shape[1] > k:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        scores, ids = np.take_along_axis(scores, part, 1), np.take_along_axis(ids, part, 1)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    scores, ids = np.take_along_axis(scores, order, 1), np.take_along_axis(ids, order, 1)
+    ids = np.where(np.isfinite(scores), ids, -1)
+    if scores.shape[1] < k:
+        pad = ((0, 0), (0, k - scores.shape[1]))
+        scores, ids = np.pad(scores, pad, constant_values=-np.inf), np.pad(ids, pad, constant_values=-1)
+    return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_part(final: Path, write: Callable[[Path], None]) -> dict:
+    """Write one payload file under a temporary name, fsync, rename; return its size and checksum."""
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=final.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        _fsync(Path(tmp))
+        info = {"file": final.name, "size": os.path.getsize(tmp), "crc32": _crc32(Path(tmp))}
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return info
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _read_header(path: Path) -> dict:
+    try:
+        header = json.loads(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise IndexFileError(f"{path}: no index file") from exc
+    except (OSError, ValueError) as exc:
+        raise IndexFileError(f"{path}: unreadable index header ({exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
+        raise IndexFileError(f"{path}: not a pixseek index of format {FORMAT_VERSION}")
+    return header
+
+
+def _check_part(file: Path, part: dict) -> None:
+    if not file.is_file():
+        raise IndexFileError(f"{file}: missing")
+    if file.stat().st_size != part["size"]:
+        raise IndexFileError(f"{file}: {file.stat().st_size} bytes, expected {part['size']} (truncated?)")
+    if _crc32(file) != part["crc32"]:
+        raise IndexFileError(f"{file}: checksum mismatch (corrupt)")
+
+
+def _generation_of(path: Path, file: Path) -> int | None:
+    rest = file.name[len(path.name) + 1:]
+    head = rest.split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _max_generation(path: Path) -> int:
+    gens = [_generation_of(path, f) for f in path.parent.glob(f"{path.name}.*")]
+    return max([g for g in gens if g is not None], default=0)

@@ -1,0 +1,76 @@
+"""Pick an index type for `--index auto` from collection size, dimension and a memory budget.
+
+Like autofaiss, `choose_index` returns candidate strings ranked best first, each with the reason, and
+the thresholds are parameters. Memory is estimated from the index string before anything is built, so
+a budget that nothing fits stops early with advice instead of failing halfway through a build.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from pixseek.errors import PixseekError
+from pixseek.store.ann import IndexSpec, human_bytes, parse_spec
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
+          "t": 1024**4, "tb": 1024**4}
+
+
+def parse_bytes(text: str) -> int:
+    """'2GB' -> 2147483648 (binary units; 'k', 'MB', 'G', ... accepted)."""
+    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise PixseekError(f"cannot read memory size {text!r}: use e.g. 500MB or 2GB")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def ivf_lists(n: int) -> int:
+    """A power of two near 4 * sqrt(n), the usual IVF rule, between 64 and 65536."""
+    return int(min(65536, max(64, 2 ** round(math.log2(4 * math.sqrt(max(n, 1)))))))
+
+
+def choose_index(n: int, dim: int, max_memory_bytes: int, exact_below: int = 20_000, hnsw_below: int = 5_000_000,
+                 pq_sizes: tuple[int, ...] = (64, 32, 16, 8), headroom: float = 0.8) -> list[tuple[str, str]]:
+    """Candidate index strings for n vectors of `dim`, ranked best first, with a reason each.
+
+    exact_below: collections smaller than this are searched exactly (a few ms per query).
+    hnsw_below: above this, building HNSW takes too long on a laptop even if it fits in memory.
+    pq_sizes: code sizes tried for IVF-PQ, largest (most accurate) first.
+    headroom: share of the budget the index may take; the rest is left to the process and page cache.
+    """
+    budget = max_memory_bytes * headroom
+    out: list[tuple[str, str]] = []
+    rejected: list[str] = []
+
+    def consider(text: str, why: str) -> None:
+        spec = parse_spec(text)
+        need = n * spec.bytes_per_vector(dim)
+        if need <= budget:
+            out.append((spec.text, f"{why}; needs about {human_bytes(need)} of the {human_bytes(max_memory_bytes)} budget"))
+        else:
+            rejected.append(f"{spec.text} needs about {human_bytes(need)}")
+
+    if n < exact_below:
+        consider("flat", f"{n:,} vectors is few enough for exact search")
+    if n < hnsw_below:
+        consider("hnsw32", "HNSW is the fastest at high recall and takes adds incrementally")
+    nlist = ivf_lists(n)
+    for m in pq_sizes:
+        if m * 8 <= dim * 32:  # never compress to more bits than the float32 vector holds
+            consider(f"ivf{nlist},pq{m}", f"compressed to {m} bytes per vector, {nlist} lists for {n:,} vectors, "
+                                          "re-ranked on the exact vectors kept on disk")
+    if n >= exact_below:
+        consider("flat", "exact search is always correct but reads every vector per query")
+    consider("annoy50", "Annoy trees are memory-mapped and build quickly")
+    consider(f"lsh{max(64, min(512, 8 * round(dim / 8)))}", "hashing is the smallest index but the least accurate")
+    if not out:
+        raise PixseekError(f"no index fits {n:,} vectors of {dim} dimensions in {human_bytes(max_memory_bytes)} "
+                           f"({'; '.join(rejected)}): raise --max-memory or use fewer vectors")
+    return out
+
+
+def describe_choice(n: int, dim: int, max_memory_bytes: int, **thresholds: float) -> tuple[IndexSpec, str]:
+    """The best candidate and a message saying what was picked and why, for `--index auto`."""
+    text, why = choose_index(n, dim, max_memory_bytes, **thresholds)[0]
+    return parse_spec(text), f"index auto -> {text}: {why}"
