@@ -37,6 +37,7 @@ class ConceptSpace:
         self.wordnet = wordnet
         self.alpha = alpha if wordnet is not None else 0.0
         self.sense_decay = sense_decay
+        self._memo: dict[str, np.ndarray] = {}
         lemmas = imagenet_lemmas()
         self.names = [
             (wordnet.lemmas[c] if wordnet and c in wordnet.lemmas else lemmas.get(c, [c]))[0].replace("_", " ")
@@ -76,7 +77,18 @@ class ConceptSpace:
         return self.words.vector(text) is not None
 
     def term_weights(self, text: str) -> np.ndarray:
-        """Class weights for one word, phrase or WordNet id; raises PixseekError for a word nobody knows."""
+        """Class weights for one word, phrase or WordNet id; raises PixseekError for a word nobody knows.
+        Memoised: a served collection sees the same words again and again."""
+        cached = self._memo.get(text)
+        if cached is None:
+            cached = self._term_weights(text)
+            if len(self._memo) > 50_000:
+                self._memo.clear()
+            self._memo[text] = cached
+            cached.setflags(write=False)
+        return cached
+
+    def _term_weights(self, text: str) -> np.ndarray:
         v = self.words.vector(self.wordnet.name(text) if _is_wnid(text) and self.wordnet else text)
         h = self.hierarchy(text)
         if v is None and not h.any():

@@ -43,7 +43,7 @@ class Searcher:
             raise PixseekError("this collection's encoder has no classifier head, so it cannot search by words")
         return self.probs, self.concepts
 
-    def search(self, query: str, k: int = 10, candidates: int = 2000) -> list[Ranked]:
+    def search(self, query: str, k: int = 10, candidates: int = 1000) -> list[Ranked]:
         """Rank images for a query. One positive term: a single inner-product search. Several: each
         positive term fetches its best `candidates`, which are re-ranked by a weighted geometric mean
         of the per-term scores (a soft AND, so "dog beach" prefers dogs on beaches over either alone),

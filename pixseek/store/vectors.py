@@ -31,6 +31,9 @@ class LocalVectorStore:
     """Rows in `<folder>/<name>.<dtype>`, row i = id i; a live mask marks removed ids."""
 
     CHUNK = 65536
+    # Below this size the rows are kept in RAM as float32 (converting float16 on every query costs more
+    # than the search itself); above it, queries stream over the memory map chunk by chunk.
+    RAM_LIMIT = int(os.environ.get("PIXSEEK_RAM_MB", "2048")) * 2**20
 
     def __init__(self, folder: Path, name: str, dim: int, dtype: str = "float32", committed_rows: int = 0,
                  live_ids: list[int] | None = None) -> None:
@@ -49,9 +52,21 @@ class LocalVectorStore:
         if live_ids:
             self.live[np.asarray(live_ids, np.int64)] = True
         self._map: np.ndarray | None = None
+        self._ram: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.live.sum())
+
+    def _dense(self) -> np.ndarray | None:
+        """The float32 rows in RAM when they fit under RAM_LIMIT, else None."""
+        if self.rows * self.dim * 4 > self.RAM_LIMIT:
+            self._ram = None
+            return None
+        if self._ram is None or len(self._ram) != self.rows:
+            have = 0 if self._ram is None else len(self._ram)
+            fresh = np.asarray(self._matrix()[have:], np.float32)
+            self._ram = fresh if self._ram is None else np.concatenate([self._ram, fresh])
+        return self._ram
 
     def _matrix(self) -> np.ndarray:
         if self._map is None or len(self._map) != self.rows:
@@ -77,7 +92,8 @@ class LocalVectorStore:
         self.live[np.asarray(ids, np.int64)] = False
 
     def get(self, ids: np.ndarray) -> np.ndarray:
-        return np.asarray(self._matrix()[np.asarray(ids, np.int64)], np.float32)
+        src = self._ram if self._ram is not None and len(self._ram) == self.rows else self._matrix()
+        return np.asarray(src[np.asarray(ids, np.int64)], np.float32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.atleast_2d(np.asarray(queries, np.float32))
@@ -85,9 +101,11 @@ class LocalVectorStore:
         nq = len(queries)
         best_s = np.full((nq, 0), -np.inf, np.float32)
         best_i = np.zeros((nq, 0), np.int64)
-        mat = self._matrix()
-        for start in range(0, self.rows, self.CHUNK):
-            block = np.asarray(mat[start : start + self.CHUNK], np.float32)
+        dense = self._dense()
+        mat = dense if dense is not None else self._matrix()
+        chunk = len(mat) if dense is not None else self.CHUNK
+        for start in range(0, self.rows, max(chunk, 1)):
+            block = np.asarray(mat[start : start + chunk], np.float32)
             scores = queries @ block.T
             scores[:, ~self.live[start : start + len(block)]] = -np.inf
             kk = min(k, scores.shape[1])
