@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HAVE_DATA, PHOTOS, cli_json
 from PIL import Image
 
-from conftest import HAVE_DATA, PHOTOS, cli_json
 from pixseek import Collection
 
 

@@ -131,17 +131,22 @@ class Collection:
             return enc.dim, len(enc.classes) if enc.classes else None
         return int(dim), int(n_classes) or None
 
-    def _open_stores(self) -> None:
-        counts = self.catalog.counts()
-        live = self.catalog.live_ids()
-        self._version = self._data_version()
+    def _open_stores(self, writer: bool = False) -> None:
+        self.catalog.db.execute("BEGIN")  # one read snapshot: row count and live ids must agree
+        try:
+            counts = self.catalog.counts()
+            live = self.catalog.live_ids()
+            self._version = self._data_version()
+        finally:
+            self.catalog.db.execute("COMMIT")
         if counts["rows"] == 0 and self.catalog.get_meta("dim") is None:
             self.visual = self.probs = None  # created on first index, once the encoder is known
             return
         dim, n_classes = self._dims()
         try:
-            self.visual = LocalVectorStore(self.folder, "visual", visual_dim(dim, n_classes), "float16", counts["rows"], live)
-            self.probs = (LocalVectorStore(self.folder, "probs", n_classes, "float16", counts["rows"], live)
+            self.visual = LocalVectorStore(self.folder, "visual", visual_dim(dim, n_classes), "float16", counts["rows"], live,
+                                           writer=writer)
+            self.probs = (LocalVectorStore(self.folder, "probs", n_classes, "float16", counts["rows"], live, writer=writer)
                           if n_classes else None)
         except OSError as exc:
             raise PixseekError(f"collection {self.folder} is damaged: {exc}") from exc
@@ -194,7 +199,7 @@ class Collection:
         with self._index_lock():
             if self.visual is None:
                 self._dims()
-                self._open_stores()
+            self._open_stores(writer=True)
             indexer = Indexer(self.catalog, self.visual, self.probs, self.encoder, batch_size=batch_size, workers=workers)
             counts = indexer.run(roots, progress=progress, skip=self.folder.resolve())
         self._searcher = None

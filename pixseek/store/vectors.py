@@ -36,16 +36,20 @@ class LocalVectorStore:
     RAM_LIMIT = int(os.environ.get("PIXSEEK_RAM_MB", "2048")) * 2**20
 
     def __init__(self, folder: Path, name: str, dim: int, dtype: str = "float32", committed_rows: int = 0,
-                 live_ids: list[int] | None = None) -> None:
+                 live_ids: list[int] | None = None, writer: bool = False) -> None:
+        """`writer=True` only under the collection's index lock: it cuts off rows an interrupted run
+        appended but never committed. Readers leave such rows alone (an indexer may be about to commit
+        them) and simply never look past the committed count."""
         self.path = folder / f"{name}.{np.dtype(dtype).name}"
         self.dim, self.dtype = dim, np.dtype(dtype)
         self.row_bytes = dim * self.dtype.itemsize
-        self.path.touch(exist_ok=True)
-        size = self.path.stat().st_size
-        if size != committed_rows * self.row_bytes:
-            if size < committed_rows * self.row_bytes:
-                raise OSError(f"{self.path} holds {size // self.row_bytes} rows but the catalog expects {committed_rows}")
-            with open(self.path, "r+b") as f:  # drop rows an interrupted run wrote but never committed
+        if writer:
+            self.path.touch(exist_ok=True)
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size < committed_rows * self.row_bytes:
+            raise OSError(f"{self.path} holds {size // self.row_bytes} rows but the catalog expects {committed_rows}")
+        if writer and size > committed_rows * self.row_bytes:
+            with open(self.path, "r+b") as f:
                 f.truncate(committed_rows * self.row_bytes)
         self.rows = committed_rows
         self.live = np.zeros(committed_rows, bool)
