@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", parents=[common], help="counts, model, index, size and failed files")
 
+    s = sub.add_parser("verify", parents=[common], help="check catalog and vectors agree; repair from the catalog")
+    s.add_argument("--check-only", action="store_true", help="report problems without repairing")
+
     s = sub.add_parser("similar", parents=[common], help="images similar to an image (or a region of it)")
     s.add_argument("image", metavar="IMAGE_OR_PATH")
     s.add_argument("--box", type=_parse_box, metavar="X0,Y0,X1,Y1", help="search with this region only")
@@ -113,6 +116,15 @@ def cmd_status(args) -> None:
              f"index: {st['index']['type']} ({st['index']['reason']})", f"size on disk: {st['size_bytes'] / 1e6:.1f} MB",
              f"failed: {len(st['failed'])}"] + [f"  {f['path']}: {f['error']}" for f in st["failed"]]
     _out(args, st, lines)
+
+
+def cmd_verify(args) -> None:
+    r = _open(args).verify(repair=not args.check_only)
+    lines = ["consistent" if r["ok"] else "problems found:"] + [f"  {p}" for p in r["problems"]]
+    lines += [f"repaired: {x}" for x in r["repaired"]]
+    _out(args, r, lines)
+    if not r["ok"] and args.check_only:
+        raise SystemExit(3)
 
 
 def _hit_lines(hits) -> list[str]:
@@ -181,7 +193,7 @@ def cmd_serve(args) -> None:
     serve(args.db or default_db(), host=args.host, port=args.port, token=args.token)
 
 
-COMMANDS = {"index": cmd_index, "status": cmd_status, "similar": cmd_similar, "search": cmd_search,
+COMMANDS = {"index": cmd_index, "status": cmd_status, "verify": cmd_verify, "similar": cmd_similar, "search": cmd_search,
             "words": cmd_words, "tag": cmd_tag, "demo": cmd_demo, "serve": cmd_serve}
 
 

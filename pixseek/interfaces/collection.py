@@ -225,6 +225,22 @@ class Collection:
 
         return Lock()
 
+    def verify(self, repair: bool = True) -> dict:
+        """Check that catalog and vector files agree; repair from the catalog (see store/verify.py)."""
+        from pixseek.store.verify import verify
+
+        with self._index_lock():
+            if self.catalog.get_meta("dim") is None:
+                return {"ok": True, "problems": [], "repaired": []}
+            dim, n_classes = self._dims()
+            kinds = {"visual": (visual_dim(dim, n_classes), "float16")}
+            if n_classes:
+                kinds["probs"] = (n_classes, "float16")
+            report = verify(self.folder, self.catalog, kinds, repair=repair)
+            if report.ok or repair:
+                self._open_stores(writer=True)
+        return report.to_dict()
+
     # queries -----------------------------------------------------------------------------
     def _known_id(self, image: ImageInput) -> int | None:
         """The content id of an image already in the collection (by path, else by content hash)."""
