@@ -38,11 +38,11 @@ K = 10
 # the one knob swept per family (the others stay at their defaults)
 SWEEPS = {
     "flat": ("-", [0]),
-    "hnsw": ("ef", [16, 32, 64, 128, 256]),
-    "ivfpq": ("nprobe", [4, 8, 16, 32, 64, 128]),
-    "polysemous": ("ht", [64, 80, 96, 112, 256]),
-    "annoy": ("search_k", [1000, 3000, 10000, 30000, 100000]),
-    "lsh": ("rerank", [10, 25, 50, 100, 200]),
+    "hnsw": ("ef", [16, 32, 64, 128]),
+    "ivfpq": ("nprobe", [8, 16, 32, 64]),
+    "polysemous": ("ht", [72, 88, 104, 256]),
+    "annoy": ("search_k", [3000, 10000, 30000, 100000]),
+    "lsh": ("rerank", [10, 20, 50, 100]),
 }
 
 
@@ -183,6 +183,8 @@ def family(spec_text: str, kind: str) -> str:
 
 def bench_index(spec: str, db: np.ndarray, q: np.ndarray, truth: np.ndarray, nq_single: int, min_s: float,
                 with_raw: bool) -> dict:
+    """Build, save, then per knob value time pixseek and the raw library back to back (best of two
+    rounds each), so load from other processes hits both alike."""
     gc.collect()
     reset_peak()
     before = rss()
@@ -190,42 +192,50 @@ def bench_index(spec: str, db: np.ndarray, q: np.ndarray, truth: np.ndarray, nq_
     index = AnnIndex.build(spec, db)
     build_s = time.perf_counter() - t0
     grew = rss() - before
-    index.attach_vectors(lambda ids: db[ids])
+    index.attach_vectors(db)
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         index.save(Path(tmp) / "x.ann")
         file_bytes = sum(p.stat().st_size for p in Path(tmp).iterdir())
+    index.search(q, K)
+    ours_peak = peak()  # pixseek alone: data + build + a batched search, before any raw-library copies
     fam = family(index.spec.text, index.spec.kind)
     knob, values = SWEEPS[fam]
-    rows = []
+    rows, raw_rows = [], []
     for v in values:
         knobs = {} if knob == "-" else {knob: v}
-        if fam == "polysemous":
-            knobs["nprobe"] = DEFAULT_KNOBS["ivfpq"]["nprobe"]
-        qps_b, ids = time_batch(lambda x, kn=knobs: index.search(x, K, **kn)[1], q)
-        qps_1 = time_single(lambda x, kn=knobs: index.search(x, K, **kn), q[:nq_single], min_s)
-        rows.append({"knob": knob, "value": v, "recall": recall(ids, truth), "qps_1": qps_1, "qps_batch": qps_b})
+        ours = lambda x, kn=knobs: index.search(x, K, **kn)[1]  # noqa: E731
+        raw = raw_search(index, db, {**DEFAULT_KNOBS[index.spec.kind], **knobs}) if with_raw else None
+        best: dict[str, dict] = {}
+        for _ in range(2):
+            for name, fn in (("pixseek", ours), ("raw", raw)):
+                if fn is None:
+                    continue
+                if name == "pixseek":
+                    index.backend.set_knobs({**DEFAULT_KNOBS[index.spec.kind], **knobs})
+                qps_b, ids = time_batch(fn, q)
+                qps_1 = time_single(fn, q[:nq_single], min_s)
+                old = best.get(name)
+                best[name] = {"knob": knob, "value": v, "recall": recall(ids, truth),
+                              "qps_1": max(qps_1, old["qps_1"] if old else 0),
+                              "qps_batch": max(qps_b, old["qps_batch"] if old else 0)}
+        rows.append(best["pixseek"])
+        if "raw" in best:
+            raw_rows.append(best["raw"])
     result = {"spec": index.spec.text, "n": len(db), "dim": db.shape[1], "build_s": build_s, "file_bytes": file_bytes,
-              "rss_growth_bytes": grew, "peak_rss_bytes": peak(), "settings": rows}
-    if with_raw:
-        result["raw"] = raw_sweep(index, db, q, truth, nq_single, min_s, fam, knob, values)
+              "rss_growth_bytes": grew, "peak_rss_bytes": ours_peak, "settings": rows}
+    if raw_rows:
+        result["raw"] = raw_rows
     return result
 
 
-def raw_sweep(index: AnnIndex, db, q, truth, nq_single, min_s, fam, knob, values) -> list[dict]:
+def raw_search(index: AnnIndex, db: np.ndarray, knobs: dict):
+    """The library called directly on the same index object with the same knobs."""
     backend = index.backend
-    rows = []
-    for v in values:
-        knobs = {**DEFAULT_KNOBS[index.spec.kind], **({} if knob == "-" else {knob: v})}
-        if fam == "annoy":
-            a, sk = backend.index, knobs["search_k"] or 50 * index.spec.params["trees"] * K
-            search = lambda x, a=a, sk=sk: np.array([a.get_nns_by_vector(r, K, search_k=sk) for r in x])  # noqa: E731
-        else:
-            backend.set_knobs(knobs)  # sets efSearch / nprobe / polysemous_ht on the faiss object
-            search = raw_faiss(index, backend.index, db, knobs.get("rerank", 0) if index.spec.reranks else 0)
-        qps_b, ids = time_batch(search, q)
-        qps_1 = time_single(search, q[:nq_single], min_s)
-        rows.append({"knob": knob, "value": v, "recall": recall(ids, truth), "qps_1": qps_1, "qps_batch": qps_b})
-    return rows
+    if index.spec.kind == "annoy":
+        a, sk = backend.index, knobs["search_k"] or 50 * index.spec.params["trees"] * K
+        return lambda x: np.array([a.get_nns_by_vector(r, K, search_k=sk, include_distances=True)[0] for r in x.tolist()])
+    backend.set_knobs(knobs)  # efSearch / nprobe / polysemous_ht live on the faiss object itself
+    return raw_faiss(index, backend.index, db, knobs.get("rerank", 0) if index.spec.reranks else 0)
 
 
 def bench_hnswlib(db, q, truth, nq_single, min_s, m: int = 32) -> dict:
@@ -298,12 +308,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", default="synthetic,images,glove")
     ap.add_argument("--synth-n", type=int, default=1_000_000)
-    ap.add_argument("--nq", type=int, default=1000, help="queries per batched call (and for recall)")
-    ap.add_argument("--nq-single", type=int, default=200, help="queries timed one at a time")
-    ap.add_argument("--min-s", type=float, default=0.5, help="minimum seconds per single-query timing")
+    ap.add_argument("--nq", type=int, default=500, help="queries per batched call (and for recall)")
+    ap.add_argument("--nq-single", type=int, default=100, help="queries timed one at a time")
+    ap.add_argument("--min-s", type=float, default=0.25, help="minimum seconds per single-query timing")
     ap.add_argument("--images-specs", default="flat,hnsw32,ivf512,pq32,ivf512,pq32,polysemous,annoy100,lsh1024")
     ap.add_argument("--glove-specs", default="flat,hnsw32,ivf2048,pq25,ivf2048,pq25,polysemous,annoy100,lsh256")
-    ap.add_argument("--synthetic-specs", default="flat,ivf4096,pq32,lsh256,annoy10")
+    ap.add_argument("--synthetic-specs", default="flat,ivf1024,pq32,lsh256")
     ap.add_argument("--hnswlib-max", type=int, default=500_000, help="build hnswlib only up to this many vectors")
     ap.add_argument("--no-raw", action="store_true")
     ap.add_argument("--json", type=Path)

@@ -235,7 +235,8 @@ class _FaissBackend:
         self._knobs = dict(knobs)
 
     def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.index.search(q, k)
+        scores, pos = self.index.search(q, k)
+        return (-scores if self.spec.kind == "lsh" else scores), pos  # LSH gives Hamming distances
 
     def save(self, path: Path) -> None:
         import faiss
