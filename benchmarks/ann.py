@@ -232,7 +232,7 @@ def raw_search(index: AnnIndex, db: np.ndarray, knobs: dict):
     """The library called directly on the same index object with the same knobs."""
     backend = index.backend
     if index.spec.kind == "annoy":
-        a, sk = backend.index, knobs["search_k"] or 50 * index.spec.params["trees"] * K
+        a, sk = backend.index, knobs["search_k"] or 30 * index.spec.params["trees"] * K
         return lambda x: np.array([a.get_nns_by_vector(r, K, search_k=sk, include_distances=True)[0] for r in x.tolist()])
     backend.set_knobs(knobs)  # efSearch / nprobe / polysemous_ht live on the faiss object itself
     return raw_faiss(index, backend.index, db, knobs.get("rerank", 0) if index.spec.reranks else 0)
@@ -288,7 +288,8 @@ def plot(name: str, results: list[dict], out: Path) -> None:
     for i, r in enumerate(results):
         color = f"C{i}"
         pts = sorted(r["settings"], key=lambda s: s["recall"])
-        ax.plot([s["recall"] for s in pts], [s["qps_1"] for s in pts], "o-", color=color, label=f"pixseek {r['spec']}")
+        label = r["spec"] if r["spec"].startswith("hnswlib") else f"pixseek {r['spec']}"
+        ax.plot([s["recall"] for s in pts], [s["qps_1"] for s in pts], "o-", color=color, label=label)
         if r.get("raw"):
             pts = sorted(r["raw"], key=lambda s: s["recall"])
             ax.plot([s["recall"] for s in pts], [s["qps_1"] for s in pts], "x--", color=color, alpha=0.6,

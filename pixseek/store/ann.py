@@ -40,12 +40,15 @@ from pixseek.errors import PixseekError
 FORMAT_VERSION = 1
 KINDS = ("flat", "hnsw", "ivfpq", "annoy", "lsh")
 
-# Search-time defaults, tuned on real embeddings (see docs/benchmarks.md) for recall@10 >= 0.95.
+# Search-time defaults, tuned on real embeddings (docs/benchmarks.md) for recall@10 >= 0.95:
+# hnsw ef=64; ivfpq nprobe=0 means one list in 16, re-ranking 20 x k candidates on exact vectors;
+# ht=0 means no polysemous Hamming filter (the filter cost recall on every set we measured);
+# annoy search_k=0 means 30 x trees x k; lsh re-ranks 50 x k candidates.
 DEFAULT_KNOBS: dict[str, dict[str, int]] = {
     "flat": {},
     "hnsw": {"ef": 64},
-    "ivfpq": {"nprobe": 32, "rerank": 20, "ht": 0},
-    "annoy": {"search_k": 0},  # 0 = 50 * trees * k, see _AnnoyBackend
+    "ivfpq": {"nprobe": 0, "rerank": 20, "ht": 0},
+    "annoy": {"search_k": 0},
     "lsh": {"rerank": 50},
 }
 
@@ -227,7 +230,7 @@ class _FaissBackend:
             self._hnsw.efSearch = knobs["ef"]
         if self._ivf is not None:
             if knobs["nprobe"] != self._knobs.get("nprobe"):
-                self._ivf.nprobe = knobs["nprobe"]
+                self._ivf.nprobe = knobs["nprobe"] or max(1, self._ivf.nlist // 16)
             if self.spec.polysemous and knobs["ht"] != self._knobs.get("ht"):
                 import faiss
 
@@ -276,7 +279,7 @@ class _AnnoyBackend:
         self.search_k = knobs["search_k"]
 
     def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        search_k = self.search_k or 50 * self.spec.params["trees"] * k
+        search_k = self.search_k or 30 * self.spec.params["trees"] * k
         scores = np.full((len(q), k), -np.inf, np.float32)
         pos = np.full((len(q), k), -1, np.int64)
         for r, v in enumerate(q.tolist()):
