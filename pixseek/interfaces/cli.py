@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", parents=[common], help='images from words: dog beach, "dog -grass", 2:sunset')
     s.add_argument("query", nargs="+")
     s.add_argument("-k", type=_positive, default=10)
+    s.add_argument("--bridge", choices=("auto", "conse", "devise"), default="auto",
+                   help="words->images: conse (zero-shot), devise (trained mapping), auto (both; conse if none trained)")
     s.add_argument("--grid", metavar="OUT.png")
 
     s = sub.add_parser("words", parents=[common], help="words nearest to a word in word-vector space")
@@ -69,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tag", parents=[common], help="words that describe an image")
     s.add_argument("image")
     s.add_argument("-k", type=_positive, default=10)
+    s.add_argument("--bridge", choices=("auto", "conse", "devise"), default="auto",
+                   help="words->images: conse (zero-shot), devise (trained mapping), auto (both; conse if none trained)")
     s.add_argument("--vocab", metavar="FILE", help="candidate words, one per line (default: ImageNet names + broader words)")
     s.add_argument("--grid", metavar="OUT.png")
 
@@ -146,7 +150,7 @@ def cmd_similar(args) -> None:
 def cmd_search(args) -> None:
     col = _open(args)
     query = " ".join(args.query)
-    hits = col.search(query, k=args.k)
+    hits = col.search(query, k=args.k, bridge=args.bridge)
     _out(args, [h.to_dict() for h in hits], _hit_lines(hits))
     if args.grid:
         from pixseek.interfaces.grid import write_grid
@@ -168,7 +172,7 @@ def cmd_tag(args) -> None:
             vocab = [w.strip() for w in Path(args.vocab).read_text(encoding="utf-8").splitlines() if w.strip()]
         except OSError as exc:
             raise PixseekError(f"cannot read --vocab {args.vocab}: {exc.strerror}") from None
-    tags = _open(args).tag(args.image, k=args.k, vocabulary=vocab)
+    tags = _open(args).tag(args.image, k=args.k, vocabulary=vocab, bridge=args.bridge)
     _out(args, [t.to_dict() for t in tags], [f"{t.score:7.4f}  {t.tag}" for t in tags])
     if args.grid:
         from pixseek.interfaces.grid import write_grid

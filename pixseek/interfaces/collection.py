@@ -176,8 +176,23 @@ class Collection:
                 from pixseek.encoders.imagenet import imagenet_wnids
 
                 concepts = ConceptSpace(imagenet_wnids(), load_words(self.words_spec), load_wordnet())
-            self._searcher = Searcher(self.visual, self.probs, concepts)
+            self._searcher = Searcher(self.visual, self.probs, concepts, self._learned_bridge(concepts))
         return self._searcher
+
+    def _learned_bridge(self, concepts: ConceptSpace | None):
+        """The mapping `pixseek train` saved in this collection (search/devise.py), or None when there is none."""
+        from pixseek.search.devise import LearnedBridge, active_mapping
+
+        path = active_mapping(self.folder)
+        if path is None:
+            return None
+        if concepts is None:  # no classifier head: the learned bridge works from the trained classes alone
+            concepts = ConceptSpace([], load_words(self.words_spec), load_wordnet())
+        rows = getattr(self.visual, "rows", None)
+        live = self.catalog.live_ids()
+        rows = self.catalog.counts()["rows"] if rows is None else rows
+        return LearnedBridge.open(self.folder, path, self.visual, self.probs, concepts, self.encoder_spec, rows,
+                                  [i for i in live if i < rows])
 
     def close(self) -> None:
         self.catalog.close()
@@ -279,10 +294,11 @@ class Collection:
         ranked = searcher.similar(vector, k, exclude={known} if known is not None else None)
         return self._hits(ranked)
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        """Images for words: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`."""
+    def search(self, query: str, k: int = 10, bridge: str = "auto") -> list[Hit]:
+        """Images for words: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`.
+        bridge: conse (zero-shot), devise (trained mapping) or auto (both; conse until a mapping is trained)."""
         _check_k(k)
-        return self._hits(self.searcher.search(query, k))
+        return self._hits(self.searcher.search(query, k, bridge=bridge))
 
     def words(self, word: str, k: int = 10) -> list[WordHit]:
         """Words nearest to `word` in word-vector space (cosine)."""
@@ -295,18 +311,21 @@ class Collection:
             raise PixseekError(f"unknown word {word!r}: not in the {concepts_words.name} vocabulary")
         return [WordHit(w, round(s, 6)) for w, s in concepts_words.nearest(v, k, exclude={word.lower().strip()})]
 
-    def tag(self, image: ImageInput, k: int = 10, vocabulary: list[str] | None = None) -> list[Tag]:
-        """Words that describe an image, best first, scored 0..1."""
+    def tag(self, image: ImageInput, k: int = 10, vocabulary: list[str] | None = None, bridge: str = "auto") -> list[Tag]:
+        """Words that describe an image, best first, scored 0..1. bridge: as for search()."""
         _check_k(k)
         searcher = self.searcher
+        learned = searcher._bridge(bridge) != "conse"
         known = self._known_id(image)
         probs = self.probs.get(np.array([known]))[0] if known is not None and self.probs is not None else None
-        if probs is None:
+        visual = self.visual.get(np.array([known]))[0] if known is not None and learned else None
+        if (probs is None and not learned) or (learned and visual is None):
             emb = self.embed(image)
-            if emb.probs is None:
+            if emb.probs is None and not learned:
                 raise PixseekError("this collection's encoder has no classifier head, so it cannot tag images")
-            probs = emb.probs[0]
-        return [Tag(w, round(s, 6)) for w, s in searcher.tag(probs, k, vocabulary)]
+            probs = emb.probs[0] if emb.probs is not None else None
+            visual = visual_vectors(emb)[0]
+        return [Tag(w, round(s, 6)) for w, s in searcher.tag(probs, k, vocabulary, bridge=bridge, visual=visual)]
 
     def _hits(self, ranked) -> list[Hit]:
         paths = self.catalog.paths_of([r.id for r in ranked])

@@ -12,6 +12,7 @@ import numpy as np
 
 from pixseek.errors import PixseekError
 from pixseek.search.concepts import ConceptSpace
+from pixseek.search.devise import LearnedBridge, check_bridge
 from pixseek.search.query import parse_query
 from pixseek.store.vectors import VectorStore
 
@@ -24,10 +25,12 @@ class Ranked:
 
 
 class Searcher:
-    def __init__(self, visual: VectorStore, probs: VectorStore | None, concepts: ConceptSpace | None) -> None:
+    def __init__(self, visual: VectorStore, probs: VectorStore | None, concepts: ConceptSpace | None,
+                 learned: LearnedBridge | None = None) -> None:
         self.visual = visual
         self.probs = probs
         self.concepts = concepts
+        self.learned = learned  # a trained image->word mapping (search/devise.py), when the collection has one
         self._vocab: list[str] | None = None
         self._vocab_matrix: np.ndarray | None = None
         self._vocab_specificity: np.ndarray | None = None
@@ -43,11 +46,22 @@ class Searcher:
             raise PixseekError("this collection's encoder has no classifier head, so it cannot search by words")
         return self.probs, self.concepts
 
-    def search(self, query: str, k: int = 10, candidates: int = 1000) -> list[Ranked]:
+    def _bridge(self, bridge: str) -> str:
+        """The bridge to use: `auto` is ConSE alone until a mapping has been trained."""
+        check_bridge(bridge)
+        if bridge == "devise" and self.learned is None:
+            raise PixseekError("this collection has no learned mapping: run `pixseek train DATASET` first, "
+                               "or use --bridge conse")
+        return "conse" if self.learned is None else bridge
+
+    def search(self, query: str, k: int = 10, candidates: int = 1000, bridge: str = "auto") -> list[Ranked]:
         """Rank images for a query. One positive term: a single inner-product search. Several: each
         positive term fetches its best `candidates`, which are re-ranked by a weighted geometric mean
         of the per-term scores (a soft AND, so "dog beach" prefers dogs on beaches over either alone),
-        minus the negative terms' scores."""
+        minus the negative terms' scores. `bridge`: conse, devise or auto (see search/devise.py)."""
+        mode = self._bridge(bridge)
+        if mode != "conse":
+            return [Ranked(i, s, tags) for i, s, tags in self.learned.search(query, k, mode)]
         probs, concepts = self._require_words()
         terms = parse_query(query)
         weights = np.stack([concepts.term_weights(t.text) for t in terms])
@@ -92,8 +106,15 @@ class Searcher:
             self._vocab, self._vocab_matrix, self._vocab_specificity = vocab, matrix, spec
         return vocab, matrix, spec
 
-    def tag(self, probs: np.ndarray, k: int = 10, words: list[str] | None = None) -> list[tuple[str, float]]:
-        """Score every vocabulary word for one image (or a batch of probability rows)."""
+    def tag(self, probs: np.ndarray | None, k: int = 10, words: list[str] | None = None, bridge: str = "auto",
+            visual: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Score every vocabulary word for one image (or a batch of probability rows); the learned
+        bridges also need the image's visual vector."""
+        mode = self._bridge(bridge)
+        if mode != "conse":
+            if visual is None:
+                raise PixseekError(f"--bridge {mode} needs the image's visual vector")
+            return self.learned.tag(visual, probs, k, words, mode)
         vocab, matrix, spec = self.vocabulary(words)
         scores = (matrix @ np.asarray(probs, np.float32)) * spec
         top = np.argsort(-scores, kind="stable")[:k]

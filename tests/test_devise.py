@@ -1,0 +1,120 @@
+"""The learned mapping on a few real Tiny ImageNet classes: training, saving, refusing, and the search bridges."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from pixseek.encoders.base import Embedding
+from pixseek.encoders.visual import visual_vectors
+from pixseek.errors import PixseekError
+from pixseek.search.devise import Mapping, fit_mapping
+from pixseek.store.datasets import cached_features, open_dataset
+from tests.conftest import CLASSES, DATA, cli_json, requires_data, run_cli
+
+TINY = DATA / "tiny-imagenet-200"
+pytestmark = requires_data
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory):
+    """ImageFolder train/ + val/ of the five test classes, as links to the shared photos."""
+    root = tmp_path_factory.mktemp("ds")
+    for wnid in CLASSES:
+        for split, n in (("train", 60), ("val", 12)):
+            (root / split / wnid).mkdir(parents=True)
+            for f in sorted((TINY / split / wnid).glob("*.JPEG"))[:n]:
+                os.symlink(f, root / split / wnid / f.name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def features(dataset_dir, tmp_path_factory):
+    from pixseek.encoders.registry import load_image_encoder
+    from pixseek.encoders.wordnet import load_wordnet
+
+    ds = open_dataset(dataset_dir, load_wordnet())
+    part = ds.split("train")
+    f = cached_features(part.files, load_image_encoder(), tmp_path_factory.mktemp("cache"), progress=False)
+    return ds, visual_vectors(Embedding(f.features, f.probs)), part.labels
+
+
+def _fit(features, **kw) -> Mapping:
+    from pixseek.encoders.words import load_words
+
+    ds, x, labels = features
+    return fit_mapping(x, labels, [c.id for c in ds.classes], [c.names for c in ds.classes],
+                       [c.wnid for c in ds.classes], load_words(), "efficientnet-lite0", **kw)
+
+
+def test_mlp_cosine_converges(features):
+    m = _fit(features, epochs=15)
+    history = m.report["history"]
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    assert m.report["chance_accuracy"] == 0.2
+    assert m.report["val_accuracy"] >= 0.7  # chance is 0.2
+    assert 0 < m.report["best_epoch"] <= len(history)
+
+
+def test_hinge_and_ridge_beat_chance(features):
+    assert _fit(features, loss="hinge", epochs=10).report["val_accuracy"] >= 0.7
+    ridge = _fit(features, method="ridge")
+    assert ridge.method == "ridge" and ridge.report["val_accuracy"] >= 0.7
+
+
+def test_saved_mapping_reloads_identically(features, tmp_path):
+    _, x, _ = features
+    m = _fit(features, epochs=3)
+    m.save(tmp_path / "m.npz")
+    back = Mapping.load(tmp_path / "m.npz", encoder="efficientnet-lite0", words="glove-6b-50d", in_dim=x.shape[1])
+    np.testing.assert_array_equal(back.map(x[:50]), m.map(x[:50]))
+    np.testing.assert_array_equal(back.class_probs(back.map(x[:5])), m.class_probs(m.map(x[:5])))
+    assert back.class_names == m.class_names and back.report["val_accuracy"] == m.report["val_accuracy"]
+
+
+def test_mapping_for_another_encoder_or_word_space_is_refused(features, tmp_path):
+    m = _fit(features, method="ridge")
+    m.save(tmp_path / "m.npz")
+    with pytest.raises(PixseekError, match="trained for encoder 'efficientnet-lite0'.*uses 'onnx:/x.onnx'"):
+        Mapping.load(tmp_path / "m.npz", encoder="onnx:/x.onnx")
+    with pytest.raises(PixseekError, match="maps into word space 'glove-6b-50d'.*uses 'vectors.txt'"):
+        Mapping.load(tmp_path / "m.npz", words="vectors.txt")
+    with pytest.raises(PixseekError, match="takes 2280-d image vectors"):
+        Mapping.load(tmp_path / "m.npz", in_dim=1280)
+    (tmp_path / "junk.npz").write_bytes(b"not a mapping")
+    with pytest.raises(PixseekError, match="cannot read mapping"):
+        Mapping.load(tmp_path / "junk.npz")
+
+
+def test_cli_train_search_tag_eval(dataset_dir, tmp_path, monkeypatch):
+    """End to end through the CLI: no mapping -> auto is ConSE and devise asks for training; after training
+    both learned bridges find the class named, and eval reports the figures."""
+    from pixseek.paths import cache_dir
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    os.symlink(cache_dir() / "models", cache / "models")  # reuse the exported encoder, keep features apart
+    monkeypatch.setenv("PIXSEEK_CACHE", str(cache))
+    db = tmp_path / "col"
+    run_cli("index", str(dataset_dir / "val"), "--no-progress", db=db)
+    conse = cli_json("search", "goldfish", "-k", "5", "--bridge", "conse", db=db)
+    assert cli_json("search", "goldfish", "-k", "5", db=db) == conse
+    proc = run_cli("search", "goldfish", "--bridge", "devise", db=db, check=False)
+    assert proc.returncode == 1 and "pixseek train" in proc.stderr
+
+    out = cli_json("train", str(dataset_dir), "--epochs", "10", "--no-progress", db=db)
+    assert out["val_accuracy"] >= 0.7 and (db / "mappings" / "devise.npz").is_file()
+    assert (db / "mappings" / "devise.json").is_file()
+    for bridge in ("devise", "auto"):
+        hits = cli_json("search", "goldfish", "-k", "5", "--bridge", bridge, db=db)
+        assert sum("n01443537" in h["path"] for h in hits) >= 4, (bridge, hits)
+    tabby = sorted((dataset_dir / "val" / "n02123045").iterdir())[0]
+    tags = cli_json("tag", str(tabby), "-k", "5", "--bridge", "auto", db=db)
+    assert any("cat" in t["tag"] or "tabby" in t["tag"] for t in tags), tags
+
+    figures = cli_json("eval", str(dataset_dir), "--no-progress", db=db)
+    assert figures["bridge"] == "auto" and figures["images"] == 60 and figures["queries"] == 5
+    assert figures["keyword_p10"] >= 0.8 and figures["tag_top1"] >= 0.6 and "image_p10_learned" in figures
+    assert cli_json("eval", str(dataset_dir), "--bridge", "conse", "--no-progress", db=db)["bridge"] == "conse"
