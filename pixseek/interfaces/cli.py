@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--encoder", help="image encoder for a new collection: efficientnet-lite0 (default) or onnx:PATH")
     s.add_argument("--words", help="word vectors for a new collection: glove-6b-50d (default) or a GloVe .txt file")
     s.add_argument("--workers", type=int, help="decoding processes (default: cores - 1)")
+    s.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="decode and embed on a Ray cluster (no ADDRESS: start Ray on this machine)")
     s.add_argument("--batch-size", type=_positive, default=64)
     s.add_argument("--no-progress", action="store_true")
 
@@ -107,7 +109,7 @@ def _open(args):
 def cmd_index(args) -> None:
     col = _open(args)
     progress = False if args.no_progress else None
-    r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size)
+    r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray)
     lines = [f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
              f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s"]
     _out(args, r.to_dict(), lines)

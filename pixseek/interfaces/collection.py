@@ -28,10 +28,11 @@ from pixseek.errors import PixseekError
 from pixseek.paths import default_db
 from pixseek.search.concepts import ConceptSpace
 from pixseek.search.engine import Searcher
+from pixseek.store.backends import is_store_uri, open_stores, parse_db, record_store
 from pixseek.store.catalog import Catalog
 from pixseek.store.indexer import Indexer
 from pixseek.store.prepare import content_hash
-from pixseek.store.vectors import LocalVectorStore
+from pixseek.store.ray_index import RayOptions
 
 Box = tuple[float, float, float, float]
 ImageInput = str | Path | bytes
@@ -99,6 +100,10 @@ class Collection:
     @classmethod
     def open(cls, folder: str | Path | None = None, encoder: str | None = None, words: str | None = None) -> Collection:
         """Open (or create) a collection. The encoder and word space are fixed when it is created."""
+        vectors = None
+        if is_store_uri(folder):  # milvus://... or milvus-lite://...: the catalog goes to a local folder
+            target = parse_db(str(folder))
+            folder, vectors = target.catalog, target.uri
         folder = Path(os.path.expanduser(str(folder))) if folder else default_db()
         if folder.exists() and not folder.is_dir():
             raise PixseekError(f"--db {folder} is a file, not a collection folder")
@@ -109,6 +114,8 @@ class Collection:
             raise PixseekError(f"cannot open collection {folder}: {exc}") from exc
         except Exception as exc:  # sqlite3.DatabaseError: not a database, locked read-only file...
             raise PixseekError(f"cannot open collection {folder}: {exc}") from exc
+        if vectors is not None:
+            record_store(catalog, vectors)
         stored_enc, stored_words = catalog.get_meta("encoder"), catalog.get_meta("words")
         if stored_enc is None:
             catalog.begin()
@@ -144,10 +151,8 @@ class Collection:
             return
         dim, n_classes = self._dims()
         try:
-            self.visual = LocalVectorStore(self.folder, "visual", visual_dim(dim, n_classes), "float16", counts["rows"], live,
-                                           writer=writer)
-            self.probs = (LocalVectorStore(self.folder, "probs", n_classes, "float16", counts["rows"], live, writer=writer)
-                          if n_classes else None)
+            self.visual, self.probs = open_stores(self.catalog.get_meta("vectors"), self.folder, counts["rows"], live,
+                                                  visual_dim(dim, n_classes), n_classes, writer=writer)
         except OSError as exc:
             raise PixseekError(f"collection {self.folder} is damaged: {exc}") from exc
         self._searcher = None
@@ -205,8 +210,9 @@ class Collection:
 
     # indexing ----------------------------------------------------------------------------
     def index(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
-              batch_size: int = 64) -> IndexReport:
-        """Add new and changed images below `paths`, drop deleted ones. Safe to interrupt and re-run."""
+              batch_size: int = 64, ray: str | None = None) -> IndexReport:
+        """Add new and changed images below `paths`, drop deleted ones. Safe to interrupt and re-run.
+        ray: decode and embed on a Ray cluster at this address ("local" or "" starts one here)."""
         roots = [Path(os.path.expanduser(str(p))) for p in paths]
         missing = [str(r) for r in roots if not r.exists()]
         if missing:
@@ -215,7 +221,8 @@ class Collection:
             if self.visual is None:
                 self._dims()
             self._open_stores(writer=True)
-            indexer = Indexer(self.catalog, self.visual, self.probs, self.encoder, batch_size=batch_size, workers=workers)
+            indexer = Indexer(self.catalog, self.visual, self.probs, self.encoder, batch_size=batch_size, workers=workers,
+                              ray=None if ray is None else RayOptions(ray, self.encoder_spec))
             counts = indexer.run(roots, progress=progress, skip=self.folder.resolve())
         self._searcher = None
         self._version = self._data_version()

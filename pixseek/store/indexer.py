@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixseek.encoders.base import ImageEncoder
+from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.visual import visual_vectors
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.prepare import Prepared, prepare
@@ -37,10 +37,12 @@ class RunCounts:
 
 class Indexer:
     def __init__(self, catalog: Catalog, visual: VectorStore, probs: VectorStore | None, encoder: ImageEncoder,
-                 batch_size: int = 64, workers: int | None = None) -> None:
+                 batch_size: int = 64, workers: int | None = None, ray=None) -> None:
+        """ray: None for local decoding processes, else a `ray_index.RayOptions` to decode and embed on Ray."""
         self.catalog, self.visual, self.probs, self.encoder = catalog, visual, probs, encoder
         self.batch_size = batch_size
         self.workers = workers if workers is not None else max(1, (os.cpu_count() or 2) - 1)
+        self.ray = ray
 
     def run(self, roots: list[Path], progress: bool | None = None, skip: Path | None = None,
             log: Callable[[str], None] | None = None) -> RunCounts:
@@ -80,7 +82,7 @@ class Indexer:
         try:
             for item in self._prepared(todo):
                 pending.append(item)
-                n_pixels += item.pixels is not None
+                n_pixels += item.error is None  # decoded here, or already embedded on Ray
                 if n_pixels >= self.batch_size or len(pending) >= 4 * self.batch_size:
                     self._flush(pending, counts, log)
                     bar.update(len(pending))
@@ -92,6 +94,11 @@ class Indexer:
 
     def _prepared(self, todo: list) -> Iterable[Prepared]:
         """Decode in worker processes, at most a few batches ahead so memory stays bounded."""
+        if self.ray is not None:  # decoded and embedded on Ray actors, yielded in `todo` order
+            from pixseek.store.ray_index import ray_embedded
+
+            yield from ray_embedded(todo, self.ray)
+            return
         if self.workers <= 1 and len(todo) < 2 * self.batch_size or self.workers == 0:
             yield from map(prepare, todo)
             return
@@ -127,11 +134,17 @@ class Indexer:
         ids: dict[str, int] = dict(existing)
         if new:
             first = self.catalog.counts()["rows"]
-            emb = self.encoder.embed(np.stack([p.pixels for p in new.values()]))
+            items = list(new.values())
+            if getattr(items[0], "features", None) is not None:  # embedded by a Ray worker already
+                emb = Embedding(np.stack([p.features for p in items]),
+                                None if items[0].probs is None else np.stack([p.probs for p in items]))
+            else:
+                emb = self.encoder.embed(np.stack([p.pixels for p in items]))
             cids = np.arange(first, first + len(new))
-            self.visual.add(cids, visual_vectors(emb).astype(np.float32))
+            meta = {"meta": [(p.path, p.mtime_ns, p.size) for p in items]} if getattr(self.visual, "takes_meta", False) else {}
+            self.visual.add(cids, visual_vectors(emb).astype(np.float32), **meta)
             if self.probs is not None and emb.probs is not None:
-                self.probs.add(cids, emb.probs)
+                self.probs.add(cids, emb.probs, **meta)
             ids.update(zip(new, cids.tolist()))
         released: list[int] = []
         used: set[str] = set()

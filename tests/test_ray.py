@@ -1,0 +1,71 @@
+"""Indexing on Ray (a local `ray.init()`): the same catalog and vectors as the single-process run, and
+a worker that dies mid-batch loses and doubles nothing."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import copy_tiny, requires_data
+
+ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'pixseek[ray]')")
+
+from pixseek import Collection  # noqa: E402
+from pixseek.store.indexer import Indexer  # noqa: E402
+from pixseek.store.ray_index import RayOptions  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("photos")
+    files = copy_tiny(folder, per_class=30)  # 150 real photos
+    shutil.copy(files[0], folder / "duplicate.JPEG")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
+
+
+def snapshot(db: Path) -> tuple:
+    """Everything an index run decides: catalog rows (without timestamps) and the raw vector files."""
+    con = sqlite3.connect(db / "catalog.sqlite")
+    contents = con.execute("SELECT id, hash, width, height, live FROM contents ORDER BY id").fetchall()
+    files = con.execute("SELECT path, size, mtime_ns, hash, status, error, content_id FROM files ORDER BY path").fetchall()
+    con.close()
+    return contents, files, (db / "visual.float16").read_bytes(), (db / "probs.float16").read_bytes()
+
+
+def single(photos: Path, db: Path) -> tuple:
+    with Collection.open(db) as col:
+        col.index([photos], progress=False, workers=0)
+    return snapshot(db)
+
+
+@requires_data
+def test_ray_gives_the_same_catalog_and_vectors(photos, tmp_path):
+    expected = single(photos, tmp_path / "one")
+    with Collection.open(tmp_path / "ray") as col:
+        r = col.index([photos], progress=False, ray="local", batch_size=16)
+    assert (r.indexed, r.failed, r.duplicates) == (151, 1, 1)
+    assert snapshot(tmp_path / "ray") == expected
+
+
+@requires_data
+def test_dead_worker_chunk_is_retried_not_lost_or_doubled(photos, tmp_path):
+    expected = single(photos, tmp_path / "one")
+    marker = tmp_path / "crashed"
+    with Collection.open(tmp_path / "ray") as col:
+        col._dims()
+        col._open_stores(writer=True)
+        opts = RayOptions("local", col.encoder_spec, actors=2, chunk=16, crash_once=str(marker))
+        counts = Indexer(col.catalog, col.visual, col.probs, col.encoder, batch_size=16, ray=opts).run([photos], progress=False)
+    assert marker.exists()  # one actor really died mid-chunk
+    assert (counts.indexed, counts.failed) == (151, 1)
+    assert snapshot(tmp_path / "ray") == expected
