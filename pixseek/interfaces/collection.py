@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -107,9 +108,10 @@ class Collection:
         folder = Path(os.path.expanduser(str(folder))) if folder else default_db()
         if folder.exists() and not folder.is_dir():
             raise PixseekError(f"--db {folder} is a file, not a collection folder")
+        readonly = (folder / "catalog.sqlite").is_file() and not os.access(folder, os.W_OK)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            catalog = Catalog(folder / "catalog.sqlite")
+            catalog = Catalog(folder / "catalog.sqlite", readonly=readonly)
         except OSError as exc:
             raise PixseekError(f"cannot open collection {folder}: {exc}") from exc
         except Exception as exc:  # sqlite3.DatabaseError: not a database, locked read-only file...
@@ -117,6 +119,8 @@ class Collection:
         if vectors is not None:
             record_store(catalog, vectors)
         stored_enc, stored_words = catalog.get_meta("encoder"), catalog.get_meta("words")
+        if stored_enc is None and readonly:
+            raise PixseekError(f"{folder} is read-only and holds no collection")
         if stored_enc is None:
             catalog.begin()
             catalog.set_meta("encoder", encoder or DEFAULT_ENCODER)
@@ -217,13 +221,21 @@ class Collection:
         missing = [str(r) for r in roots if not r.exists()]
         if missing:
             raise PixseekError(f"no such file or folder: {', '.join(missing)}")
-        with self._index_lock():
-            if self.visual is None:
-                self._dims()
-            self._open_stores(writer=True)
-            indexer = Indexer(self.catalog, self.visual, self.probs, self.encoder, batch_size=batch_size, workers=workers,
-                              ray=None if ray is None else RayOptions(ray, self.encoder_spec))
-            counts = indexer.run(roots, progress=progress, skip=self.folder.resolve())
+        if self.catalog.readonly:
+            raise PixseekError(f"collection {self.folder} is read-only: searching works, indexing needs write access")
+        try:
+            with self._index_lock():
+                if self.visual is None:
+                    self._dims()
+                self._open_stores(writer=True)
+                indexer = Indexer(self.catalog, self.visual, self.probs, self.encoder, batch_size=batch_size,
+                                  workers=workers, ray=None if ray is None else RayOptions(ray, self.encoder_spec))
+                counts = indexer.run(roots, progress=progress, skip=self.folder.resolve())
+        except (OSError, sqlite3.OperationalError) as exc:
+            self.catalog.rollback()
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise PixseekError(f"cannot write to collection {self.folder}: {reason}; "
+                               "everything committed before this is kept, re-run `pixseek index` once fixed") from exc
         self._searcher = None
         self._version = self._data_version()
         return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,

@@ -54,7 +54,9 @@ class Catalog:
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        self.readonly = readonly
+        # immutable: a read-only folder cannot hold the WAL's shared-memory file, and nobody can write it
+        uri = f"file:{path}?mode=ro&immutable=1" if readonly else f"file:{path}"
         self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA busy_timeout=30000")
         if not readonly:

@@ -103,17 +103,25 @@ class Indexer:
             yield from map(prepare, todo)
             return
         window = threading.BoundedSemaphore(4 * self.batch_size)
+        stop = threading.Event()
 
-        def feed():
+        def feed():  # runs in the pool's task thread; must never block forever, or the pool cannot shut down
             for task in todo:
-                window.acquire()
+                while not window.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
                 yield task
 
         ctx = mp.get_context("spawn")
         with ctx.Pool(self.workers) as pool:
-            for item in pool.imap_unordered(prepare, feed(), chunksize=4):
-                window.release()
-                yield item
+            try:
+                for item in pool.imap_unordered(prepare, feed(), chunksize=4):
+                    window.release()
+                    yield item
+            finally:
+                stop.set()
 
     def _flush(self, batch: list[Prepared], counts: RunCounts, log) -> None:
         if not batch:

@@ -54,7 +54,7 @@ def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], re
         if have < rows:
             rep.problem(f"{path.name}: vectors of contents {have}..{rows - 1} are missing")
             bad.update(range(have, rows))
-            have = min(have, rows)
+        have = min(have, rows)
         if have:
             mat = np.memmap(path, np.dtype(dtype), "r", shape=(have, dim))
             for start in range(0, have, 65536):
@@ -85,7 +85,8 @@ def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], re
                 db.execute(f"UPDATE contents SET live=0, hash=hash || ':bad' WHERE id IN ({marks})", ids)
             db.execute("UPDATE files SET size=-1, content_id=NULL WHERE status='ok' AND (content_id IS NULL OR NOT EXISTS "
                        "(SELECT 1 FROM contents c WHERE c.id=files.content_id))")
-            db.execute("UPDATE contents SET live=0 WHERE live=1 AND NOT EXISTS (SELECT 1 FROM files f WHERE f.content_id=contents.id)")
+            db.execute("UPDATE contents SET live=0 WHERE live=1 AND NOT EXISTS "
+                       "(SELECT 1 FROM files f WHERE f.content_id=contents.id)")
             db.execute("UPDATE contents SET live=1 WHERE live=0 AND hash NOT LIKE '%:bad' AND EXISTS "
                        "(SELECT 1 FROM files f WHERE f.content_id=contents.id)")
             catalog.commit()

@@ -28,6 +28,17 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pixseek", *args], capture_output=True, text=True, timeout=600)
 
 
+def _written(db) -> int:
+    return sum(f.stat().st_size for f in db.glob("*") if f.is_file()) if db.exists() else 0
+
+
+def _wait_for_progress(proc: subprocess.Popen, db, timeout: float = 60) -> None:
+    """Return once the run has started writing this round (or ended), so the kill lands mid-run."""
+    start, deadline = _written(db), time.time() + timeout
+    while proc.poll() is None and time.time() < deadline and _written(db) == start:
+        time.sleep(0.01)
+
+
 @requires_data
 def test_kill_9_at_random_points(tmp_path):
     rng = random.Random(1234)
@@ -49,7 +60,8 @@ def test_kill_9_at_random_points(tmp_path):
             on_disk.remove(victim)
         proc = subprocess.Popen([sys.executable, "-m", "pixseek", "index", str(photos), "--db", str(db),
                                  "--batch-size", "8", "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 4.0))
+        _wait_for_progress(proc, db)
+        time.sleep(rng.uniform(0.0, 0.8))  # somewhere in decoding, embedding, appending or committing
         killed = proc.poll() is None
         if killed:
             proc.send_signal(signal.SIGKILL)
