@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="DIR")
     s.add_argument("--encoder", help="image encoder for a new collection: efficientnet-lite0 (default) or onnx:PATH")
     s.add_argument("--words", help="word vectors for a new collection: glove-6b-50d (default) or a GloVe .txt file")
+    s.add_argument("--index", metavar="SPEC", help="image index: auto (default), flat, hnsw32, ivf1024,pq32, "
+                   "ivf1024,pq32,polysemous, annoy100, lsh256")
+    s.add_argument("--max-memory", metavar="SIZE", help="memory budget `auto` plans the index for (default 2GB)")
     s.add_argument("--workers", type=int, help="decoding processes (default: cores - 1)")
     s.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="decode and embed on a Ray cluster (no ADDRESS: start Ray on this machine)")
@@ -49,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
 
     sub.add_parser("status", parents=[common], help="counts, model, index, size and failed files")
+
+    s = sub.add_parser("reindex", parents=[common], help="switch the image index type and rebuild it (no re-embedding)")
+    s.add_argument("--index", metavar="SPEC", default=None, help="auto, flat, hnsw32, ivf1024,pq32, annoy100, lsh256")
+    s.add_argument("--max-memory", metavar="SIZE")
 
     s = sub.add_parser("verify", parents=[common], help="check catalog and vectors agree; repair from the catalog")
     s.add_argument("--check-only", action="store_true", help="report problems without repairing")
@@ -108,11 +115,18 @@ def _open(args):
 
 def cmd_index(args) -> None:
     col = _open(args)
+    if args.index or args.max_memory:
+        col.set_index(args.index, args.max_memory)
     progress = False if args.no_progress else None
     r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray)
     lines = [f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
              f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s"]
     _out(args, r.to_dict(), lines)
+
+
+def cmd_reindex(args) -> None:
+    info = _open(args).reindex(args.index, args.max_memory)
+    _out(args, info, [f"index: {info['type']} ({info['reason']})"])
 
 
 def cmd_status(args) -> None:
@@ -199,7 +213,7 @@ def cmd_serve(args) -> None:
     serve(args.db or default_db(), host=args.host, port=args.port, token=args.token)
 
 
-COMMANDS = {"index": cmd_index, "status": cmd_status, "verify": cmd_verify, "similar": cmd_similar, "search": cmd_search,
+COMMANDS = {"index": cmd_index, "status": cmd_status, "verify": cmd_verify, "reindex": cmd_reindex, "similar": cmd_similar, "search": cmd_search,
             "words": cmd_words, "tag": cmd_tag, "demo": cmd_demo, "serve": cmd_serve}
 
 

@@ -156,10 +156,48 @@ class Collection:
         dim, n_classes = self._dims()
         try:
             self.visual, self.probs = open_stores(self.catalog.get_meta("vectors"), self.folder, counts["rows"], live,
-                                                  visual_dim(dim, n_classes), n_classes, writer=writer)
+                                                  visual_dim(dim, n_classes), n_classes, writer=writer,
+                                                  index=self.index_spec, max_memory=self.max_memory)
         except OSError as exc:
             raise PixseekError(f"collection {self.folder} is damaged: {exc}") from exc
         self._searcher = None
+
+    @property
+    def index_spec(self) -> str:
+        """The image index string chosen for this collection ("auto" unless set with --index)."""
+        return self.catalog.get_meta("index", "auto") or "auto"
+
+    @property
+    def max_memory(self) -> int:
+        return int(self.catalog.get_meta("max_memory", str(2 * 1024**3)))
+
+    def set_index(self, spec: str | None = None, max_memory: str | int | None = None) -> None:
+        """Choose the image index ("flat", "hnsw32", "ivf1024,pq32", "annoy100", "lsh256" or "auto") and the
+        memory budget `auto` plans for; validated now, applied when the stores next open."""
+        from pixseek.store.ann import parse_spec
+        from pixseek.store.index_choice import parse_bytes
+
+        if spec is not None and spec != "auto":
+            spec = parse_spec(spec).text
+        budget = parse_bytes(max_memory) if isinstance(max_memory, str) else max_memory
+        self.catalog.begin()
+        if spec is not None:
+            self.catalog.set_meta("index", spec)
+        if budget is not None:
+            self.catalog.set_meta("max_memory", str(int(budget)))
+        self.catalog.commit()
+
+    def reindex(self, spec: str | None = None, max_memory: str | int | None = None) -> dict:
+        """Switch the image index and rebuild it now from the stored vectors (no re-embedding)."""
+        self.set_index(spec, max_memory)
+        with self._index_lock():
+            ann = self.folder / "visual.ann"
+            if ann.exists():
+                ann.unlink()  # the header would tell a stale index apart anyway; this makes the rebuild explicit
+            self._open_stores(writer=True)
+            if hasattr(self.visual, "save"):
+                self.visual.save()
+        return self.status()["index"]
 
     def _data_version(self) -> int:
         return self.catalog.db.execute("PRAGMA data_version").fetchone()[0]
@@ -231,6 +269,9 @@ class Collection:
                 indexer = Indexer(self.catalog, self.visual, self.probs, self.encoder, batch_size=batch_size,
                                   workers=workers, ray=None if ray is None else RayOptions(ray, self.encoder_spec))
                 counts = indexer.run(roots, progress=progress, skip=self.folder.resolve())
+                self._open_stores(writer=True)  # the collection's size may call for another index type
+                if hasattr(self.visual, "save"):
+                    self.visual.save()
         except (OSError, sqlite3.OperationalError) as exc:
             self.catalog.rollback()
             reason = getattr(exc, "strerror", None) or str(exc)
@@ -274,6 +315,16 @@ class Collection:
             if report.ok or repair:
                 self._open_stores(writer=True)
         return report.to_dict()
+
+    def _index_status(self, n: int) -> dict:
+        from pixseek.store.backends import chosen_index
+
+        db_spec = self.catalog.get_meta("vectors")
+        if db_spec:
+            return {"type": db_spec, "requested": self.index_spec, "reason": "vectors in Milvus"}
+        dim = self.visual.dim if self.visual is not None else 0
+        text, why = chosen_index(n, dim, self.index_spec, self.max_memory)
+        return {"type": text, "requested": self.index_spec, "reason": why}
 
     # queries -----------------------------------------------------------------------------
     def _known_id(self, image: ImageInput) -> int | None:
@@ -362,7 +413,7 @@ class Collection:
             "model": self.encoder_spec,
             "words": self.words_spec,
             "wordnet": wn,
-            "index": {"type": "flat", "reason": "exact search (inner product over memory-mapped vectors)"},
+            "index": self._index_status(counts["images"]),
             "size_bytes": size,
             "failed": [{"path": p, "error": e} for p, e in self.catalog.failed()],
         }

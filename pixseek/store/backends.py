@@ -134,14 +134,37 @@ def milvus_client(target: MilvusTarget):
     return client
 
 
+def chosen_index(n: int, dim: int, index: str, max_memory: int) -> tuple[str, str]:
+    """(index string, why) for a collection: the requested one, or what `auto` picks for its size."""
+    from pixseek.store.ann import parse_spec
+    from pixseek.store.index_choice import choose_index
+
+    if index in ("auto", ""):
+        return choose_index(n, dim, max_memory)[0]
+    spec = parse_spec(index)
+    return spec.text, f"chosen with --index: {spec.describe(dim, n)}"
+
+
+def with_index(store: LocalVectorStore, folder: Path, index: str, max_memory: int, writer: bool):
+    """Wrap the image vectors in an ANN index unless exact search is what the collection gets."""
+    text, _ = chosen_index(len(store), store.dim, index, max_memory)
+    if text == "flat":
+        return store  # exact: the store's own scan (float32 in RAM while it fits)
+    from pixseek.store.indexed import IndexedVectorStore
+
+    return IndexedVectorStore(store, folder, index or "auto", max_memory_bytes=max_memory, persist=writer,
+                              log=lambda msg: None)
+
+
 def open_stores(db_spec: str | None, folder: Path, rows: int, live_ids: list[int], visual_dim: int,
-                n_classes: int | None, writer: bool = False) -> tuple:
+                n_classes: int | None, writer: bool = False, index: str = "auto",
+                max_memory: int = 2 * 1024**3) -> tuple:
     """(visual, probs) stores for a collection; db_spec None means local files in `folder`.
     `writer` only under the index lock: it lets a store drop rows an interrupted run never committed."""
     if db_spec is None:
         visual = LocalVectorStore(folder, "visual", visual_dim, "float16", rows, live_ids, writer=writer)
         probs = LocalVectorStore(folder, "probs", n_classes, "float16", rows, live_ids, writer=writer) if n_classes else None
-        return visual, probs
+        return with_index(visual, folder, index, max_memory, writer), probs
     from pixseek.store.milvus import MilvusVectorStore, milvus_index
 
     target = parse_db(db_spec)

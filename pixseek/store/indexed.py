@@ -35,8 +35,12 @@ class IndexedVectorStore:
     """
 
     def __init__(self, store: LocalVectorStore, folder: Path, spec: str = "auto", rebuild_at: float = 0.2,
-                 max_memory_bytes: int = DEFAULT_MAX_MEMORY, log: Callable[[str], None] = _stderr) -> None:
+                 max_memory_bytes: int = DEFAULT_MAX_MEMORY, log: Callable[[str], None] = _stderr,
+                 persist: bool = True) -> None:
+        """persist=False for readers: they catch up in memory and never write the index file (only the
+        process holding the collection's index lock does)."""
         self.store, self.dim = store, store.dim
+        self.persist = persist
         self.path = Path(folder) / (store.path.stem + ".ann")
         self.requested, self.rebuild_at, self.max_memory_bytes, self.log = spec, rebuild_at, max_memory_bytes, log
         self.index = self._open()
@@ -75,6 +79,8 @@ class IndexedVectorStore:
 
     def save(self) -> None:
         """Write the index atomically; call after a batch of adds/removes (the store itself is already durable)."""
+        if not self.persist:
+            return
         self.index.meta["rows"] = self.store.rows
         self.index.save(self.path)
 
@@ -121,7 +127,8 @@ class IndexedVectorStore:
         index = AnnIndex.build(self._wanted_spec(), self.store.get(ids), ids)
         index.meta["rows"] = self.store.rows
         index.attach_vectors(self.store.matrix)
-        index.save(self.path)
+        if self.persist:
+            index.save(self.path)
         return index
 
     def _maybe_rebuild(self) -> None:
