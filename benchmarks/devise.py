@@ -112,8 +112,17 @@ def captions(col, results, words_spec):
     visual = visual_vectors(Embedding(f.features, f.probs))
     searcher = eval_searcher(col, visual, f.probs)
     wv = searcher.concepts.words
-    content = [[w for w in (t.strip(".,;!?'\"()").lower() for t in r[2].split())
-                if w and w not in STOP and (w in wv or searcher.concepts.known(w))] for r in rows]
+    def usable(word):
+        try:
+            learned.auto_weights(word)
+            searcher.concepts.term_weights(word)
+            return word in wv
+        except PixseekError:
+            return False
+
+    learned = searcher.learned
+    content = [[w for w in (t.strip(".,;!?'\"()").lower() for t in r[2].split()) if w and w not in STOP and usable(w)]
+               for r in rows]
 
     def report(setting, scores):
         rank = (scores > scores[np.arange(len(truth)), truth][:, None]).sum(axis=1)
@@ -133,7 +142,6 @@ def captions(col, results, words_spec):
     except PixseekError as exc:
         print(f"captions minilm: skipped ({exc})")
         return
-    learned = searcher.learned
     names = list(searcher.concepts.names) + learned.mapping.class_names
     sims = np.maximum(pv.encode([r[2] for r in rows]) @ pv.encode(names).T, 0) ** SIM_POWER
     auto_rows = learned.auto.vectors.astype(np.float32)
