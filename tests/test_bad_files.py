@@ -2,67 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import shutil
-import struct
-import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
-from conftest import HAVE_DATA, PHOTOS, cli_json
-from PIL import Image
+from conftest import cli_json
+from hostile import BAD, GOOD, _photo, make_odd_files
 
 from pixseek import Collection
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims width x height (a decompression bomb) with a tiny compressed body."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
-
-
-def _photo() -> Image.Image:
-    if HAVE_DATA:
-        return Image.open(PHOTOS / "skimage_chelsea.png").convert("RGB")
-    a = np.zeros((300, 451, 3), np.uint8)
-    a[:, :200] = (200, 120, 40)
-    return Image.fromarray(a)
-
-
 @pytest.fixture
 def odd_dir(tmp_path) -> Path:
-    d = tmp_path / "odd"
-    d.mkdir()
-    photo = _photo()
-    buf = io.BytesIO()
-    photo.save(buf, "JPEG", quality=90)
-    jpeg = buf.getvalue()
-    (d / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
-    (d / "empty.jpg").write_bytes(b"")
-    (d / "notes.jpg").write_text("this is a text file, not a photo\n")
-    (d / "bomb.png").write_bytes(_png_header_only(100_000, 100_000))
-    (d / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
-    # valid but unusual
-    a16 = (np.asarray(photo.convert("L"), np.uint16) * 257).astype(np.uint16)
-    Image.fromarray(a16).save(d / "sixteen-bit.png")
-    assert Image.open(d / "sixteen-bit.png").mode.startswith("I")
-    photo.convert("CMYK").save(d / "cmyk.jpg", "JPEG")
-    frames = [photo.resize((120, 80)), photo.resize((120, 80)).transpose(Image.FLIP_LEFT_RIGHT)]
-    frames[0].save(d / "animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    exif = Image.Exif()
-    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
-    photo.transpose(Image.ROTATE_90).save(d / "rotated.jpg", "JPEG", exif=exif.tobytes())
-    photo.save(d / "upright.png")
-    (d / "renamed-photo.dat").write_bytes(jpeg)  # an image by content, not by extension
-    (d / "readme.txt").write_text("not an image and no image extension: ignored")
-    return d
-
-
-BAD = {"truncated.jpg", "empty.jpg", "notes.jpg", "bomb.png", "garbage.png"}
-GOOD = {"sixteen-bit.png", "cmyk.jpg", "animated.gif", "rotated.jpg", "upright.png", "renamed-photo.dat"}
+    return make_odd_files(tmp_path / "odd")
 
 
 def test_bad_files_are_recorded_and_good_ones_indexed(odd_dir, tmp_path):

@@ -239,6 +239,9 @@ def _protect_query(argv: list[str], parser: argparse.ArgumentParser) -> list[str
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # print undecodable file names as their original bytes, like ls
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     parser = build_parser()
     args = parser.parse_args(_protect_query(list(sys.argv[1:] if argv is None else argv), parser))
     try:

@@ -14,6 +14,19 @@ from pathlib import Path
 
 SCHEMA_VERSION = 1
 
+# File names are bytes on Linux; Python shows undecodable bytes as lone surrogates, which SQLite text
+# cannot hold. They are stored as private-use characters U+F780..U+F7FF instead, reversibly.
+_TO_DB = {0xDC80 + b: 0xF780 + b for b in range(128)}
+_FROM_DB = {v: k for k, v in _TO_DB.items()}
+
+
+def to_db(text: str) -> str:
+    return text.translate(_TO_DB)
+
+
+def from_db(text: str) -> str:
+    return text.translate(_FROM_DB)
+
 MIGRATIONS = {
     1: """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,28 +124,29 @@ class Catalog:
             prefix = root.rstrip("/") + "/"
             rows = self.db.execute(
                 "SELECT path, size, mtime_ns, status FROM files WHERE path >= ? AND path < ?",
-                (prefix, prefix[:-1] + "0"),  # "0" sorts right after "/"
+                (to_db(prefix), to_db(prefix[:-1] + "0")),  # "0" sorts right after "/"
             )
-            out.update({p: (s, m, st) for p, s, m, st in rows})
+            out.update({from_db(p): (s, m, st) for p, s, m, st in rows})
         return out
 
     def file(self, path: str) -> FileRecord | None:
         row = self.db.execute(
-            "SELECT path, size, mtime_ns, status, hash, error, content_id FROM files WHERE path=?", (path,)
+            "SELECT path, size, mtime_ns, status, hash, error, content_id FROM files WHERE path=?", (to_db(path),)
         ).fetchone()
-        return FileRecord(*row) if row else None
+        return FileRecord(from_db(row[0]), *row[1:]) if row else None
 
     def put_file(self, rec: FileRecord) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, content_id, indexed_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (rec.path, rec.size, rec.mtime_ns, rec.hash, rec.status, rec.error, rec.content_id, time.time()),
+            (to_db(rec.path), rec.size, rec.mtime_ns, rec.hash, rec.status, to_db(rec.error) if rec.error else None,
+             rec.content_id, time.time()),
         )
 
     def remove_file(self, path: str) -> int | None:
         """Forget a file; returns the content id it held if no other file holds that content now."""
-        row = self.db.execute("SELECT content_id FROM files WHERE path=?", (path,)).fetchone()
-        self.db.execute("DELETE FROM files WHERE path=?", (path,))
+        row = self.db.execute("SELECT content_id FROM files WHERE path=?", (to_db(path),)).fetchone()
+        self.db.execute("DELETE FROM files WHERE path=?", (to_db(path),))
         cid = row[0] if row else None
         return cid if cid is not None and self.release_content(cid) else None
 
@@ -144,7 +158,8 @@ class Catalog:
         return True
 
     def failed(self) -> list[tuple[str, str]]:
-        return self.db.execute("SELECT path, error FROM files WHERE status='failed' ORDER BY path").fetchall()
+        rows = self.db.execute("SELECT path, error FROM files WHERE status='failed' ORDER BY path").fetchall()
+        return [(from_db(p), from_db(e or "")) for p, e in rows]
 
     # contents ---------------------------------------------------------------------------
     def content_by_hash(self, digest: str) -> tuple[int, int] | None:
@@ -168,7 +183,7 @@ class Catalog:
             return {}
         q = ",".join("?" * len(ids))
         rows = self.db.execute(f"SELECT content_id, MIN(path) FROM files WHERE content_id IN ({q}) GROUP BY content_id", ids)
-        return dict(rows.fetchall())
+        return {cid: from_db(p) for cid, p in rows.fetchall()}
 
     def counts(self) -> dict[str, int]:
         one = self.db.execute

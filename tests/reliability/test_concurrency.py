@@ -7,8 +7,8 @@ import sys
 import time
 
 import numpy as np
-
 from conftest import DATA, copy_tiny, requires_data
+
 from pixseek import Collection
 
 

@@ -18,7 +18,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import DATA, requires_data
 
 ROUNDS = int(os.environ.get("PIXSEEK_CRASH_ROUNDS", "6"))
