@@ -207,14 +207,16 @@ def cmd_serve(args) -> None:
     try:
         from pixseek.interfaces.http import serve
     except ImportError as exc:
-        raise PixseekError(f"`pixseek serve` needs the web extras: pip install 'pixseek[web]' ({exc.name} missing)") from None
+        raise PixseekError(f"`pixseek serve` needs fastapi and uvicorn: pip install fastapi uvicorn python-multipart "
+                           f"({exc.name} missing)") from None
     from pixseek.paths import default_db
 
     serve(args.db or default_db(), host=args.host, port=args.port, token=args.token)
 
 
-COMMANDS = {"index": cmd_index, "status": cmd_status, "verify": cmd_verify, "reindex": cmd_reindex, "similar": cmd_similar, "search": cmd_search,
-            "words": cmd_words, "tag": cmd_tag, "demo": cmd_demo, "serve": cmd_serve}
+COMMANDS = {"index": cmd_index, "status": cmd_status, "verify": cmd_verify, "reindex": cmd_reindex,
+            "similar": cmd_similar, "search": cmd_search, "words": cmd_words, "tag": cmd_tag, "demo": cmd_demo,
+            "serve": cmd_serve}
 
 
 def _protect_query(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
