@@ -270,8 +270,9 @@ class Collection:
                                   workers=workers, ray=None if ray is None else RayOptions(ray, self.encoder_spec))
                 counts = indexer.run(roots, progress=progress, skip=self.folder.resolve())
                 self._open_stores(writer=True)  # the collection's size may call for another index type
-                if hasattr(self.visual, "save"):
-                    self.visual.save()
+                for store in (self.visual, self.probs):
+                    if hasattr(store, "save"):
+                        store.save()
         except (OSError, sqlite3.OperationalError) as exc:
             self.catalog.rollback()
             reason = getattr(exc, "strerror", None) or str(exc)

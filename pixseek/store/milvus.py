@@ -224,6 +224,12 @@ class MilvusVectorStore:
                 self.rows = top
             self.live[ids] = True
 
+    def save(self) -> None:
+        """Seal what an index run wrote: searches over growing (unsealed) segments are brute force and slow."""
+        flush = getattr(self.client, "flush", None)
+        if flush is not None:
+            flush(self.name)
+
     def remove(self, ids: np.ndarray) -> None:
         self._set_live(np.asarray(ids, np.int64), False)
 
