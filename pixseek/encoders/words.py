@@ -38,7 +38,8 @@ class WordVectors:
         key = text.lower().strip()
         if key in self.ids:
             return np.asarray(self.vectors[self.ids[key]], np.float32)
-        parts = [p for p in key.replace("_", " ").replace("-", " ").split() if p in self.ids]
+        words = [w[:-2] if w.endswith("'s") and w not in self.ids else w for w in key.replace("_", " ").replace("-", " ").split()]
+        parts = [p for p in words if p in self.ids]
         if not parts:
             return None
         v = np.mean([self.vectors[self.ids[p]] for p in parts], axis=0)
