@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.visual import visual_vectors
 from pixseek.store.catalog import Catalog, FileRecord
-from pixseek.store.prepare import Prepared, prepare
+from pixseek.store.prepare import Prepared, init_worker, prepare
 from pixseek.store.scan import scan
 from pixseek.store.vectors import VectorStore
 
@@ -76,21 +77,36 @@ class Indexer:
 
     # ------------------------------------------------------------------------------------------
     def _process(self, todo: list, counts: RunCounts, progress: bool | None, log) -> None:
+        """Batches flow through plan -> embed (in a thread: ONNX Runtime releases the GIL) -> write, so
+        batch i is written and committed while batch i+1 is being embedded."""
         bar = _progress_bar(len(todo), progress)
+        self._next_id = self.catalog.counts()["rows"]
+        self._inflight: dict[str, int] = {}  # hashes planned as new but not yet committed -> their ids
         pending: list[Prepared] = []
         n_pixels = 0
-        try:
-            for item in self._prepared(todo):
-                pending.append(item)
-                n_pixels += item.error is None  # decoded here, or already embedded on Ray
-                if n_pixels >= self.batch_size or len(pending) >= 4 * self.batch_size:
-                    self._flush(pending, counts, log)
-                    bar.update(len(pending))
-                    pending, n_pixels = [], 0
-            self._flush(pending, counts, log)
-            bar.update(len(pending))
-        finally:
-            bar.close()
+        previous: _Plan | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="embed") as embedder:
+            try:
+                for item in self._prepared(todo):
+                    pending.append(item)
+                    n_pixels += item.error is None  # decoded here, or already embedded on Ray
+                    if n_pixels >= self.batch_size or len(pending) >= 4 * self.batch_size:
+                        plan = self._plan(pending, embedder)
+                        if previous is not None:
+                            self._write(previous, counts, log)
+                            bar.update(len(previous.batch))
+                        previous, pending, n_pixels = plan, [], 0
+                if pending:
+                    plan = self._plan(pending, embedder)
+                    if previous is not None:
+                        self._write(previous, counts, log)
+                        bar.update(len(previous.batch))
+                    previous = plan
+                if previous is not None:
+                    self._write(previous, counts, log)
+                    bar.update(len(previous.batch))
+            finally:
+                bar.close()
 
     def _prepared(self, todo: list) -> Iterable[Prepared]:
         """Decode in worker processes, at most a few batches ahead so memory stays bounded."""
@@ -115,7 +131,7 @@ class Indexer:
                 yield task
 
         ctx = mp.get_context("spawn")
-        with ctx.Pool(self.workers) as pool:
+        with ctx.Pool(self.workers, initializer=init_worker) as pool:
             try:
                 for item in pool.imap_unordered(prepare, feed(), chunksize=4):
                     window.release()
@@ -123,14 +139,16 @@ class Indexer:
             finally:
                 stop.set()
 
-    def _flush(self, batch: list[Prepared], counts: RunCounts, log) -> None:
-        if not batch:
-            return
+    def _plan(self, batch: list[Prepared], embedder: ThreadPoolExecutor) -> _Plan:
+        """Sort a batch into new contents (ids assigned now, embedding started), known ones and revivals."""
         new: dict[str, Prepared] = {}
         revive: list[int] = []
         existing: dict[str, int] = {}
         for item in batch:
             if item.error or item.hash in new or item.hash in existing:
+                continue
+            if item.hash in self._inflight:
+                existing[item.hash] = self._inflight[item.hash]
                 continue
             hit = self.catalog.content_by_hash(item.hash)
             if hit is None:
@@ -140,20 +158,31 @@ class Indexer:
                 if not hit[1]:
                     revive.append(hit[0])
         ids: dict[str, int] = dict(existing)
-        if new:
-            first = self.catalog.counts()["rows"]
-            items = list(new.values())
+        for h in new:
+            ids[h] = self._inflight[h] = self._next_id
+            self._next_id += 1
+        future = None
+        items = list(new.values())
+        if items:
             if getattr(items[0], "features", None) is not None:  # embedded by a Ray worker already
                 emb = Embedding(np.stack([p.features for p in items]),
                                 None if items[0].probs is None else np.stack([p.probs for p in items]))
+                future = embedder.submit(lambda: emb)
             else:
-                emb = self.encoder.embed(np.stack([p.pixels for p in items]))
-            cids = np.arange(first, first + len(new))
+                future = embedder.submit(self.encoder.embed, np.stack([p.pixels for p in items]))
+        return _Plan(batch, new, ids, existing, revive, future)
+
+    def _write(self, plan: _Plan, counts: RunCounts, log) -> None:
+        """Append the plan's vectors (fsynced), then commit its catalog rows in one transaction."""
+        batch, new, ids, revive = plan.batch, plan.new, plan.ids, plan.revive
+        if new:
+            emb = plan.embedding.result()
+            items = list(new.values())
+            cids = np.array([ids[h] for h in new], np.int64)
             meta = {"meta": [(p.path, p.mtime_ns, p.size) for p in items]} if getattr(self.visual, "takes_meta", False) else {}
             self.visual.add(cids, visual_vectors(emb).astype(np.float32), **meta)
             if self.probs is not None and emb.probs is not None:
                 self.probs.add(cids, emb.probs, **meta)
-            ids.update(zip(new, cids.tolist()))
         released: list[int] = []
         used: set[str] = set()
         self.catalog.begin()
@@ -179,6 +208,8 @@ class Indexer:
         except BaseException:
             self.catalog.rollback()
             raise
+        for h in new:
+            self._inflight.pop(h, None)
         for store in (self.visual, self.probs):
             if store is not None and revive:
                 store.revive(np.array(revive))
@@ -203,6 +234,16 @@ class Indexer:
             for store in (self.visual, self.probs):
                 if store is not None:
                     store.remove(np.array(ids))
+
+
+@dataclass
+class _Plan:
+    batch: list[Prepared]
+    new: dict[str, Prepared]  # hash -> first item carrying it, for contents stored by this batch
+    ids: dict[str, int]  # hash -> content id, new and known
+    existing: dict[str, int]
+    revive: list[int]
+    embedding: Future | None  # -> Embedding of `new`, in order
 
 
 def _progress_bar(total: int, enabled: bool | None):

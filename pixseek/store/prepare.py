@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,16 @@ class Prepared:
     width: int = 0
     height: int = 0
     error: str | None = None
+
+
+def init_worker() -> None:
+    """Decoding workers yield to the encoder: on a small machine ONNX Runtime's threads wait for their
+    slowest peer, so a decoder holding a core slows every operator; at a lower priority it runs in the
+    gaps the encoder leaves instead."""
+    try:
+        os.nice(10)
+    except OSError:
+        pass
 
 
 def content_hash(data: bytes) -> str:

@@ -2,7 +2,7 @@
 
 Each Ray actor loads the encoder once and turns a chunk of files into (hash, features, probs, width,
 height, error) per file. The driver keeps everything that decides ids and commits: it yields the chunks'
-results in the order the files were scanned, and the Indexer's `_flush` writes and commits them exactly
+results in the order the files were scanned, and the Indexer's `_write` writes and commits them exactly
 as in the single-process run, so the catalog and vectors come out identical (the encoder gives the
 same vector for an image whatever batch it is in).
 
