@@ -18,7 +18,7 @@ def test_search_while_indexing(tmp_path):
     classes = sorted(p.name for p in (DATA / "tiny-imagenet-200" / "val").iterdir())[:10]
     copy_tiny(photos, per_class=10, classes=classes[:2])
     Collection.open(db).index([photos], progress=False)
-    copy_tiny(photos, per_class=50, classes=classes)  # 400 more to index while we search
+    copy_tiny(photos, per_class=50, classes=classes)  # 480 more to index while we search
     for f in sorted(photos.rglob("*.JPEG"))[:10]:
         f.unlink()  # and some to remove
     query = sorted(photos.rglob("*.JPEG"))[-1]
