@@ -329,17 +329,30 @@ class Collection:
 
     # queries -----------------------------------------------------------------------------
     def _known_id(self, image: ImageInput) -> int | None:
-        """The content id of an image already in the collection (by path, else by content hash)."""
+        """The content id of an image already in this collection's snapshot (by path, else by content hash).
+        An id an index run committed after the stores were opened is not in the snapshot: such an image
+        is embedded like any new one, never looked up past the rows the stores hold."""
+        cid = None
         if not isinstance(image, bytes):
             rec = self.catalog.file(os.path.abspath(os.path.expanduser(str(image))))
             if rec and rec.status == "ok":
-                return rec.content_id
-            try:
-                image = Path(os.path.expanduser(str(image))).read_bytes()
-            except OSError:
-                return None
-        hit = self.catalog.content_by_hash(content_hash(image))
-        return hit[0] if hit and hit[1] else None
+                cid = rec.content_id
+            else:
+                try:
+                    image = Path(os.path.expanduser(str(image))).read_bytes()
+                except OSError:
+                    return None
+        if cid is None and isinstance(image, bytes):
+            hit = self.catalog.content_by_hash(content_hash(image))
+            cid = hit[0] if hit and hit[1] else None
+        rows = self._snapshot_rows()
+        return cid if cid is not None and (rows is None or cid < rows) else None
+
+    def _snapshot_rows(self) -> int | None:
+        store = self.visual
+        while store is not None and not hasattr(store, "rows"):
+            store = getattr(store, "store", None)  # an index wrapped around the local store
+        return getattr(store, "rows", None)
 
     def embed(self, image: ImageInput, box: Box | None = None) -> Embedding:
         """Run the encoder on one image file or encoded bytes, optionally on a region only."""
