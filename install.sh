@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install pixseek into ./.venv with everything it needs offline at run time.
 #   ./install.sh          runtime + test tools
-# System packages: WordNet (broader words like "animal" reach their kinds), Chromium and wrk for the
-# browser tests and the HTTP load benchmark. Installed with apt-get when we are root or have sudo.
+# System packages: WordNet (broader words like "animal" reach their kinds) and Chromium for the
+# browser tests. Installed with apt-get when we are root or have sudo.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES="wordnet-base chromium wrk"
+APT_PACKAGES="wordnet-base chromium"
 if command -v apt-get >/dev/null; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
