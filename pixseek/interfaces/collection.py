@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,35 +40,29 @@ Box = tuple[float, float, float, float]
 ImageInput = str | Path | bytes
 
 
+class _Result:
+    def to_dict(self) -> dict:
+        """The `--json` shape: every field that is set."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
 @dataclass
-class Hit:
+class Hit(_Result):
     path: str
     score: float
     tags: list[str] | None = None
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        if d["tags"] is None:
-            del d["tags"]
-        return d
-
 
 @dataclass
-class WordHit:
+class WordHit(_Result):
     word: str
     score: float
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass
-class Tag:
+class Tag(_Result):
     tag: str
     score: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -283,23 +278,18 @@ class Collection:
         return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,
                            counts.duplicates, counts.failures)
 
+    @contextmanager
     def _index_lock(self):
-        folder = self.folder
-
-        class Lock:
-            def __enter__(self_inner):
-                self_inner.f = open(folder / "index.lock", "a+")
-                try:
-                    fcntl.flock(self_inner.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    self_inner.f.close()
-                    raise PixseekError(f"another `pixseek index` is running on {folder}; wait for it to finish") from None
-
-            def __exit__(self_inner, *exc):
-                fcntl.flock(self_inner.f, fcntl.LOCK_UN)
-                self_inner.f.close()
-
-        return Lock()
+        """One indexer per collection: a second one is refused at once rather than queued."""
+        with open(self.folder / "index.lock", "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PixseekError(f"another `pixseek index` is running on {self.folder}; wait for it to finish") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def verify(self, repair: bool = True) -> dict:
         """Check that catalog and vector files agree; repair from the catalog (see store/verify.py)."""

@@ -54,10 +54,12 @@ class ConceptSpace:
                 out[i] = v
         return out
 
-    def hierarchy(self, text: str) -> np.ndarray:
+    def hierarchy(self, text: str, columns: dict[str, int] | None = None, size: int | None = None) -> np.ndarray:
         """1 for classes at or below the word's first sense, sense_decay**r for its r-th sense.
-        A WordNet id ("n02123159") stands for exactly that sense."""
-        q = np.zeros(len(self.classes), np.float32)
+        A WordNet id ("n02123159") stands for exactly that sense. `columns` (wnid -> column) scores
+        another class list of `size` columns, e.g. the classes a learned mapping was trained on."""
+        index = self.index if columns is None else columns
+        q = np.zeros(len(self.classes) if columns is None else size or len(columns), np.float32)
         if self.wordnet is None:
             return q
         senses = [text] if _is_wnid(text) and text in self.wordnet.lemmas else self.wordnet.synsets(text)
@@ -66,7 +68,7 @@ class ConceptSpace:
             if weight < 1e-3:
                 break
             for wnid in self.wordnet.descendants(synset):
-                i = self.index.get(wnid)
+                i = index.get(wnid)
                 if i is not None and q[i] < weight:
                     q[i] = weight
         return q

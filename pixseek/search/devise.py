@@ -437,22 +437,12 @@ class LearnedBridge:
 
     def trained_hierarchy(self, text: str) -> np.ndarray:
         """Like ConceptSpace.hierarchy, over the trained classes (by their WordNet ids)."""
-        h = np.zeros(len(self.mapping.class_ids), np.float32)
-        wordnet = self.concepts.wordnet
-        if wordnet is None:
+        if self.concepts.wordnet is None:
+            h = np.zeros(len(self.mapping.class_ids), np.float32)
             key = text.lower().strip()
             h[[i for i, n in enumerate(self.mapping.class_names) if n.lower() == key]] = 1
             return h
-        senses = [text] if _is_wnid(text) and text in wordnet.lemmas else wordnet.synsets(text)
-        for rank, synset in enumerate(senses):
-            weight = self.concepts.sense_decay**rank
-            if weight < 1e-3:
-                break
-            for wnid in wordnet.descendants(synset):
-                i = self.index.get(wnid)
-                if i is not None and h[i] < weight:
-                    h[i] = weight
-        return h
+        return self.concepts.hierarchy(text, self.index, len(self.mapping.class_ids))
 
     def auto_weights(self, text: str) -> np.ndarray:
         """[classifier-class weights | trained-class weights] for one term: ConceptSpace's rule (alpha * WordNet

@@ -119,12 +119,3 @@ class Searcher:
         scores = (matrix @ np.asarray(probs, np.float32)) * spec
         top = np.argsort(-scores, kind="stable")[:k]
         return [(vocab[i], float(scores[i])) for i in top]
-
-    def words(self, word: str, k: int = 10) -> list[tuple[str, float]]:
-        if self.concepts is None:
-            raise PixseekError("no word vectors loaded")
-        wv = self.concepts.words
-        v = wv.vector(word)
-        if v is None:
-            raise PixseekError(f"unknown word {word!r}: not in the {wv.name} vocabulary")
-        return wv.nearest(v, k, exclude={word.lower().strip()})

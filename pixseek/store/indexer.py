@@ -115,7 +115,7 @@ class Indexer:
 
             yield from ray_embedded(todo, self.ray)
             return
-        if self.workers <= 1 and len(todo) < 2 * self.batch_size or self.workers == 0:
+        if self.workers == 0 or (self.workers == 1 and len(todo) < 2 * self.batch_size):  # not worth a process
             yield from map(prepare, todo)
             return
         window = threading.BoundedSemaphore(4 * self.batch_size)
