@@ -76,10 +76,12 @@ def test_parse_spec_and_sizes():
 def test_choose_index_ranks_and_explains():
     small = choose_index(5_000, 2280, parse_bytes("2GB"))
     assert small[0][0] == "flat" and "exact" in small[0][1]
+    words = choose_index(400_000, 50, parse_bytes("2GB"))
+    assert words[0][0] == "hnsw32"
     big = choose_index(1_000_000, 256, parse_bytes("2GB"))
-    assert big[0][0] == "hnsw32" and big[1][0].startswith("ivf4096,pq")
+    assert big[0][0] == "ivf1024,pq32"  # the setting benchmarked at 1M x 256 (docs/benchmarks.md)
     tight = choose_index(1_000_000, 256, parse_bytes("200MB"))
-    assert tight[0][0].startswith("ivf4096,pq") and all(not t.startswith(("hnsw", "flat")) for t, _ in tight)
+    assert tight[0][0].startswith("ivf1024,pq") and all(not t.startswith(("hnsw", "flat")) for t, _ in tight)
     with pytest.raises(PixseekError, match="raise --max-memory"):
         choose_index(100_000_000, 256, parse_bytes("100MB"))
     with pytest.raises(PixseekError):
@@ -115,6 +117,28 @@ def test_untrained_ivf_searches_exactly_from_side_buffer(photos):
     assert index.backend is None and len(index) == 200
     _, ids = index.search(photos[:5], 10)
     assert (ids == exact_top(photos, photos[:5])).all()
+
+
+@pytest.mark.parametrize("spec", ["lsh256", "ivf64,pq10"])
+def test_rerank_is_exact_top_k_of_the_candidates(words, spec):
+    """Re-ranking returns the k best candidates by exact inner product, with ids that are not row
+    positions (row 2i holds id 2i) and with tombstones."""
+    ids = 2 * np.arange(len(words), dtype=np.int64)
+    matrix = np.zeros((2 * len(words), words.shape[1]), np.float32)
+    matrix[ids] = words
+    index = AnnIndex.build(spec, words, ids)
+    q = words[::250]
+    for removed in (np.zeros(0, np.int64), ids[::7]):
+        index.remove(removed)
+        index.attach_vectors(None)
+        _, cand = index.search(q, 50)  # what the re-ranking step sees with rerank=5, k=10
+        index.attach_vectors(matrix)
+        scores, found = index.search(q, 10, rerank=5)
+        for r in range(len(q)):
+            exact = matrix[cand[r]] @ q[r]
+            best = cand[r][np.argsort(-exact, kind="stable")[:10]]
+            assert set(found[r]) == set(best) and not np.isin(found[r], removed).any()
+            assert np.allclose(scores[r], np.sort(exact)[::-1][:10], atol=1e-5)
 
 
 def test_unknown_knob_lists_valid_ones(words):
