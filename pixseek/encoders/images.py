@@ -7,7 +7,9 @@ truncated or corrupt data, decompression bombs, odd modes (16-bit, CMYK, palette
 
 from __future__ import annotations
 
+import functools
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -133,12 +135,41 @@ def check_box(box: tuple[float, float, float, float], w: int, h: int) -> tuple[i
 
 
 def square_crop(im: Image.Image, size: int) -> np.ndarray:
-    """Resize the short side to size*256/224 and take the centre size x size, in one resampling pass:
-    the centre box is mapped back onto the source and resized straight to the output."""
+    """Resize the short side to size*256/224 and take the centre size x size.
+
+    Shrinking (most photos) goes through Pillow in one antialiased pass: the centre box is mapped back
+    onto the source and resized straight to the output. Enlarging (thumbnails, icons, 64x64 datasets) is
+    plain bilinear interpolation, where OpenCV's SIMD resize gives the same pixels (within 1 of 255) at
+    a third of Pillow's cost; on a small machine that time is taken from the encoder."""
     w, h = im.size
     scale = round(size * 256 / 224) / min(w, h)
+    if scale >= 1:
+        return _enlarge_crop(np.asarray(im, dtype=np.uint8), scale, size)
     side = size / scale  # the output's extent in source pixels
     left, top = (w - side) / 2, (h - side) / 2
     out = im.resize((size, size), Image.BILINEAR, box=(left, top, left + side, top + side),
                     reducing_gap=3.0 if scale < 0.5 else None)
     return np.asarray(out, dtype=np.uint8)
+
+
+def _enlarge_crop(pixels: np.ndarray, scale: float, size: int) -> np.ndarray:
+    """The centre size x size of the image scaled by `scale` (>= 1). Only the centre region, with a pixel
+    of margin for the interpolation, is enlarged: a 2 x 5000 sliver must not become 256 x 640000."""
+    cv2 = _cv2()
+    h, w = pixels.shape[:2]
+    side = size / scale  # the output's extent in source pixels
+    x0, x1 = max(0, math.floor((w - side) / 2) - 1), min(w, math.ceil((w + side) / 2) + 1)
+    y0, y1 = max(0, math.floor((h - side) / 2) - 1), min(h, math.ceil((h + side) / 2) + 1)
+    big_w, big_h = max(size, round((x1 - x0) * scale)), max(size, round((y1 - y0) * scale))
+    big = cv2.resize(pixels[y0:y1, x0:x1], (big_w, big_h), interpolation=cv2.INTER_LINEAR)
+    left = min(max(0, round((w / 2 - x0) * scale - size / 2)), big_w - size)
+    top = min(max(0, round((h / 2 - y0) * scale - size / 2)), big_h - size)
+    return np.ascontiguousarray(big[top:top + size, left:left + size])
+
+
+@functools.cache
+def _cv2():
+    import cv2
+
+    cv2.setNumThreads(1)  # decoding runs in worker processes already; OpenCV's own pool would oversubscribe
+    return cv2
