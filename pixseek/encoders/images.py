@@ -139,8 +139,9 @@ def square_crop(im: Image.Image, size: int) -> np.ndarray:
 
     Shrinking (most photos) goes through Pillow in one antialiased pass: the centre box is mapped back
     onto the source and resized straight to the output. Enlarging (thumbnails, icons, 64x64 datasets) is
-    plain bilinear interpolation, where OpenCV's SIMD resize gives the same pixels (within 1 of 255) at
-    a third of Pillow's cost; on a small machine that time is taken from the encoder."""
+    plain bilinear interpolation, where OpenCV's SIMD resize costs a third of Pillow's (on a small machine
+    that time is taken from the encoder): the same pixels within 1/255 at whole-number scales such as
+    64 -> 256; otherwise the crop starts on a whole output pixel, as torchvision's CenterCrop does."""
     w, h = im.size
     scale = round(size * 256 / 224) / min(w, h)
     if scale >= 1:
