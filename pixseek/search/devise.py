@@ -10,9 +10,10 @@ Bridges (`--bridge`):
   conse   the zero-shot ConSE/WordNet bridge over the classifier's 1000 classes (concepts.py)
   devise  cosine between the mapped image and the query's word vector
   auto    ConSE extended with the trained classes: an image's class probabilities are the classifier's
-          1000 plus a softmax over cosines to the trained class words; a word's weights over the trained
-          classes follow the same WordNet + word-vector rule as over the 1000. A trained word gains its own
-          learned class; any other word still scores through ConSE/WordNet.
+          1000 plus the trained classes' (a softmax classifier trained beside the mapping on the same
+          vectors); a word's weights over the trained classes follow the same WordNet + word-vector rule
+          as over the 1000. A trained word gains its own learned class; any other word still scores
+          through ConSE/WordNet.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from pixseek.search.concepts import SIM_POWER, ConceptSpace
 from pixseek.search.query import Term, parse_query
 
 FORMAT = "pixseek-devise"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the class head; version 1 files still load (no head)
+READABLE_VERSIONS = (1, 2)
 BRIDGES = ("auto", "conse", "devise")
 LOSSES = ("cosine", "hinge")
 METHODS = ("mlp", "ridge")
@@ -53,6 +55,7 @@ class Mapping:
     class_wnids: list[str | None]
     class_vectors: np.ndarray  # (n_classes, out_dim) unit word vectors of the class names (the targets)
     scale: float = 10.0  # softmax temperature^-1 over class cosines, fitted on the validation split
+    head: tuple[np.ndarray, np.ndarray] | None = None  # (W (in, n_classes), b): class logits from visual vectors
     method: str = "mlp"
     loss: str = "cosine"
     report: dict = field(default_factory=dict)
@@ -75,9 +78,14 @@ class Mapping:
                 x = np.maximum(x, 0)
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
-    def class_probs(self, mapped: np.ndarray) -> np.ndarray:
-        """Softmax over the trained classes of scale * cosine(mapped image, class word)."""
-        s = self.scale * (np.asarray(mapped, np.float32) @ self.class_vectors.T)
+    def class_probs(self, visual: np.ndarray, mapped: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities over the trained classes: the class head's softmax, or (a mapping without one)
+        a softmax of scale * cosine(mapped image, class word)."""
+        if self.head is not None:
+            w, b = self.head
+            s = np.asarray(visual, np.float32) @ w + b
+        else:
+            s = self.scale * ((self.map(visual) if mapped is None else np.asarray(mapped, np.float32)) @ self.class_vectors.T)
         s = np.exp(s - s.max(axis=1, keepdims=True))
         return s / s.sum(axis=1, keepdims=True)
 
@@ -90,6 +98,8 @@ class Mapping:
         arrays = {"header": np.array(json.dumps(header)), "class_vectors": self.class_vectors.astype(np.float32)}
         for i, (w, b) in enumerate(self.layers):
             arrays[f"w{i}"], arrays[f"b{i}"] = w.astype(np.float32), b.astype(np.float32)
+        if self.head is not None:
+            arrays["head_w"], arrays["head_b"] = (a.astype(np.float32) for a in self.head)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, **arrays)
@@ -105,7 +115,7 @@ class Mapping:
                 arrays = {k: z[k] for k in z.files if k != "header"}
         except (OSError, ValueError, KeyError) as exc:
             raise PixseekError(f"cannot read mapping {path}: {exc}") from None
-        if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
+        if header.get("format") != FORMAT or header.get("version") not in READABLE_VERSIONS:
             raise PixseekError(f"{path} is a {header.get('format')} v{header.get('version')} file; this pixseek reads "
                                f"{FORMAT} v{FORMAT_VERSION}: run `pixseek train` again")
         if encoder is not None and header["encoder"] != encoder:
@@ -121,8 +131,10 @@ class Mapping:
         report = {}
         if path.with_suffix(".json").is_file():
             report = json.loads(path.with_suffix(".json").read_text()).get("report", {})
+        head = (arrays["head_w"], arrays["head_b"]) if "head_w" in arrays else None
         return cls(layers, header["encoder"], header["words"], header["class_ids"], header["class_names"],
-                   header["class_wnids"], arrays["class_vectors"], header["scale"], header["method"], header["loss"], report)
+                   header["class_wnids"], arrays["class_vectors"], header["scale"], head, header["method"], header["loss"],
+                   report)
 
 
 def class_word_vectors(names: list[list[str]], words) -> tuple[np.ndarray, list[bool]]:
@@ -253,6 +265,58 @@ def train_mlp(x: np.ndarray, labels: np.ndarray, targets: np.ndarray, train_rows
                     "val_accuracy": round(best[0], 4), "history": history}
 
 
+def train_head(x: np.ndarray, labels: np.ndarray, n_classes: int, train_rows: np.ndarray, val_rows: np.ndarray,
+               epochs: int = 30, dropout: float = 0.5, lr: float = 1e-3, weight_decay: float = 1e-2,
+               batch_size: int = 256, patience: int = 8, seed: int = 0, threads: int = 2,
+               log: Callable[[str], None] | None = None) -> tuple[tuple[np.ndarray, np.ndarray], dict]:
+    """A softmax classifier over the trained classes (dropout on the standardised input, then one linear
+    layer, cross-entropy, AdamW with a cosine schedule), kept at its best validation epoch. It gives the
+    `auto` bridge its class probabilities: on Tiny ImageNet it ranks the true class in the top 5 far more
+    often than cosines to the class words do (a word-space target carries less than a class label).
+    The standardisation is folded into the returned (W, b)."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError as exc:
+        raise PixseekError("training needs torch (pip install torch)") from exc
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    mean = x[train_rows].mean(axis=0)
+    std = x[train_rows].std(axis=0) + 1e-6
+    xs = torch.from_numpy(((x - mean) / std).astype(np.float32))
+    ys = torch.from_numpy(labels)
+    net = nn.Sequential(nn.Dropout(dropout), nn.Linear(x.shape[1], n_classes))
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    history, best = [], (-1.0, None, -1)
+    for epoch in range(epochs):
+        net.train()
+        order = torch.from_numpy(rng.permutation(train_rows))
+        for b in range(0, len(order), batch_size):
+            rows = order[b:b + batch_size]
+            value = nn.functional.cross_entropy(net(xs[rows]), ys[rows])
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+        schedule.step()
+        net.eval()
+        with torch.no_grad():
+            val_acc = float((net(xs[val_rows]).argmax(dim=1) == ys[val_rows]).float().mean()) if len(val_rows) else 0.0
+        history.append({"epoch": epoch + 1, "val_accuracy": round(val_acc, 4)})
+        if log:
+            log(f"class head epoch {epoch + 1}: val accuracy {val_acc:.3f}")
+        if val_acc > best[0]:
+            best = (val_acc, {k: v.clone() for k, v in net.state_dict().items()}, epoch)
+        elif epoch - best[2] >= patience:
+            break
+    net.load_state_dict(best[1])
+    w = net[1].weight.detach().numpy().T.astype(np.float64)
+    b = net[1].bias.detach().numpy().astype(np.float64)
+    head = ((w / std[:, None]).astype(np.float32), (b - (mean / std) @ w).astype(np.float32))
+    return head, {"val_accuracy": round(best[0], 4), "best_epoch": best[2] + 1, "epochs_run": len(history)}
+
+
 def fit_mapping(x: np.ndarray, labels: np.ndarray, class_ids: list[str], class_names: list[list[str]],
                 class_wnids: list[str | None], words, encoder: str, method: str = "mlp", loss: str = "cosine",
                 epochs: int = 50, val_fraction: float = 0.1, seed: int = 0,
@@ -268,18 +332,22 @@ def fit_mapping(x: np.ndarray, labels: np.ndarray, class_ids: list[str], class_n
     if not known.any():
         raise PixseekError(f"none of the class names is in the {words.name} vocabulary")
     dropped = [class_names[i][0] for i in np.flatnonzero(~known)]
-    keep = known[labels]  # classes without a word vector cannot be targets
-    x, labels = x[keep], labels[keep]
-    if len(np.unique(labels)) < 2:
+    if len(np.unique(labels[known[labels]])) < 2:
         raise PixseekError("training needs at least two classes with images")
-    train_rows, val_rows = split_validation(labels, val_fraction, seed)
     start = time.time()
+    # the class head learns every class, even one whose name has no word vector
+    head, head_report = train_head(x, labels, len(class_ids), *split_validation(labels, val_fraction, seed),
+                                   seed=seed, log=log)
+    keep = known[labels]  # classes without a word vector cannot be targets of the mapping
+    x, labels = x[keep], labels[keep]
+    train_rows, val_rows = split_validation(labels, val_fraction, seed)
     if method == "ridge":
         layers, report = train_ridge(x, labels, targets, train_rows, val_rows)
     else:
         layers, report = train_mlp(x, labels, targets, train_rows, val_rows, loss=loss, epochs=epochs, seed=seed, log=log)
+    report["class_head"] = head_report
     mapping = Mapping(layers, encoder, words.name, class_ids, [n[0] for n in class_names], class_wnids, targets,
-                      method=method, loss=loss if method == "mlp" else "squared")
+                      head=head, method=method, loss=loss if method == "mlp" else "squared")
     mapped = mapping.map(x[val_rows])
     mapping.scale = _fit_scale(mapped, targets, labels[val_rows])
     n_classes = int(known.sum())
@@ -386,10 +454,9 @@ def derived_store(folder: Path, name: str, visual, probs, mapping: Mapping, kind
 
 
 def derive_rows(visual: np.ndarray, probs: np.ndarray | None, mapping: Mapping, kind: str) -> np.ndarray:
-    mapped = mapping.map(visual)
     if kind == "mapped":
-        return mapped
-    learned = mapping.class_probs(mapped)
+        return mapping.map(visual)
+    learned = mapping.class_probs(visual)
     return learned if probs is None else np.hstack([np.asarray(probs, np.float32), learned])
 
 
@@ -452,14 +519,20 @@ class LearnedBridge:
         if v is None and not h_base.any() and not h_new.any():
             raise PixseekError(f"unknown word {text!r}: not in the word vectors nor in WordNet")
         alpha = self.concepts.alpha if (h_base.any() or h_new.any()) else 0.0
-        sim_base, sim_new = np.zeros_like(h_base), np.zeros_like(h_new)
+        sim_base = np.zeros_like(h_base)
         if v is not None:
             sim_base = np.maximum(self.concepts.class_vectors @ v, 0) ** SIM_POWER
-            if h_new.any() or not h_base.any():
-                # WordNet places the word among the classifier's classes but under none of the trained ones:
-                # then word-vector likeness to a trained class is no evidence (it cost unseen words 0.02 P@10)
-                sim_new = np.maximum(self.mapping.class_vectors @ v, 0) ** SIM_POWER
-        q = np.concatenate([alpha * h_base + (1 - alpha) * sim_base, alpha * h_new + (1 - alpha) * sim_new])
+        if h_new.any():
+            # WordNet names the trained classes the word covers: word-vector likeness to the others would only
+            # blur the trained classifier (tag top-5 0.830 -> 0.848 on Tiny ImageNet without it)
+            new = h_new / float(h_new.max())
+        elif h_base.any() or v is None:
+            # WordNet places the word among the classifier's classes but under none of the trained ones:
+            # then word-vector likeness to a trained class is no evidence (it cost unseen words 0.02 P@10)
+            new = np.zeros_like(h_new)
+        else:
+            new = np.maximum(self.mapping.class_vectors @ v, 0) ** SIM_POWER
+        q = np.concatenate([alpha * h_base + (1 - alpha) * sim_base, new])
         return (q / max(float(q.max()), 1e-6)).astype(np.float32)
 
     def term_vector(self, text: str, mode: str) -> np.ndarray:
