@@ -41,9 +41,9 @@ FORMAT_VERSION = 1
 KINDS = ("flat", "hnsw", "ivfpq", "annoy", "lsh")
 
 # Search-time defaults, tuned on real embeddings (docs/benchmarks.md) for recall@10 >= 0.95:
-# hnsw ef=64; ivfpq nprobe=0 means one list in 16 (recall@10 0.976-0.979 measured on all three sets),
-# re-ranking 20 x k candidates on exact vectors; ht=0 means no polysemous Hamming filter (thresholds
-# 112-128 never bought speed at equal recall on the sets we measured);
+# hnsw ef=64; ivfpq nprobe=0 means one list in 16 but at least 32 (recall@10 0.974-0.979 measured on
+# every set; 16 of 256 lists gave 0.89), re-ranking 20 x k candidates on exact vectors; ht=0 means no
+# polysemous Hamming filter (thresholds 112-128 never bought speed at equal recall on the sets measured);
 # annoy search_k=0 means 30 x trees x k; lsh re-ranks 50 x k candidates.
 DEFAULT_KNOBS: dict[str, dict[str, int]] = {
     "flat": {},
@@ -234,7 +234,8 @@ class _FaissBackend:
             self._hnsw.efSearch = knobs["ef"]
         if self._ivf is not None:
             if knobs["nprobe"] != self._knobs.get("nprobe"):
-                self._ivf.nprobe = knobs["nprobe"] or max(1, self._ivf.nlist // 16)
+                nlist = self._ivf.nlist
+                self._ivf.nprobe = knobs["nprobe"] or min(nlist, max(32, nlist // 16))
             if self.spec.polysemous and knobs["ht"] != self._knobs.get("ht"):
                 import faiss
 
