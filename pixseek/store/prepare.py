@@ -25,12 +25,16 @@ class Prepared:
     error: str | None = None
 
 
+WORKER_NICE = int(os.environ.get("PIXSEEK_WORKER_NICE", "19"))
+
+
 def init_worker() -> None:
     """Decoding workers yield to the encoder: on a small machine ONNX Runtime's threads wait for their
-    slowest peer, so a decoder holding a core slows every operator; at a lower priority it runs in the
-    gaps the encoder leaves instead."""
+    slowest peer, so a decoder holding a core stalls every operator for the length of its time slice;
+    at the lowest priority it runs in the gaps the encoder leaves instead (and, unlike SCHED_IDLE, still
+    gets its share when other programs keep the machine busy)."""
     try:
-        os.nice(10)
+        os.nice(WORKER_NICE)
     except OSError:
         pass
 
