@@ -549,7 +549,7 @@ class LearnedBridge:
             sim_base = np.maximum(self.concepts.class_vectors @ v, 0) ** SIM_POWER
         if h_new.any():
             # WordNet names the trained classes the word covers: word-vector likeness to the others would only
-            # blur the trained classifier (tag top-5 0.830 -> 0.848 on Tiny ImageNet without it)
+            # blur the trained classifier (Tiny ImageNet tag top-5 0.830 with it, 0.859 without, in an experiment)
             new = h_new / float(h_new.max())
         elif h_base.any() or v is None:
             # WordNet places the word among the classifier's classes but under none of the trained ones:
