@@ -393,6 +393,7 @@ def main() -> None:
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     faiss.omp_set_num_threads(os.cpu_count() or 1)
+    args.plots.mkdir(parents=True, exist_ok=True)
     report = {"cpus": os.cpu_count(), "faiss": faiss.__version__, "loadavg_start": os.getloadavg(), "datasets": {}}
     t_run = time.perf_counter()
     for name in args.datasets.split(","):
