@@ -219,6 +219,19 @@ def train_ridge(x: np.ndarray, labels: np.ndarray, targets: np.ndarray, train_ro
     return layers, {"method": "ridge", "lambda": lam, "val_accuracy": round(acc, 4)}
 
 
+def _torch(threads: int, seed: int):
+    """(torch, torch.nn, numpy Generator), seeded and held to `threads`: every trainer starts the same way.
+    The class head trains with every method, so training always needs torch."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError as exc:
+        raise PixseekError("training needs torch (pip install torch==2.13.0, the CPU build)") from exc
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    return torch, nn, np.random.default_rng(seed)
+
+
 def train_mlp(x: np.ndarray, labels: np.ndarray, targets: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
               loss: str = "cosine", epochs: int = 50, hidden: int = 1024, dropout: float = 0.5, lr: float = 1e-3,
               weight_decay: float = 1e-4, batch_size: int = 256, margin: float = 0.1, patience: int = 5, seed: int = 0,
@@ -227,14 +240,7 @@ def train_mlp(x: np.ndarray, labels: np.ndarray, targets: np.ndarray, train_rows
     accuracy and stops after `patience` epochs without improvement."""
     if loss not in LOSSES:
         raise PixseekError(f"unknown loss {loss!r}: choose from {', '.join(LOSSES)}")
-    try:
-        import torch
-        from torch import nn
-    except ImportError as exc:
-        raise PixseekError("training the MLP needs torch (pip install torch); --method ridge does without") from exc
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    torch, nn, rng = _torch(threads, seed)
     net = nn.Sequential(nn.Linear(x.shape[1], hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Dropout(dropout),
                         nn.Linear(hidden, targets.shape[1]))
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
@@ -297,14 +303,7 @@ def train_head(x: np.ndarray, labels: np.ndarray, n_classes: int, train_rows: np
     `auto` bridge its class probabilities: on Tiny ImageNet it ranks the true class in the top 5 far more
     often than cosines to the class words do (a word-space target carries less than a class label).
     The standardisation is folded into the returned (W, b)."""
-    try:
-        import torch
-        from torch import nn
-    except ImportError as exc:
-        raise PixseekError("training needs torch (pip install torch)") from exc
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    torch, nn, rng = _torch(threads, seed)
     mean = x[train_rows].mean(axis=0)
     std = x[train_rows].std(axis=0) + 1e-6
     xs = torch.from_numpy(((x - mean) / std).astype(np.float32))
