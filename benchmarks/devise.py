@@ -30,8 +30,9 @@ from pixseek.encoders.wordnet import load_wordnet  # noqa: E402
 from pixseek.encoders.words import load_words  # noqa: E402
 from pixseek.interfaces.collection import Collection  # noqa: E402
 from pixseek.interfaces.learning import dataset_vectors, eval_searcher, evaluate  # noqa: E402
-from pixseek.search.devise import fit_mapping, mapping_path, set_active  # noqa: E402
-from pixseek.store.datasets import open_dataset  # noqa: E402
+from pixseek.learn.datasets import open_dataset  # noqa: E402
+from pixseek.learn.devise import fit_mapping  # noqa: E402
+from pixseek.search.mapping import mapping_path, set_active  # noqa: E402
 
 STOP = set("a an the of in on at to and or is are was were be being been with by for from his her its their this that "
            "these those it he she they them while into onto over under near next some two three four one as there "
@@ -95,13 +96,14 @@ def captions(col, results, words_spec):
     """Each caption ranks the 500 photos. GloVe: its content words as one query through Searcher.search.
     MiniLM (optional): the whole caption as one phrase vector against the class names (ConSE), alone and
     added to the GloVe/WordNet word weights."""
+    from pixseek.search.devise import PhraseVectors
+
     from pixseek.encoders.base import Embedding
     from pixseek.encoders.visual import visual_vectors
     from pixseek.errors import PixseekError
+    from pixseek.learn.datasets import cached_features
     from pixseek.paths import cache_dir
     from pixseek.search.concepts import SIM_POWER
-    from pixseek.search.devise import PhraseVectors
-    from pixseek.store.datasets import cached_features
 
     root = require(DATA / "flickr8k-500")
     rows = [ln.split("\t") for ln in (root / "captions.tsv").read_text().splitlines()[1:] if ln.strip()]

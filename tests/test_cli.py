@@ -39,7 +39,7 @@ def test_status_json(db):
 
 @requires_data
 def test_search_json_finds_the_class(db):
-    rows = cli_json("search", "goldfish", "-k", "5", db=db)
+    rows = cli_json("search", "goldfish", "-k", "5", db=db)["results"]
     _is_ranked(rows, "path")
     assert len(rows) == 5
     assert sum("n01443537" in r["path"] for r in rows) >= 4
@@ -49,11 +49,11 @@ def test_search_json_finds_the_class(db):
 
 @requires_data
 def test_broader_word_reaches_hyponyms_and_negation_pushes_away(db):
-    animals = cli_json("search", "animal", "-k", "8", db=db)
+    animals = cli_json("search", "animal", "-k", "8", db=db)["results"]
     assert all(Path(r["path"]).parent.name in {"n01443537", "n02123045"} or "chelsea" in r["path"] for r in animals)
-    fish_not_cat = cli_json("search", "animal", "-cat", "-k", "6", db=db)
+    fish_not_cat = cli_json("search", "animal", "-cat", "-k", "6", db=db)["results"]
     assert sum("n01443537" in r["path"] for r in fish_not_cat) >= 5
-    weighted = cli_json("search", "2:orange", "trolleybus", "-k", "3", db=db)
+    weighted = cli_json("search", "2:orange", "trolleybus", "-k", "3", db=db)["results"]
     assert all("n07747607" in r["path"] for r in weighted)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from pixseek.encoders.wordnet import load_wordnet
 from pixseek.errors import PixseekError
-from pixseek.store.datasets import cached_features, open_dataset
+from pixseek.learn.datasets import cached_features, open_dataset
 from tests.conftest import CLASSES, DATA, requires_data
 
 TINY = DATA / "tiny-imagenet-200"

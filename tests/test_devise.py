@@ -10,8 +10,9 @@ import pytest
 from pixseek.encoders.base import Embedding
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
-from pixseek.search.devise import Mapping, fit_mapping
-from pixseek.store.datasets import cached_features, open_dataset
+from pixseek.learn.datasets import cached_features, open_dataset
+from pixseek.learn.devise import fit_mapping
+from pixseek.search.mapping import Mapping
 from tests.conftest import CLASSES, DATA, cli_json, requires_data, run_cli
 
 TINY = DATA / "tiny-imagenet-200"
@@ -128,8 +129,8 @@ def test_cli_train_search_tag_eval(dataset_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PIXSEEK_CACHE", str(cache))
     db = tmp_path / "col"
     run_cli("index", str(dataset_dir / "val"), "--no-progress", db=db)
-    conse = cli_json("search", "goldfish", "-k", "5", "--bridge", "conse", db=db)
-    assert cli_json("search", "goldfish", "-k", "5", db=db) == conse
+    conse = cli_json("search", "goldfish", "-k", "5", "--bridge", "conse", db=db)["results"]
+    assert cli_json("search", "goldfish", "-k", "5", db=db)["results"] == conse
     proc = run_cli("search", "goldfish", "--bridge", "devise", db=db, check=False)
     assert proc.returncode == 1 and "pixseek train" in proc.stderr
 
@@ -137,7 +138,7 @@ def test_cli_train_search_tag_eval(dataset_dir, tmp_path, monkeypatch):
     assert out["val_accuracy"] >= 0.7 and (db / "mappings" / "devise.npz").is_file()
     assert (db / "mappings" / "devise.json").is_file()
     for bridge in ("devise", "auto"):
-        hits = cli_json("search", "goldfish", "-k", "5", "--bridge", bridge, db=db)
+        hits = cli_json("search", "goldfish", "-k", "5", "--bridge", bridge, db=db)["results"]
         assert sum("n01443537" in h["path"] for h in hits) >= 4, (bridge, hits)
     tabby = sorted((dataset_dir / "val" / "n02123045").iterdir())[0]
     tags = cli_json("tag", str(tabby), "-k", "5", "--bridge", "auto", db=db)

@@ -154,7 +154,7 @@ def test_cli_through_a_milvus_lite_uri(photos, tmp_path):
     copy_tiny(folder, per_class=4)
     r = cli_json("index", str(folder), "--no-progress", "--workers", "0", "--db", db)
     assert r["indexed"] == 20
-    hits = cli_json("search", "goldfish", "-k", "3", "--db", db)
+    hits = cli_json("search", "goldfish", "-k", "3", "--db", db)["results"]
     assert len(hits) == 3 and all("/n01443537/" in h["path"] for h in hits)
     similar = cli_json("similar", hits[0]["path"], "-k", "3", "--db", db)
     assert "/n01443537/" in similar[0]["path"]

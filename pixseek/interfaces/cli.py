@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 from pixseek.errors import PixseekError
+from pixseek.interfaces.cli_common import open_collection, out
 
 
 def _parse_box(text: str) -> tuple[float, float, float, float]:
@@ -29,6 +29,13 @@ def _positive(text: str) -> int:
     if not 1 <= v <= 10000:
         raise argparse.ArgumentTypeError(f"-k wants a whole number from 1 to 10000, got {text!r}")
     return v
+
+
+def _bridge_option(parser: argparse.ArgumentParser) -> None:
+    from pixseek.search.bridges import BRIDGES
+
+    parser.add_argument("--bridge", choices=list(BRIDGES), default="auto",
+                        help="words->images: " + "; ".join(f"{name}: {text}" for name, (_, text) in BRIDGES.items()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,8 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", parents=[common], help='images from words: dog beach, "dog -grass", 2:sunset')
     s.add_argument("query", nargs="+")
     s.add_argument("-k", type=_positive, default=10)
-    s.add_argument("--bridge", choices=("auto", "conse", "devise"), default="auto",
-                   help="words->images: conse (zero-shot), devise (trained mapping), auto (both; conse if none trained)")
+    _bridge_option(s)
     s.add_argument("--grid", metavar="OUT.png")
 
     s = sub.add_parser("words", parents=[common], help="words nearest to a word in word-vector space")
@@ -80,8 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tag", parents=[common], help="words that describe an image")
     s.add_argument("image")
     s.add_argument("-k", type=_positive, default=10)
-    s.add_argument("--bridge", choices=("auto", "conse", "devise"), default="auto",
-                   help="words->images: conse (zero-shot), devise (trained mapping), auto (both; conse if none trained)")
+    _bridge_option(s)
     s.add_argument("--vocab", metavar="FILE", help="candidate words, one per line (default: ImageNet names + broader words)")
     s.add_argument("--grid", metavar="OUT.png")
 
@@ -99,50 +104,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _out(args, data, lines) -> None:
-    if args.json:
-        print(json.dumps(data, ensure_ascii=False))
-    else:
-        for line in lines:
-            print(line)
-
-
-def _open(args):
-    from pixseek.interfaces.collection import Collection
-
-    return Collection.open(args.db, getattr(args, "encoder", None), getattr(args, "words", None))
-
-
 def cmd_index(args) -> None:
-    col = _open(args)
+    col = open_collection(args)
     if args.index or args.max_memory:
         col.set_index(args.index, args.max_memory)
     progress = False if args.no_progress else None
     r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray)
     lines = [f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
              f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s"]
-    _out(args, r.to_dict(), lines)
+    out(args, r.to_dict(), lines)
 
 
 def cmd_reindex(args) -> None:
-    info = _open(args).reindex(args.index, args.max_memory)
-    _out(args, info, [f"index: {info['type']} ({info['reason']})"])
+    info = open_collection(args).reindex(args.index, args.max_memory)
+    out(args, info, [f"index: {info['type']} ({info['reason']})"])
 
 
 def cmd_status(args) -> None:
-    st = _open(args).status()
+    st = open_collection(args).status()
     lines = [f"collection: {st['db']}", f"images: {st['images']} ({st['files']} files)", f"model: {st['model']}",
              f"words: {st['words']} (WordNet {'found' if st['wordnet'] else 'not found: broader words disabled'})",
              f"index: {st['index']['type']} ({st['index']['reason']})", f"size on disk: {st['size_bytes'] / 1e6:.1f} MB",
              f"failed: {len(st['failed'])}"] + [f"  {f['path']}: {f['error']}" for f in st["failed"]]
-    _out(args, st, lines)
+    out(args, st, lines)
 
 
 def cmd_verify(args) -> None:
-    r = _open(args).verify(repair=not args.check_only)
+    r = open_collection(args).verify(repair=not args.check_only)
     lines = ["consistent" if r["ok"] else "problems found:"] + [f"  {p}" for p in r["problems"]]
     lines += [f"repaired: {x}" for x in r["repaired"]]
-    _out(args, r, lines)
+    out(args, r, lines)
     if not r["ok"] and args.check_only:
         raise SystemExit(3)
 
@@ -152,9 +143,9 @@ def _hit_lines(hits) -> list[str]:
 
 
 def cmd_similar(args) -> None:
-    col = _open(args)
+    col = open_collection(args)
     hits = col.similar(args.image, k=args.k, box=args.box)
-    _out(args, [h.to_dict() for h in hits], _hit_lines(hits))
+    out(args, [h.to_dict() for h in hits], _hit_lines(hits))
     if args.grid:
         from pixseek.interfaces.grid import write_grid
 
@@ -164,10 +155,12 @@ def cmd_similar(args) -> None:
 
 
 def cmd_search(args) -> None:
-    col = _open(args)
+    col = open_collection(args)
     query = " ".join(args.query)
     hits = col.search(query, k=args.k, bridge=args.bridge)
-    _out(args, [h.to_dict() for h in hits], _hit_lines(hits))
+    for note in hits.ignored:
+        print(f"pixseek: {note.message()}", file=sys.stderr)
+    out(args, hits.to_dict(), _hit_lines(hits))
     if args.grid:
         from pixseek.interfaces.grid import write_grid
 
@@ -177,8 +170,8 @@ def cmd_search(args) -> None:
 
 
 def cmd_words(args) -> None:
-    hits = _open(args).words(args.word, k=args.k)
-    _out(args, [h.to_dict() for h in hits], [f"{h.score:7.4f}  {h.word}" for h in hits])
+    hits = open_collection(args).words(args.word, k=args.k)
+    out(args, [h.to_dict() for h in hits], [f"{h.score:7.4f}  {h.word}" for h in hits])
 
 
 def cmd_tag(args) -> None:
@@ -188,8 +181,8 @@ def cmd_tag(args) -> None:
             vocab = [w.strip() for w in Path(args.vocab).read_text(encoding="utf-8").splitlines() if w.strip()]
         except OSError as exc:
             raise PixseekError(f"cannot read --vocab {args.vocab}: {exc.strerror}") from None
-    tags = _open(args).tag(args.image, k=args.k, vocabulary=vocab, bridge=args.bridge)
-    _out(args, [t.to_dict() for t in tags], [f"{t.score:7.4f}  {t.tag}" for t in tags])
+    tags = open_collection(args).tag(args.image, k=args.k, vocabulary=vocab, bridge=args.bridge)
+    out(args, [t.to_dict() for t in tags], [f"{t.score:7.4f}  {t.tag}" for t in tags])
     if args.grid:
         from pixseek.interfaces.grid import write_grid
 

@@ -15,7 +15,6 @@ import fcntl
 import os
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +26,9 @@ from pixseek.encoders.visual import visual_dim, visual_vectors
 from pixseek.encoders.wordnet import load_wordnet
 from pixseek.encoders.words import DEFAULT_WORDS, load_words
 from pixseek.errors import PixseekError
+from pixseek.interfaces.results import Hit, IndexReport, Results, Tag, WordHit
 from pixseek.paths import default_db
-from pixseek.search.concepts import ConceptSpace
+from pixseek.search.context import Snapshot, collection_context
 from pixseek.search.engine import Searcher
 from pixseek.store.backends import is_store_uri, open_stores, parse_db, record_store
 from pixseek.store.catalog import Catalog
@@ -36,47 +36,10 @@ from pixseek.store.indexer import Indexer
 from pixseek.store.prepare import content_hash
 from pixseek.store.ray_index import RayOptions
 
+__all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
+
 Box = tuple[float, float, float, float]
 ImageInput = str | Path | bytes
-
-
-class _Result:
-    def to_dict(self) -> dict:
-        """The `--json` shape: every field that is set."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-@dataclass
-class Hit(_Result):
-    path: str
-    score: float
-    tags: list[str] | None = None
-
-
-@dataclass
-class WordHit(_Result):
-    word: str
-    score: float
-
-
-@dataclass
-class Tag(_Result):
-    tag: str
-    score: float
-
-
-@dataclass
-class IndexReport:
-    indexed: int
-    skipped: int
-    failed: int
-    removed: int
-    seconds: float
-    duplicates: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("indexed", "skipped", "failed", "removed", "seconds", "duplicates")}
 
 
 class Collection:
@@ -88,6 +51,7 @@ class Collection:
         self.encoder_spec = encoder_spec
         self.words_spec = words_spec
         self._encoder: ImageEncoder | None = None
+        self._progress: bool | None = None
         self._searcher: Searcher | None = None
         self._version = None
         self._open_stores()
@@ -192,7 +156,15 @@ class Collection:
             self._open_stores(writer=True)
             if hasattr(self.visual, "save"):
                 self.visual.save()
+            self._derive()
         return self.status()["index"]
+
+    def _derive(self) -> None:
+        """Bring the derived vectors (joint space, trained mapping) up to date now, with progress on a terminal,
+        so the first search after indexing does not pay for them."""
+        self._searcher = None
+        if self.visual is not None:
+            self.searcher  # noqa: B018 (opening computes what is missing)
 
     def _data_version(self) -> int:
         return self.catalog.db.execute("PRAGMA data_version").fetchone()[0]
@@ -210,31 +182,34 @@ class Collection:
 
     @property
     def searcher(self) -> Searcher:
-        if self.visual is None:
-            raise PixseekError(f"collection {self.folder} is empty: run `pixseek index DIR` first")
+        """Search and tagging over this collection; works before anything is indexed (tagging a file)."""
         if self._searcher is None:
-            concepts = None
-            if self.probs is not None:
-                from pixseek.encoders.imagenet import imagenet_wnids
-
-                concepts = ConceptSpace(imagenet_wnids(), load_words(self.words_spec), load_wordnet())
-            self._searcher = Searcher(self.visual, self.probs, concepts, self._learned_bridge(concepts))
+            rows = self._snapshot_rows()
+            live = self.catalog.live_ids()
+            rows = self.catalog.counts()["rows"] if rows is None else rows
+            snap = Snapshot(self.visual, self.probs, rows if self.visual is not None else 0, live)
+            ctx, words, wordnet = collection_context(self.folder, self.encoder_spec, self.words_spec, self._class_ids(),
+                                                     snap, progress=self._progress)
+            self._searcher = Searcher(self.visual, ctx, words, wordnet)
         return self._searcher
 
-    def _learned_bridge(self, concepts: ConceptSpace | None):
-        """The mapping `pixseek train` saved in this collection (search/devise.py), or None when there is none."""
-        from pixseek.search.devise import LearnedBridge, active_mapping
+    def _class_ids(self) -> list[str] | None:
+        """The classifier's class ids (WordNet ids for ImageNet models), kept in the catalog so that
+        opening a collection never has to load its image model for them."""
+        stored = self.catalog.get_meta("class_ids")
+        if stored is not None:
+            return stored.split(",") if stored else None
+        classes = self.encoder.classes
+        if not self.catalog.readonly:
+            self.catalog.begin()
+            self.catalog.set_meta("class_ids", ",".join(classes or []))
+            self.catalog.commit()
+        return list(classes) if classes else None
 
-        path = active_mapping(self.folder)
-        if path is None:
-            return None
-        if concepts is None:  # no classifier head: the learned bridge works from the trained classes alone
-            concepts = ConceptSpace([], load_words(self.words_spec), load_wordnet())
-        rows = getattr(self.visual, "rows", None)
-        live = self.catalog.live_ids()
-        rows = self.catalog.counts()["rows"] if rows is None else rows
-        return LearnedBridge.open(self.folder, path, self.visual, self.probs, concepts, self.encoder_spec, rows,
-                                  [i for i in live if i < rows])
+    def _require_photos(self) -> Searcher:
+        if self.visual is None:
+            raise PixseekError(f"collection {self.folder} is empty: run `pixseek index DIR` first")
+        return self.searcher
 
     def close(self) -> None:
         self.catalog.close()
@@ -268,6 +243,8 @@ class Collection:
                 for store in (self.visual, self.probs):
                     if hasattr(store, "save"):
                         store.save()
+                self._progress = progress
+                self._derive()
         except (OSError, sqlite3.OperationalError) as exc:
             self.catalog.rollback()
             reason = getattr(exc, "strerror", None) or str(exc)
@@ -359,7 +336,7 @@ class Collection:
     def similar(self, image: ImageInput, k: int = 10, box: Box | None = None) -> list[Hit]:
         """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it."""
         _check_k(k)
-        searcher = self.searcher
+        searcher = self._require_photos()
         known = self._known_id(image)
         if known is not None and box is None:
             vector = self.visual.get(np.array([known]))[0]
@@ -368,11 +345,13 @@ class Collection:
         ranked = searcher.similar(vector, k, exclude={known} if known is not None else None)
         return self._hits(ranked)
 
-    def search(self, query: str, k: int = 10, bridge: str = "auto") -> list[Hit]:
-        """Images for words: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`.
-        bridge: conse (zero-shot), devise (trained mapping) or auto (both; conse until a mapping is trained)."""
+    def search(self, query: str, k: int = 10, bridge: str = "auto") -> Results:
+        """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
+        `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`.
+        bridge: auto (default), conse, devise or joint (see pixseek/search/bridges/)."""
         _check_k(k)
-        return self._hits(self.searcher.search(query, k, bridge=bridge))
+        ranking = self._require_photos().search(query, k, bridge=bridge)
+        return Results(self._hits(ranking.hits), ranking.ignored)
 
     def words(self, word: str, k: int = 10) -> list[WordHit]:
         """Words nearest to `word` in word-vector space (cosine)."""
@@ -386,26 +365,32 @@ class Collection:
         return [WordHit(w, round(s, 6)) for w, s in concepts_words.nearest(v, k, exclude={word.lower().strip()})]
 
     def tag(self, image: ImageInput, k: int = 10, vocabulary: list[str] | None = None, bridge: str = "auto") -> list[Tag]:
-        """Words that describe an image, best first, scored 0..1. bridge: as for search()."""
+        """Words that describe an image (indexed or not; the collection may be empty), best first."""
         _check_k(k)
         searcher = self.searcher
-        learned = searcher._bridge(bridge) != "conse"
-        known = self._known_id(image)
-        probs = self.probs.get(np.array([known]))[0] if known is not None and self.probs is not None else None
-        visual = self.visual.get(np.array([known]))[0] if known is not None and learned else None
-        if (probs is None and not learned) or (learned and visual is None):
+        known = self._known_id(image) if self.visual is not None else None
+        if known is not None:
+            ids = np.array([known])
+            visual, probs = self.visual.get(ids), self.probs.get(ids) if self.probs is not None else None
+        else:
             emb = self.embed(image)
-            if emb.probs is None and not learned:
-                raise PixseekError("this collection's encoder has no classifier head, so it cannot tag images")
-            probs = emb.probs[0] if emb.probs is not None else None
-            visual = visual_vectors(emb)[0]
-        return [Tag(w, round(s, 6)) for w, s in searcher.tag(probs, k, vocabulary, bridge=bridge, visual=visual)]
+            visual, probs = visual_vectors(emb), emb.probs
+        return [Tag(w, round(s, 6)) for w, s in searcher.tag(visual, probs, k, vocabulary, bridge=bridge)]
 
     def _hits(self, ranked) -> list[Hit]:
         paths = self.catalog.paths_of([r.id for r in ranked])
         return [Hit(paths[r.id], round(r.score, 6), r.tags) for r in ranked if r.id in paths]
 
     # status ------------------------------------------------------------------------------
+    def _bridge_status(self) -> dict:
+        """Which word->image bridges this collection can use, and what they are trained on."""
+        from pixseek.search.joint_space import find_joint_space
+        from pixseek.search.mapping import active_mapping
+
+        joint = find_joint_space(self.encoder_spec, self.folder)
+        mapping = active_mapping(self.folder)
+        return {"joint": str(joint) if joint else None, "mapping": str(mapping) if mapping else None}
+
     def status(self) -> dict:
         counts = self.catalog.counts()
         size = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
@@ -418,6 +403,7 @@ class Collection:
             "words": self.words_spec,
             "wordnet": wn,
             "index": self._index_status(counts["images"]),
+            "bridges": self._bridge_status(),
             "size_bytes": size,
             "failed": [{"path": p, "error": e} for p, e in self.catalog.failed()],
         }

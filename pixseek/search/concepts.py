@@ -38,6 +38,7 @@ class ConceptSpace:
         self.alpha = alpha if wordnet is not None else 0.0
         self.sense_decay = sense_decay
         self._memo: dict[str, np.ndarray] = {}
+        self._vocab: tuple[list[str], np.ndarray, np.ndarray] | None = None
         lemmas = imagenet_lemmas()
         self.names = [
             (wordnet.lemmas[c] if wordnet and c in wordnet.lemmas else lemmas.get(c, [c]))[0].replace("_", " ")
@@ -105,6 +106,36 @@ class ConceptSpace:
         if unknown:
             raise PixseekError(f"unknown word{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}")
         return np.sum([t.weight * self.term_weights(t.text) for t in terms], axis=0).astype(np.float32)
+
+    def weights(self, text: str) -> np.ndarray:
+        """term_weights scaled so the term's best class weighs 1: every term counts alike in a query."""
+        w = self.term_weights(text)
+        return w / max(float(w.max()), 1e-6)
+
+    def covers(self, text: str) -> bool:
+        """WordNet places the word over some of the classes: ConSE then knows exactly what it names."""
+        return bool(self.hierarchy(text).any())
+
+    def image_rows(self, visual: np.ndarray, probs: np.ndarray | None) -> np.ndarray:
+        """What a word's weights multiply for an image: its class probabilities."""
+        return np.atleast_2d(np.asarray(probs, np.float32))
+
+    def tag_vocabulary(self, words: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(words, class-weight matrix, specificity) for tagging; the default vocabulary is cached."""
+        if words is None and self._vocab is not None:
+            return self._vocab
+        pairs = [(w, w) for w in words] if words is not None else self.default_vocabulary()
+        pairs = [(w, sense) for w, sense in pairs if self.known(sense)]
+        if not pairs:
+            raise PixseekError("none of the tag words is known to the word vectors or WordNet")
+        vocab = [w for w, _ in pairs]
+        matrix = np.stack([self.term_weights(sense) for _, sense in pairs])
+        # Broader words in the default vocabulary are discounted; a caller's own words compete as given.
+        spec = (np.array([self.specificity(sense) for _, sense in pairs], np.float32) if words is None
+                else np.ones(len(pairs), np.float32))
+        if words is None:
+            self._vocab = (vocab, matrix, spec)
+        return vocab, matrix, spec
 
     def specificity(self, text: str) -> float:
         """Down-weights broad words when tagging, so "golden retriever" outranks "dog" outranks "animal"."""

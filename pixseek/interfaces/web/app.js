@@ -33,6 +33,10 @@ function message(text, isError = false) {
   $("message").classList.toggle("error", isError);
 }
 
+function ignoredNotes(ignored) {
+  return (ignored || []).map((i) => `ignored unknown word "${i.word}"` + (i.suggestion ? ` (did you mean "${i.suggestion}"?)` : ""));
+}
+
 function card(hit) {
   const fig = document.createElement("figure");
   fig.className = "card";
@@ -66,12 +70,14 @@ async function loadMore() {
   state.loading = true;
   const seq = state.seq;
   try {
-    const hits = await fetchPage(state.query, state.offset);
+    const page = await fetchPage(state.query, state.offset);
     if (seq !== state.seq) return; // a newer query started meanwhile
+    const hits = Array.isArray(page) ? page : page.results; // text search also says which words it left out
     hits.forEach((h) => $("results").append(card(h)));
     state.offset += hits.length;
     state.done = hits.length < PAGE || state.offset >= 10000;
-    message(state.offset ? `${state.offset}${state.done ? "" : "+"} results` : "no results");
+    const count = state.offset ? `${state.offset}${state.done ? "" : "+"} results` : "no results";
+    message([count, ...ignoredNotes(page.ignored)].join(" · "));
   } catch (err) {
     if (seq === state.seq) { message(err.message, true); state.done = true; }
   } finally {

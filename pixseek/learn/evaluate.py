@@ -1,0 +1,85 @@
+"""The retrieval figures of a bridge on a labelled split or on captioned photos, through the same Searcher
+that `pixseek search` and `pixseek tag` use, so a figure measures what a user gets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pixseek.errors import PixseekError
+from pixseek.search.context import Snapshot, collection_context
+from pixseek.search.engine import Searcher
+from pixseek.store.arrays import ArrayStore
+
+
+def array_searcher(folder, encoder: str, words_spec: str, class_ids: list[str] | None, visual: np.ndarray,
+                   probs: np.ndarray | None) -> Searcher:
+    """A Searcher over in-memory vectors (a dataset split), with the collection's mapping and joint space."""
+    vis = ArrayStore(np.asarray(visual, np.float32))
+    pro = ArrayStore(np.asarray(probs, np.float32)) if probs is not None else None
+    snap = Snapshot(vis, pro, len(visual), list(range(len(visual))))
+    ctx, words, wordnet = collection_context(folder, encoder, words_spec, class_ids, snap, in_memory=True)
+    return Searcher(vis, ctx, words, wordnet)
+
+
+def keyword_precision(searcher: Searcher, names: list[str], labels: np.ndarray, bridge: str = "auto",
+                      query_classes: list[int] | None = None, k: int = 10) -> tuple[list[float], list[str]]:
+    """(P@k per class name queried, names no bridge could place)."""
+    hits, skipped = [], []
+    for c in range(len(names)) if query_classes is None else query_classes:
+        try:
+            ranked = searcher.search(f'"{names[c]}"', k, bridge=bridge).hits
+        except PixseekError:
+            skipped.append(names[c])
+            continue
+        hits.append(float(np.mean([labels[r.id] == c for r in ranked])) if ranked else 0.0)
+    return hits, skipped
+
+
+def caption_recall(searcher: Searcher, captions: list[str], owner: np.ndarray, bridge: str = "auto",
+                   ks: tuple[int, ...] = (1, 5, 10)) -> dict:
+    """Text -> image recall@k: each caption searches the photos; a hit when its own photo is in the top k."""
+    found = {k: 0 for k in ks}
+    refused = 0
+    for text, own in zip(captions, owner):
+        try:
+            ids = [r.id for r in searcher.search(text, max(ks), bridge=bridge).hits]
+        except PixseekError:
+            refused += 1
+            continue
+        for k in ks:
+            found[k] += int(own in ids[:k])
+    out = {f"r{k}": round(found[k] / max(1, len(captions)), 4) for k in ks}
+    out.update({"captions": len(captions), "refused": refused})
+    return out
+
+
+def evaluate(searcher: Searcher, visual: np.ndarray, probs: np.ndarray | None, labels: np.ndarray, names: list[str],
+             bridge: str = "auto", query_classes: list[int] | None = None) -> dict:
+    """Keyword->image P@10 (each class name ranks every image), tag top-1/top-5 over the class names, and
+    image->image P@10 (visual space, and the learned space when there is a mapping)."""
+    hits, skipped = keyword_precision(searcher, names, labels, bridge, query_classes)
+    out = {"bridge": bridge, "images": int(len(labels)), "classes": len(names),
+           "keyword_p10": round(float(np.mean(hits)), 4) if hits else None, "queries": len(hits), "unknown_names": skipped}
+    vocab, scores = searcher.tag_scores(visual, probs, names, bridge)
+    column = {w: i for i, w in enumerate(names)}
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :5]
+    predicted = np.array([[column[vocab[j]] for j in row] for row in order])
+    out["tag_top1"] = round(float((predicted[:, 0] == labels).mean()), 4)
+    out["tag_top5"] = round(float((predicted == labels[:, None]).any(axis=1).mean()), 4)
+    out["image_p10_visual"] = round(image_precision(visual, labels), 4)
+    trained = searcher.context.trained
+    if trained is not None:
+        out["image_p10_learned"] = round(image_precision(trained.mapping.map(visual), labels), 4)
+    return out
+
+
+def image_precision(vectors: np.ndarray, labels: np.ndarray, k: int = 10, chunk: int = 1024) -> float:
+    """Mean precision of the k nearest others (inner product) having the query's label."""
+    v = np.asarray(vectors, np.float32)
+    total = 0.0
+    for start in range(0, len(v), chunk):
+        s = v[start:start + chunk] @ v.T
+        s[np.arange(len(s)), np.arange(start, start + len(s))] = -np.inf
+        top = np.argpartition(-s, k, axis=1)[:, :k]
+        total += float((labels[top] == labels[start:start + len(s), None]).sum())
+    return total / (len(v) * k)

@@ -1,0 +1,81 @@
+"""The bridges between words and images, registered in one place; `--bridge` choices come from here.
+
+    conse   zero-shot: WordNet + word vectors over the classifier's classes (and trained classes)
+    devise  a trained image -> word-vector mapping (`pixseek train DATASET`)
+    joint   the joint image-sentence space (shipped for the default encoder; `pixseek train --captions`)
+    auto    the default: conse for keywords, joint for sentences and scenes, blended as fitted on dev data
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pixseek.errors import PixseekError
+from pixseek.search.bridges.base import Bridge, Part, Unit
+from pixseek.search.bridges.blend import BlendBridge
+from pixseek.search.bridges.conse import ConseBridge
+from pixseek.search.bridges.devise import DeviseBridge
+from pixseek.search.bridges.joint import JointBridge
+from pixseek.search.joint_space import JointSpace
+from pixseek.search.trained_classes import TrainedClasses
+from pixseek.store.vectors import VectorStore
+
+__all__ = ["BRIDGES", "Bridge", "BridgeContext", "Part", "Unit", "open_bridge"]
+
+
+@dataclass
+class BridgeContext:
+    """What a collection (or an evaluation) has for bridges to work with; stores may be None when there
+    are no photos yet (tagging a file still works)."""
+
+    classes: object | None = None  # ConceptSpace or TrainedClasses: the conse bridge's class space
+    class_store: VectorStore | None = None  # rows matching classes.image_rows
+    trained: TrainedClasses | None = None
+    mapped_store: VectorStore | None = None
+    joint: JointSpace | None = None
+    joint_store: VectorStore | None = None
+    phrases: object | None = None  # the sentence encoder the joint space's text head takes
+
+
+def _conse(ctx: BridgeContext) -> Bridge:
+    if ctx.classes is None:
+        raise PixseekError("the conse bridge needs a classifier head or a trained mapping; this collection's encoder "
+                           "has neither: run `pixseek train DATASET`, or use --bridge joint")
+    return ConseBridge(ctx.classes, ctx.class_store)
+
+
+def _devise(ctx: BridgeContext) -> Bridge:
+    if ctx.trained is None:
+        raise PixseekError("this collection has no learned mapping: run `pixseek train DATASET` first, "
+                           "or use --bridge conse")
+    return DeviseBridge(ctx.trained, ctx.mapped_store, ctx.class_store)
+
+
+def _joint(ctx: BridgeContext) -> Bridge:
+    if ctx.joint is None:
+        raise PixseekError("this collection has no joint image-text space (none ships for its encoder): "
+                           "run `pixseek train --captions FILE` first, or use --bridge conse")
+    return JointBridge(ctx.joint, ctx.phrases, ctx.joint_store)
+
+
+def _auto(ctx: BridgeContext) -> Bridge:
+    if ctx.classes is not None and ctx.joint is not None:
+        return BlendBridge(_conse(ctx), _joint(ctx), ctx.joint.blend)
+    if ctx.joint is not None:
+        return _joint(ctx)
+    return _conse(ctx)
+
+
+BRIDGES: dict[str, tuple[Callable[[BridgeContext], Bridge], str]] = {
+    "auto": (_auto, "conse for keywords, joint for sentences and scenes (default)"),
+    "conse": (_conse, "zero-shot WordNet + word vectors over the classifier's classes"),
+    "devise": (_devise, "the trained image->word mapping"),
+    "joint": (_joint, "the joint image-sentence space"),
+}
+
+
+def open_bridge(name: str, ctx: BridgeContext) -> Bridge:
+    if name not in BRIDGES:
+        raise PixseekError(f"unknown bridge {name!r}: choose from {', '.join(BRIDGES)}")
+    return BRIDGES[name][0](ctx)

@@ -1,0 +1,49 @@
+"""What every bridge between words and images provides, so one ranker serves them all.
+
+A bridge turns a resolved query into parts: a vector store of image-side vectors, the query's units
+(one vector and a signed weight each) to score against it, and how much the part counts. The ranker
+(search/ranker.py) applies weights, negatives and the soft AND the same way for every bridge, and a
+blend is just a bridge whose parts come from two others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from pixseek.search.terms import Query
+from pixseek.store.vectors import VectorStore
+
+
+@dataclass
+class Unit:
+    vector: np.ndarray  # against the part's store
+    weight: float  # signed: negative units push images away
+    text: str
+
+
+@dataclass
+class Part:
+    store: VectorStore | None  # None where only tagging is possible (a collection with no photos yet)
+    units: list[Unit]
+    weight: float = 1.0
+
+
+class Bridge(Protocol):
+    name: str
+
+    def parts(self, query: Query) -> list[Part]:
+        """The query as scored parts; raises PixseekError when this bridge can place none of it."""
+        ...
+
+    def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
+        """For each result id, the few words that say why it matched (or None)."""
+        ...
+
+    def tag_scores(self, visual: np.ndarray, probs: np.ndarray | None,
+                   words: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """(vocabulary, (n_images, n_words) scores) for images given by their stored vectors; `words`
+        replaces the bridge's default vocabulary."""
+        ...

@@ -1,0 +1,57 @@
+"""The default bridge (`auto`): ConSE's precision for keywords, the joint space for sentences and scenes.
+
+A query counts as a keyword query when WordNet places every positive term over the classifier's
+classes (ConSE then knows exactly what it names); every other query (sentences, scenes, everyday words)
+is an "other" query. Each kind has its own weight of the joint space beside ConSE,
+  score = (1 - lambda) * conse + lambda * joint,
+fitted on dev data when the joint space was trained (pixseek/learn/joint_blend.py) and stored with it.
+Tagging scores each word by the same rule, so a tag is a word that would find the photo.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pixseek.search.bridges.base import Part
+from pixseek.search.bridges.conse import ConseBridge
+from pixseek.search.bridges.joint import JointBridge
+from pixseek.search.terms import Query
+
+
+class BlendBridge:
+    name = "auto"
+
+    def __init__(self, conse: ConseBridge, joint: JointBridge, blend: dict[str, float]) -> None:
+        self.conse = conse
+        self.joint = joint
+        self.blend = blend
+
+    def joint_weight(self, query: Query) -> float:
+        return float(self.blend["keyword" if self.conse.covers(query) else "other"])
+
+    def parts(self, query: Query) -> list[Part]:
+        lam = self.joint_weight(query)
+        parts = []
+        if lam < 1 and query.terms:
+            parts += [Part(p.store, p.units, p.weight * (1 - lam)) for p in self.conse.parts(query)]
+        if lam > 0 and query.phrases:
+            parts += [Part(p.store, p.units, p.weight * lam) for p in self.joint.parts(query)]
+        return parts
+
+    def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
+        return self.conse.explain(ids, query) if query.terms else [None] * len(ids)
+
+    def tag_scores(self, visual, probs, words=None) -> tuple[list[str], np.ndarray]:
+        vocab, conse = self.conse.tag_scores(visual, probs, words)
+        if words is None:  # the default vocabulary adds the joint space's scene words
+            extra = [w for w in self.joint.default_vocabulary if w not in set(vocab)]
+            if extra:
+                extra, extra_conse = self.conse.tag_scores(visual, probs, extra)
+                vocab, conse = vocab + extra, np.hstack([conse, extra_conse])
+        lam = np.array([self.blend["keyword" if self.conse.space.covers(w) else "other"] for w in vocab], np.float32)
+        scores = (1 - lam) * conse
+        use = np.flatnonzero(lam > 0)
+        if len(use):
+            _, joint = self.joint.tag_scores(visual, probs, [vocab[i] for i in use])
+            scores[:, use] += lam[use] * joint
+        return vocab, scores

@@ -1,0 +1,43 @@
+"""The ConSE bridge: words become weights over classes, images are their class probabilities.
+
+Over the classifier's ImageNet classes (search/concepts.py), and over the classes a DeViSE mapping was
+trained on as well once the collection has one (search/trained_classes.py). Zero-shot and precise for
+the objects WordNet places over the classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pixseek.search.bridges.base import Part, Unit
+from pixseek.search.terms import Query
+from pixseek.store.vectors import VectorStore
+
+
+class ConseBridge:
+    name = "conse"
+
+    def __init__(self, space, store: VectorStore | None) -> None:
+        self.space = space  # ConceptSpace or TrainedClasses
+        self.store = store  # class-probability rows, matching space.image_rows
+
+    def covers(self, query: Query) -> bool:
+        """Every positive term names classes through WordNet: the query is a keyword query ConSE knows."""
+        return all(self.space.covers(t.text) for t in query.positive())
+
+    def parts(self, query: Query) -> list[Part]:
+        units = [Unit(self.space.weights(t.text), t.weight, t.text) for t in query.terms]
+        return [Part(self.store, units)]
+
+    def _explain_weights(self, query: Query) -> np.ndarray:
+        return np.sum([max(t.weight, 0) * self.space.weights(t.text) for t in query.terms], axis=0)
+
+    def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
+        if self.store is None or len(ids) == 0:
+            return [None] * len(ids)
+        weights = self._explain_weights(query)
+        return [self.space.explain(row, weights) for row in self.store.get(np.asarray(ids))]
+
+    def tag_scores(self, visual, probs, words=None) -> tuple[list[str], np.ndarray]:
+        vocab, matrix, spec = self.space.tag_vocabulary(words)
+        return vocab, (self.space.image_rows(visual, probs) @ matrix.T) * spec

@@ -1,0 +1,59 @@
+"""The joint bridge: a sentence (or word) and a photo meet in the trained joint space (search/joint_space.py).
+
+The query's sentence pieces (runs of plain words with their stopwords, "two children playing in the
+snow") go through the phrase encoder and the text head; each photo's joint vector was derived from its
+stored visual vector. Scenes and everyday words the ImageNet classes never named ("kitchen", "sunset")
+live here.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.search.bridges.base import Part, Unit
+from pixseek.search.joint_space import JointSpace
+from pixseek.search.terms import Query
+from pixseek.store.vectors import VectorStore
+
+SCENE_WORDS = Path(__file__).resolve().parents[1] / "data" / "scene_words.txt"
+
+
+class JointBridge:
+    name = "joint"
+
+    def __init__(self, space: JointSpace, phrases, store: VectorStore | None) -> None:
+        self.space = space
+        self.phrases = phrases  # encoders/phrases.py PhraseEncoder (or anything with encode(list) -> (n, dim))
+        self.store = store  # unit joint vectors, one per image row
+        self._memo: dict[str, np.ndarray] = {}
+
+    def text_vectors(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if todo:
+            if len(self._memo) > 20_000:
+                self._memo.clear()
+            for t, v in zip(todo, self.space.map_texts(self.phrases.encode(todo))):
+                self._memo[t] = v
+        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.space.dim), np.float32)
+
+    def parts(self, query: Query) -> list[Part]:
+        vectors = self.text_vectors([t.text for t in query.phrases])
+        return [Part(self.store, [Unit(v, t.weight, t.text) for v, t in zip(vectors, query.phrases)])]
+
+    def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
+        return [None] * len(ids)
+
+    @cached_property
+    def default_vocabulary(self) -> list[str]:
+        """Scene and everyday words the joint space was trained to place (the shipped list)."""
+        return [w.strip() for w in SCENE_WORDS.read_text(encoding="utf-8").splitlines() if w.strip()]
+
+    def image_rows(self, visual: np.ndarray) -> np.ndarray:
+        return self.space.map_images(visual)
+
+    def tag_scores(self, visual, probs, words=None) -> tuple[list[str], np.ndarray]:
+        vocab = list(self.default_vocabulary if words is None else words)
+        return vocab, self.image_rows(visual) @ self.text_vectors(vocab).T

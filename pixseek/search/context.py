@@ -1,0 +1,86 @@
+"""Everything a collection's bridges need, gathered from its folder: class space, mapping, joint space, vectors.
+
+Derived vectors (joint-space vectors, mapped word vectors, trained-class probabilities) are computed
+from the stored visual vectors and kept under <collection>/derived/, so a sentence is one inner-product
+search and no photo is decoded again; only rows indexed since the last open are computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.encoders.wordnet import load_wordnet
+from pixseek.encoders.words import load_words
+from pixseek.errors import PixseekError
+from pixseek.search.bridges import BridgeContext
+from pixseek.search.concepts import ConceptSpace
+from pixseek.search.joint_space import JointSpace, find_joint_space
+from pixseek.search.mapping import Mapping, active_mapping, derive_rows
+from pixseek.search.trained_classes import TrainedClasses
+from pixseek.store.arrays import ArrayStore
+from pixseek.store.derived import derived_store
+
+DERIVED_DIR = "derived"
+
+
+@dataclass
+class Snapshot:
+    """The stored vectors a context derives from: `rows` rows, of which `live` are in the collection."""
+
+    visual: object | None  # VectorStore
+    probs: object | None
+    rows: int
+    live: list[int]
+
+
+def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: list[str] | None,
+                       snap: Snapshot, progress: bool | None = None,
+                       in_memory: bool = False) -> tuple[BridgeContext, object, object]:
+    """(BridgeContext, WordVectors, WordNet or None) for a collection folder. `in_memory`: derive the vectors
+    into arrays instead of files (evaluating on a dataset split that is not in the collection)."""
+    words, wordnet = load_words(words_spec), load_wordnet()
+
+    def where(name: str) -> Path | None:
+        return None if in_memory else folder / DERIVED_DIR / f"{name}.float16"
+
+    concepts = ConceptSpace(class_ids, words, wordnet) if class_ids else None
+    ctx = BridgeContext(classes=concepts, class_store=snap.probs if snap.visual is not None else None)
+    mapping_file = active_mapping(folder)
+    if mapping_file is not None:
+        in_dim = snap.visual.dim if snap.visual is not None else None
+        mapping = Mapping.load(mapping_file, encoder=encoder, words=words.name, in_dim=in_dim)
+        ctx.trained = TrainedClasses(mapping, concepts or ConceptSpace([], words, wordnet))
+        ctx.classes = ctx.trained
+        if snap.visual is not None:
+            tag = f"{mapping_file.stem}-{mapping_file.stat().st_mtime_ns % 10**9}"
+            n_probs = snap.probs.dim if snap.probs is not None else 0
+            ctx.mapped_store = _derive(where(f"{tag}-mapped"), mapping.out_dim, snap,
+                                       lambda v, p: derive_rows(v, p, mapping, "mapped"), progress)
+            ctx.class_store = _derive(where(f"{tag}-classes"), n_probs + len(mapping.class_ids),
+                                      snap, lambda v, p: derive_rows(v, p, mapping, "auto"), progress)
+    joint_file = find_joint_space(encoder, folder)
+    if joint_file is not None:
+        space = JointSpace.load(joint_file)
+        if space.encoder != encoder:
+            raise PixseekError(f"joint space {joint_file} was trained for encoder {space.encoder!r}, not {encoder!r}")
+        if snap.visual is None or snap.visual.dim == space.in_dim:
+            from pixseek.encoders.phrases import load_phrases
+
+            ctx.joint, ctx.phrases = space, load_phrases()
+            if snap.visual is not None:
+                ctx.joint_store = _derive(where(f"joint-{space.key}"), space.dim, snap,
+                                          lambda v, p: space.map_images(v), progress, "joint vectors")
+    return ctx, words, wordnet
+
+
+def _derive(path: Path | None, dim: int, snap: Snapshot, fn, progress, label: str = "deriving"):
+    def compute(ids: np.ndarray) -> np.ndarray:
+        return fn(snap.visual.get(ids), snap.probs.get(ids) if snap.probs is not None else None)
+
+    if path is None:
+        return ArrayStore(compute(np.arange(snap.rows)))
+
+    return derived_store(path, dim, snap.rows, [i for i in snap.live if i < snap.rows], compute, progress, label)

@@ -1,0 +1,119 @@
+"""The joint image–text space: two small heads that put photos and sentences side by side.
+
+The image head takes what a collection already stores (the visual vector, so every indexed photo maps
+without decoding it again); the text head takes all-MiniLM-L6-v2's sentence vector. Both end in unit
+vectors, so a sentence against a collection is one inner product. The heads are trained contrastively
+on captioned photos and on class-name prompts (pixseek/learn/joint.py); one trained for the default
+encoder ships in the package (docs/model-card-joint.md). Inference is numpy only.
+
+The file also carries the blend the `auto` bridge uses (how much the joint space weighs beside ConSE
+for keyword-like and for other queries), fitted on dev data at training time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.errors import PixseekError
+
+FORMAT = "pixseek-joint"
+FORMAT_VERSION = 1
+PACKAGED = Path(__file__).parent / "data"
+
+Layers = list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class JointSpace:
+    image_layers: Layers  # (W (in, out), b) float32, ReLU between layers; input standardisation folded in
+    text_layers: Layers
+    encoder: str  # the image encoder whose visual vectors the image head takes
+    text_encoder: str  # the sentence encoder whose vectors the text head takes
+    blend: dict[str, float] = field(default_factory=lambda: {"keyword": 0.0, "other": 1.0})
+    report: dict = field(default_factory=dict)
+
+    @property
+    def in_dim(self) -> int:
+        return int(self.image_layers[0][0].shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.image_layers[-1][0].shape[1])
+
+    @property
+    def text_dim(self) -> int:
+        return int(self.text_layers[0][0].shape[0])
+
+    def map_images(self, visual: np.ndarray) -> np.ndarray:
+        """(n, in_dim) visual vectors -> (n, dim) unit joint vectors."""
+        visual = np.atleast_2d(np.asarray(visual, np.float32))
+        assert visual.shape[1] == self.in_dim, (visual.shape, self.in_dim)
+        return _forward(self.image_layers, visual)
+
+    def map_texts(self, sentences: np.ndarray) -> np.ndarray:
+        """(n, text_dim) sentence vectors -> (n, dim) unit joint vectors."""
+        sentences = np.atleast_2d(np.asarray(sentences, np.float32))
+        assert sentences.shape[1] == self.text_dim, (sentences.shape, self.text_dim)
+        return _forward(self.text_layers, sentences)
+
+    @property
+    def key(self) -> str:
+        """Names the derived vectors of a collection: a new head means new vectors."""
+        return str(self.report.get("id") or f"{self.encoder}-v{FORMAT_VERSION}")
+
+    def save(self, path: Path, dtype=np.float16) -> None:
+        header = {"format": FORMAT, "version": FORMAT_VERSION, "encoder": self.encoder, "text_encoder": self.text_encoder,
+                  "n_image": len(self.image_layers), "n_text": len(self.text_layers), "blend": self.blend,
+                  "report": self.report}
+        arrays = {"header": np.array(json.dumps(header))}
+        for prefix, layers in (("i", self.image_layers), ("t", self.text_layers)):
+            for n, (w, b) in enumerate(layers):
+                arrays[f"{prefix}w{n}"], arrays[f"{prefix}b{n}"] = w.astype(dtype), b.astype(np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> JointSpace:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(str(z["header"]))
+                arrays = {k: z[k] for k in z.files if k != "header"}
+        except (OSError, ValueError, KeyError) as exc:
+            raise PixseekError(f"cannot read joint space {path}: {exc}") from None
+        if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
+            raise PixseekError(f"{path} is not a {FORMAT} v{FORMAT_VERSION} file")
+
+        def layers(prefix: str, n: int) -> Layers:
+            return [(arrays[f"{prefix}w{i}"].astype(np.float32), arrays[f"{prefix}b{i}"].astype(np.float32))
+                    for i in range(n)]
+
+        return cls(layers("i", header["n_image"]), layers("t", header["n_text"]), header["encoder"],
+                   header["text_encoder"], header["blend"], header.get("report", {}))
+
+
+def packaged_space_path(encoder: str) -> Path:
+    return PACKAGED / f"joint-{encoder}.npz"
+
+
+def find_joint_space(encoder: str, folder: Path | None = None) -> Path | None:
+    """A collection's own joint space (retrained with `pixseek train --captions`), else the one shipped for
+    its encoder, else None (a user's own ONNX encoder has no joint space until trained)."""
+    if folder is not None and (folder / "joint.npz").is_file():
+        return folder / "joint.npz"
+    path = packaged_space_path(encoder)
+    return path if path.is_file() else None
+
+
+def _forward(layers: Layers, x: np.ndarray) -> np.ndarray:
+    for i, (w, b) in enumerate(layers):
+        x = x @ w + b
+        if i < len(layers) - 1:
+            x = np.maximum(x, 0)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

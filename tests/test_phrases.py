@@ -1,0 +1,88 @@
+"""The ONNX all-MiniLM-L6-v2 phrase encoder: parity with sentence-transformers, meaning, order, edge cases, no torch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pixseek.encoders import phrases
+from pixseek.encoders.phrases import PhraseEncoder, load_phrases
+
+SENTENCES = [
+    "dog",
+    "a dog runs on the beach",
+    "A Golden Retriever, sleeping on a red sofa!",
+    "two children fly a kite in a park on a windy afternoon",
+    "café au lait and croissants at a Paris bistro",
+    "the quick brown fox jumps over the lazy dog " * 4,
+    "an aerial photograph of a container ship entering the harbour at dawn, surrounded by tugboats",
+    # well over 256 word pieces: checks that truncation matches sentence-transformers' max_seq_length
+    " ".join(f"word{i} sunset mountains" for i in range(120)),
+]
+
+
+@pytest.fixture(scope="module")
+def enc() -> PhraseEncoder:
+    return load_phrases()
+
+
+def test_parity_with_sentence_transformers(enc):
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        pytest.skip("sentence_transformers is not importable (pip install -e '.[dev]'); parity not checked")
+    reference = SentenceTransformer(str(phrases.model_dir()), device="cpu")
+    want = reference.encode(SENTENCES, normalize_embeddings=True, batch_size=3)
+    got = enc.encode(SENTENCES, batch_size=3)
+    assert got.shape == (len(SENTENCES), 384) and got.dtype == np.float32
+    assert np.abs(got - want).max() < 1e-4
+    assert enc.tokens(SENTENCES[-1])[-1] == "[SEP]" and len(enc.tokens(SENTENCES[-1])) == enc.max_tokens
+
+
+def test_meaning(enc):
+    dog, puppy, pasta = (enc.vector(t) for t in ("a dog runs on the beach", "a puppy playing by the sea", "a plate of pasta"))
+    assert dog @ puppy > dog @ pasta + 0.2
+
+
+def test_batch_order_matches_single(enc):
+    together = enc.encode(SENTENCES, batch_size=2)
+    alone = np.stack([enc.encode([t])[0] for t in SENTENCES])
+    assert np.abs(together - alone).max() < 1e-5
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_empty_and_whitespace(enc):
+    assert enc.encode([]).shape == (0, 384)
+    out = enc.encode(["", "   ", "a_cat "])
+    assert out.shape == (3, 384) and np.isfinite(out).all()
+    np.testing.assert_allclose(out[2], enc.encode(["a cat"])[0], atol=1e-6)
+    assert enc.vector("") is None and enc.vector(" \t\n") is None and enc.vector("___") is None
+    v = enc.vector("golden_retriever")
+    assert v.shape == (384,) and abs(float(np.linalg.norm(v)) - 1) < 1e-5
+    v[:] = 0  # callers get copies: the cache is not corrupted
+    assert abs(float(np.linalg.norm(enc.vector("golden retriever"))) - 1) < 1e-5
+    assert enc.tokens("golden_retriever")[0] == "[CLS]"
+
+
+def test_no_torch_at_query_time(enc):
+    enc.encode(["warm the cache"])  # the ONNX file now exists, so the subprocess must not export
+    code = (
+        'import pixseek.encoders.phrases as p; p.load_phrases().encode(["x"]); import sys; assert "torch" not in sys.modules; '
+        'p.load_phrases().vector("y"); assert not {"torch", "transformers", "sentence_transformers"} & set(sys.modules)'
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert res.returncode == 0, res.stderr
+
+
+def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch, enc):
+    monkeypatch.setenv("PIXSEEK_CACHE", str(tmp_path))
+    path = phrases.onnx_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an onnx file")
+    fresh = PhraseEncoder(threads=1)
+    np.testing.assert_allclose(fresh.encode(["a dog"]), enc.encode(["a dog"]), atol=1e-5)
+    assert path.stat().st_size > 1_000_000
