@@ -81,7 +81,7 @@ def main() -> None:
     searcher = col.searcher
     vocab = [names[w] for w in classes]
     probs = col.probs.get(ids)
-    words, matrix, spec = searcher.vocabulary(vocab)
+    words, matrix, spec = searcher.context.classes.tag_vocabulary(vocab)
     scores = (probs @ matrix.T) * spec
     order = np.argsort(-scores, axis=1)[:, :5]
     truth = np.array([words.index(names[label_of[i]]) for i in ids.tolist()])
@@ -89,7 +89,7 @@ def main() -> None:
     out["tag_top5"] = float((order == truth[:, None]).any(1).mean())
 
     # plain ConSE baseline (founding design): top-10 classes x class-name GloVe vectors
-    concepts = searcher.concepts
+    concepts = searcher.context.classes
     C = concepts.class_vectors
     top = np.argsort(-probs, axis=1)[:, :10]
     sem = (np.take_along_axis(probs, top, 1)[:, :, None] * C[top]).sum(1)

@@ -92,7 +92,8 @@ def test_unknown_words_are_ignored_with_a_suggestion(world):
 @requires_flickr
 def test_stopwords_are_not_terms(world):
     col = world["col"]
-    assert [h.path for h in col.search("the dog", k=10, bridge="conse")] == [h.path for h in col.search("dog", k=10, bridge="conse")]
+    with_the = [h.path for h in col.search("the dog", k=10, bridge="conse")]
+    assert with_the == [h.path for h in col.search("dog", k=10, bridge="conse")]
 
 
 @requires_flickr

@@ -129,6 +129,18 @@ def test_type_a_query_and_see_results(page):
     _wait_results(page, paths)
 
 
+def test_unknown_words_and_stopwords_on_the_page(page):
+    """A query with a word nobody knows still answers and says what it left out; near words skip stopwords."""
+    page.fill("#q", "the goldfish qqzzxq")
+    page.press("#q", "Enter")
+    paths = _wait_results(page)
+    assert sum("n01443537" in p for p in paths[:5]) >= 4
+    page.wait_for_function("() => document.querySelector('#message').textContent.includes('qqzzxq')")
+    assert "ignored unknown word" in page.inner_text("#message")
+    page.wait_for_selector("#words-panel:not([hidden]) .chip")
+    assert page.eval_on_selector_all("#words .word-group b", "bs => bs.map(b => b.textContent)") == ["goldfish"]
+
+
 def test_search_screenshot(page):
     page.fill("#q", "dog")
     page.press("#q", "Enter")

@@ -124,7 +124,9 @@ def cmd_status(args) -> None:
     st = open_collection(args).status()
     lines = [f"collection: {st['db']}", f"images: {st['images']} ({st['files']} files)", f"model: {st['model']}",
              f"words: {st['words']} (WordNet {'found' if st['wordnet'] else 'not found: broader words disabled'})",
-             f"index: {st['index']['type']} ({st['index']['reason']})", f"size on disk: {st['size_bytes'] / 1e6:.1f} MB",
+             f"index: {st['index']['type']} ({st['index']['reason']})",
+             f"joint space: {st['bridges']['joint'] or 'none (search by words through conse only)'}",
+             f"learned mapping: {st['bridges']['mapping'] or 'none'}", f"size on disk: {st['size_bytes'] / 1e6:.1f} MB",
              f"failed: {len(st['failed'])}"] + [f"  {f['path']}: {f['error']}" for f in st["failed"]]
     out(args, st, lines)
 

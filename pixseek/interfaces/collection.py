@@ -28,7 +28,7 @@ from pixseek.encoders.words import DEFAULT_WORDS, load_words
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import Hit, IndexReport, Results, Tag, WordHit
 from pixseek.paths import default_db
-from pixseek.search.context import Snapshot, collection_context
+from pixseek.search.context import Snapshot, bridge_files, collection_context
 from pixseek.search.engine import Searcher
 from pixseek.store.backends import is_store_uri, open_stores, parse_db, record_store
 from pixseek.store.catalog import Catalog
@@ -351,7 +351,7 @@ class Collection:
         bridge: auto (default), conse, devise or joint (see pixseek/search/bridges/)."""
         _check_k(k)
         ranking = self._require_photos().search(query, k, bridge=bridge)
-        return Results(self._hits(ranking.hits), ranking.ignored)
+        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
 
     def words(self, word: str, k: int = 10) -> list[WordHit]:
         """Words nearest to `word` in word-vector space (cosine)."""
@@ -382,15 +382,6 @@ class Collection:
         return [Hit(paths[r.id], round(r.score, 6), r.tags) for r in ranked if r.id in paths]
 
     # status ------------------------------------------------------------------------------
-    def _bridge_status(self) -> dict:
-        """Which word->image bridges this collection can use, and what they are trained on."""
-        from pixseek.search.joint_space import find_joint_space
-        from pixseek.search.mapping import active_mapping
-
-        joint = find_joint_space(self.encoder_spec, self.folder)
-        mapping = active_mapping(self.folder)
-        return {"joint": str(joint) if joint else None, "mapping": str(mapping) if mapping else None}
-
     def status(self) -> dict:
         counts = self.catalog.counts()
         size = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
@@ -403,7 +394,7 @@ class Collection:
             "words": self.words_spec,
             "wordnet": wn,
             "index": self._index_status(counts["images"]),
-            "bridges": self._bridge_status(),
+            "bridges": bridge_files(self.folder, self.encoder_spec),
             "size_bytes": size,
             "failed": [{"path": p, "error": e} for p, e in self.catalog.failed()],
         }

@@ -145,7 +145,7 @@ def _train_joint(args) -> None:
         parts.append(CaptionData(visual[sel], texts[mask], remap[owner[mask]]))
     log(f"training the joint space on {len(parts[0].x)} photos ({len(parts[0].owner)} captions), "
         f"dev {len(parts[1].x)} photos")
-    space = train_joint(parts[0], parts[1], [], [], col.encoder_spec, load_phrases().name, epochs=args.epochs or 40,
+    space = train_joint(parts[0], parts[1], [], [], col.encoder_spec, load_phrases().name, epochs=args.epochs or 30,
                         seed=args.seed, log=log)
     shipped = find_joint_space(col.encoder_spec)
     if shipped is not None:

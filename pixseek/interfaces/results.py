@@ -33,14 +33,16 @@ class Tag(_Result):
 
 
 class Results(list):
-    """A list of Hit, plus the query words left out (`ignored`: [Ignored(word, suggestion)])."""
+    """A list of Hit, plus the query words left out (`ignored`: [Ignored(word, suggestion)]) and those searched."""
 
-    def __init__(self, hits: list[Hit], ignored: list[Ignored] | None = None) -> None:
+    def __init__(self, hits: list[Hit], ignored: list[Ignored] | None = None, terms: list[str] | None = None) -> None:
         super().__init__(hits)
         self.ignored = list(ignored or [])
+        self.terms = list(terms or [])  # the content words searched for, after stopwords and unknown words
 
     def to_dict(self) -> dict:
-        return {"results": [h.to_dict() for h in self], "ignored": [i.to_dict() for i in self.ignored]}
+        return {"results": [h.to_dict() for h in self], "ignored": [i.to_dict() for i in self.ignored],
+                "terms": self.terms}
 
 
 @dataclass

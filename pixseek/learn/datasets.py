@@ -157,7 +157,8 @@ def cached_features(files: list[str], encoder, cache_root: Path, batch_size: int
     """Encoder outputs for `files`, cached under cache_root/<key>/ in chunks; a rerun only computes missing chunks."""
     from pixseek.encoders.images import ImageError, load_for_encoder
 
-    key = hashlib.sha1(json.dumps([encoder.name, encoder.input_size, files]).encode()).hexdigest()[:16]
+    named = [os.path.abspath(f) for f in files]  # ../data/x.jpg and /work/data/x.jpg share one cache
+    key = hashlib.sha1(json.dumps([encoder.name, encoder.input_size, named]).encode()).hexdigest()[:16]
     folder = cache_root / f"{encoder.name}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
     n_chunks = (len(files) + chunk - 1) // chunk

@@ -58,8 +58,8 @@ def class_precision(img: np.ndarray, names: np.ndarray, labels: np.ndarray, k: i
 
 
 def train_joint(train_caps: CaptionData, dev_caps: CaptionData, train_classes: list[ClassData],
-                dev_classes: list[ClassData], encoder: str, text_encoder: str, dim: int = 256, hidden: int = 1024,
-                epochs: int = 40, lr: float = 1e-3, weight_decay: float = 0.05, dropout: float = 0.3,
+                dev_classes: list[ClassData], encoder: str, text_encoder: str, dim: int = 512, hidden: int = 1024,
+                epochs: int = 30, lr: float = 1e-3, weight_decay: float = 0.05, dropout: float = 0.5,
                 batch_size: int = 256, class_weight: float = 1.0, patience: int = 6, seed: int = 0, threads: int = 2,
                 log: Callable[[str], None] | None = None) -> JointSpace:
     try:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pixseek.encoders.imagenet import imagenet_wnids
+from pixseek.errors import PixseekError
 from pixseek.learn.evaluate import array_searcher, caption_recall, keyword_precision
 from pixseek.learn.joint_data import class_holdout
 from pixseek.search.joint_space import JointSpace
@@ -57,8 +58,7 @@ def fit_blend(space: JointSpace, src, words_spec: str = "glove-6b-50d", log: Cal
             for lam in GRID:
                 scores = []
                 for name, s, texts, labels, what in tasks:
-                    s.context.joint.blend = {"keyword": lam, "other": lam}
-                    s._bridges.clear()
+                    s.context.joint.blend.update(keyword=lam, other=lam)  # the auto bridge reads this dict
                     auto = s.bridge("auto")
                     quote = what != "captions"  # class names are searched as one phrase, as evaluate() does
                     picked = [i for i, t in enumerate(texts) if _kind(auto, s, t, quote) == kind]
@@ -80,5 +80,11 @@ def fit_blend(space: JointSpace, src, words_spec: str = "glove-6b-50d", log: Cal
     return figures
 
 
-def _kind(auto, searcher, text: str, quote: bool) -> str:
-    return "keyword" if auto.conse.covers(searcher.resolve(f'"{text}"' if quote else text)) else "other"
+def _kind(auto, searcher, text: str, quote: bool) -> str | None:
+    """keyword or other, as the auto bridge will see the query; None for one that has nothing to search for
+    (Flickr8k has a caption that is just "A")."""
+    try:
+        query = searcher.resolve(f'"{text}"' if quote else text)
+    except PixseekError:
+        return None
+    return "keyword" if auto.conse.covers(query) else "other"

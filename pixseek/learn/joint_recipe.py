@@ -95,14 +95,26 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--blend-only", action="store_true", help="keep the heads in --out, fit the blend again")
     args = p.parse_args(argv)
     from pixseek.learn.joint_blend import fit_blend
 
-    space, src = build(args.data, log=lambda s: print(s, file=sys.stderr), epochs=args.epochs, seed=args.seed)
-    fit_blend(space, src, log=lambda s: print(s, file=sys.stderr))
-    space.report["id"] = f"{space.encoder}-{args.seed}-{space.report['best_epoch']}"
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    if args.blend_only:
+        from pixseek.encoders.phrases import load_phrases
+        from pixseek.encoders.registry import load_image_encoder
+
+        space = JointSpace.load(args.out)
+        src = load_sources(args.data, load_image_encoder(space.encoder), load_phrases().encode)
+    else:
+        space, src = build(args.data, log=log, epochs=args.epochs, seed=args.seed)
+        space.report["id"] = f"{space.encoder}-{args.seed}-{space.report['best_epoch']}"
+        space.save(args.out)  # the heads are kept even if fitting the blend is interrupted
+    fit_blend(space, src, log=log)
     space.save(args.out)
     print(f"saved {args.out}: dev {space.report['dev']}, blend {space.blend}")
     return 0

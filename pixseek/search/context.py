@@ -76,6 +76,12 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
     return ctx, words, wordnet
 
 
+def bridge_files(folder: Path, encoder: str) -> dict[str, str | None]:
+    """The joint space and the DeViSE mapping a collection's searches use (None where there is none)."""
+    joint, mapping = find_joint_space(encoder, folder), active_mapping(folder)
+    return {"joint": str(joint) if joint else None, "mapping": str(mapping) if mapping else None}
+
+
 def _derive(path: Path | None, dim: int, snap: Snapshot, fn, progress, label: str = "deriving"):
     def compute(ids: np.ndarray) -> np.ndarray:
         return fn(snap.visual.get(ids), snap.probs.get(ids) if snap.probs is not None else None)

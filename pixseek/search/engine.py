@@ -32,6 +32,7 @@ class Ranking:
 
     hits: list[Ranked]
     ignored: list[Ignored] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
 
 
 class Searcher:
@@ -73,7 +74,8 @@ class Searcher:
         query = self.resolve(text)
         found = rank(b.parts(query), k, candidates)
         tags = b.explain(np.array([i for i, _ in found], np.int64), query)
-        return Ranking([Ranked(i, s, t) for (i, s), t in zip(found, tags)], query.ignored)
+        return Ranking([Ranked(i, s, t) for (i, s), t in zip(found, tags)], query.ignored,
+                       [t.text for t in query.terms if t.weight > 0])
 
     def tag_scores(self, visual: np.ndarray, probs: np.ndarray | None, words: list[str] | None = None,
                    bridge: str = "auto") -> tuple[list[str], np.ndarray]:

@@ -73,6 +73,7 @@ async function loadMore() {
     const page = await fetchPage(state.query, state.offset);
     if (seq !== state.seq) return; // a newer query started meanwhile
     const hits = Array.isArray(page) ? page : page.results; // text search also says which words it left out
+    if (page.terms && state.offset === 0) showWords(page.terms);
     hits.forEach((h) => $("results").append(card(h)));
     state.offset += hits.length;
     state.done = hits.length < PAGE || state.offset >= 10000;
@@ -113,7 +114,7 @@ function showQuery(query) {
   $("query-panel").hidden = !isImage;
   $("clear-box").hidden = !query.box;
   drawBox(query.box);
-  if (!isImage) { showWords(query.q); return; }
+  if (!isImage) { $("words-panel").hidden = true; return; } // near words follow the server's terms
   $("words-panel").hidden = true;
   const src = query.kind === "path" ? `/api/original?${qs({ path: query.path })}` : objectUrl(query.file);
   if ($("query-img").dataset.src !== src) {
@@ -159,19 +160,11 @@ function chip(text, score, onClick) {
   return b;
 }
 
-function queryWords(q) {
-  // words of the query language: "a phrase", -excluded, 2:weighted
-  const words = [];
-  for (const m of q.matchAll(/"([^"]+)"|(\S+)/g)) {
-    const w = (m[1] || m[2]).replace(/^-/, "").replace(/^\d+(\.\d+)?:/, "").trim().toLowerCase();
-    if (w && !words.includes(w)) words.push(w);
-  }
-  return words.slice(0, 4);
-}
-
-async function showWords(q) {
+async function showWords(terms) {
+  // the query's content terms as the server resolved them: no stopwords, no unknown words
   const seq = state.seq;
-  const groups = await Promise.all(queryWords(q).map((w) =>
+  const words = [...new Set(terms.map((t) => t.toLowerCase()))].slice(0, 4);
+  const groups = await Promise.all(words.map((w) =>
     api(`/api/words?${qs({ word: w, k: 8 })}`).then((hits) => [w, hits]).catch(() => [w, []])));
   if (seq !== state.seq) return;
   const nodes = groups.filter(([, hits]) => hits.length).map(([w, hits]) => {

@@ -40,8 +40,8 @@ class BridgeContext:
 
 def _conse(ctx: BridgeContext) -> Bridge:
     if ctx.classes is None:
-        raise PixseekError("the conse bridge needs a classifier head or a trained mapping; this collection's encoder "
-                           "has neither: run `pixseek train DATASET`, or use --bridge joint")
+        raise PixseekError("this collection's encoder has no classifier head and no trained mapping, so it cannot "
+                           "search by words through conse: run `pixseek train DATASET`, or use --bridge joint")
     return ConseBridge(ctx.classes, ctx.class_store)
 
 

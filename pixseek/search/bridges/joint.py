@@ -39,6 +39,10 @@ class JointBridge:
                 self._memo[t] = v
         return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.space.dim), np.float32)
 
+    def forget(self) -> None:
+        """Drop remembered sentence vectors (for measuring the encoder's share of a query)."""
+        self._memo.clear()
+
     def parts(self, query: Query) -> list[Part]:
         vectors = self.text_vectors([t.text for t in query.phrases])
         return [Part(self.store, [Unit(v, t.weight, t.text) for v, t in zip(vectors, query.phrases)])]
