@@ -66,3 +66,33 @@ def test_glove_text_file_loads(tmp_path):
     bad.write_text("king 1 0 0\nqueen 0.9\n")
     with pytest.raises(PixseekError, match="expected a word and 3 numbers"):
         load(str(bad))
+
+
+def _known(space):
+    return lambda t: space.known(t)
+
+
+def test_resolve_keeps_sentences_whole_and_drops_stopwords(space):
+    from pixseek.search.terms import resolve
+
+    q = resolve("two children playing in the snow", _known(space))
+    assert [t.text for t in q.terms] == ["two", "children", "playing", "snow"]
+    assert [t.text for t in q.phrases] == ["two children playing in the snow"]
+    q = resolve('a dog -grass 2:sunset "golden retriever" on the beach', _known(space))
+    assert [(t.text, t.weight) for t in q.phrases] == [("a dog", 1.0), ("grass", -1.0), ("sunset", 2.0),
+                                                        ("golden retriever", 1.0), ("on the beach", 1.0)]
+    assert "a" not in [t.text for t in q.terms] and q.ignored == []
+
+
+def test_resolve_ignores_unknown_words_and_suggests(space):
+    from pixseek.search.terms import resolve, suggester
+
+    suggest = suggester(space.words.words)
+    q = resolve("dgo on the beach qqzzxq", _known(space), suggest)
+    assert [(i.word, i.suggestion) for i in q.ignored] == [("dgo", "dog"), ("qqzzxq", None)]
+    assert [t.text for t in q.terms] == ["beach"] and [t.text for t in q.phrases] == ["on the beach"]
+    assert suggest("corndogs") == "corn dogs" and suggest("kitchn") == "kitchen"
+    with pytest.raises(PixseekError, match="did you mean 'dog'"):
+        resolve("dgo", _known(space), suggest)
+    with pytest.raises(PixseekError, match="nothing to search for"):
+        resolve("the in of", _known(space), suggest)

@@ -41,6 +41,7 @@ class ClassData:
     x: np.ndarray  # (n, in_dim) visual vectors
     labels: np.ndarray  # (n,) class index
     prompts: np.ndarray  # (n_classes, n_templates, text_dim): prompt 0 is the bare class name
+    weight: float = 1.0  # of this set's loss beside the captions'
 
 
 def caption_recall(img: np.ndarray, txt: np.ndarray, owner: np.ndarray, ks=(1, 5, 10)) -> dict[str, float]:
@@ -61,7 +62,9 @@ def train_joint(train_caps: CaptionData, dev_caps: CaptionData, train_classes: l
                 dev_classes: list[ClassData], encoder: str, text_encoder: str, dim: int = 512, hidden: int = 1024,
                 epochs: int = 30, lr: float = 1e-3, weight_decay: float = 0.05, dropout: float = 0.5,
                 batch_size: int = 256, class_weight: float = 1.0, patience: int = 6, seed: int = 0, threads: int = 2,
-                log: Callable[[str], None] | None = None) -> JointSpace:
+                keep_last: bool = False, log: Callable[[str], None] | None = None) -> JointSpace:
+    """keep_last: run all `epochs` and keep the last (a final fit on train + dev, the epoch count chosen on dev
+    before); otherwise keep the best dev epoch and stop `patience` epochs after it."""
     try:
         import torch
         from torch import nn
@@ -106,7 +109,7 @@ def train_joint(train_caps: CaptionData, dev_caps: CaptionData, train_classes: l
 
     cap_x, cap_t = std_x(train_caps.x), t(train_caps.texts)
     by_image = [np.flatnonzero(train_caps.owner == i) for i in range(len(train_caps.x))]
-    cls = [(std_x(c.x), torch.from_numpy(c.labels.astype(np.int64)), t(c.prompts)) for c in train_classes]
+    cls = [(std_x(c.x), torch.from_numpy(c.labels.astype(np.int64)), t(c.prompts), c.weight) for c in train_classes]
     norm = nn.functional.normalize
 
     def dev_score() -> dict:
@@ -135,12 +138,12 @@ def train_joint(train_caps: CaptionData, dev_caps: CaptionData, train_classes: l
             logits = scale * img @ txt.T
             target = torch.arange(len(rows))
             loss = (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target)) / 2
-            for x, labels, prompts in cls:
+            for x, labels, prompts, set_weight in cls:
                 take = torch.from_numpy(rng.integers(0, len(x), batch_size))
                 template = torch.from_numpy(rng.integers(0, prompts.shape[1], prompts.shape[0]))
                 names = norm(text_head(prompts[torch.arange(prompts.shape[0]), template]), dim=1)
                 z = scale * norm(image_head(x[take]), dim=1) @ names.T
-                loss = loss + class_weight * nn.functional.cross_entropy(z, labels[take]) / len(cls)
+                loss = loss + class_weight * set_weight * nn.functional.cross_entropy(z, labels[take]) / len(cls)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -149,11 +152,11 @@ def train_joint(train_caps: CaptionData, dev_caps: CaptionData, train_classes: l
         history.append({"epoch": epoch + 1, **score})
         if log:
             log(f"joint epoch {epoch + 1}: " + ", ".join(f"{k} {v}" for k, v in score.items()))
-        if score["score"] > best[0]:
+        if score["score"] > best[0] or keep_last:
             state = ({k: v.clone() for k, v in image_head.state_dict().items()},
                      {k: v.clone() for k, v in text_head.state_dict().items()})
             best = (score["score"], state, epoch)
-        elif epoch - best[2] >= patience:
+        elif epoch - best[2] >= patience and not keep_last:
             break
     image_head.load_state_dict(best[1][0])
     text_head.load_state_dict(best[1][1])

@@ -1,8 +1,8 @@
 """Fitting the `auto` blend (search/bridges/blend.py) on dev data.
 
 For each kind of query, keyword (WordNet places every term over the classifier's classes) and other,
-the joint space's weight lambda is the grid value with the best mean dev figure over the dev sets
-that have such queries: class-name P@10 on Tiny ImageNet and MiniPlaces dev photos, and first-caption
+the joint space's weight lambda is the grid value with the best dev figure, averaged over every dev
+query of that kind: class-name P@10 on Tiny ImageNet and MiniPlaces dev photos, and first-caption
 R@10 on 500 Flickr8k dev photos. Every figure is measured through the real Searcher and ranker.
 """
 
@@ -73,11 +73,17 @@ def fit_blend(space: JointSpace, src, words_spec: str = "glove-6b-50d", log: Cal
                 per_lambda[lam] = scores
                 if log:
                     log(f"blend {kind} lambda {lam}: " + ", ".join(f"{n} ({c} queries) {r:.3f}" for n, c, r in scores))
-            best = max(GRID, key=lambda lam: (np.mean([r for _, _, r in per_lambda[lam]]) if per_lambda[lam] else 0, -lam))
+            best = max(GRID, key=lambda lam: (_mean(per_lambda[lam]), -lam))
             space.blend[kind] = float(best)
             figures[kind] = {str(lam): v for lam, v in per_lambda.items()}
     space.report["blend_fit"] = figures
     return figures
+
+
+def _mean(scores: list[tuple[str, int, float]]) -> float:
+    """Every dev query counts once, whichever set it comes from."""
+    n = sum(c for _, c, _ in scores)
+    return sum(c * r for _, c, r in scores) / n if n else 0.0
 
 
 def _kind(auto, searcher, text: str, quote: bool) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pixseek.errors import PixseekError
 
 _TOKEN = re.compile(r'(-?)(?:(\d+(?:\.\d+)?|\.\d+):)?(?:"([^"]*)"|(\S+))')
-MAX_TERMS = 32
+MAX_TERMS = 128  # words, stopwords included: a long caption must still work
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """One ranking rule for every bridge: weighted terms, negatives, a soft AND, and blends of bridges.
 
 One positive unit in one part is a single inner-product search. Otherwise every positive unit fetches
-its best `candidates` from its part's store; the union is scored by every part: within a part, a
+its best `candidates` from its part's store (in a blend, only the parts that weigh at least half as much
+as the heaviest: a sentence's 10% ConSE share re-ranks but does not widen the pool); the union is scored
+by every part: within a part, a
 weighted geometric mean of the positive units' scores (a soft AND, so "dog beach" prefers dogs on
 beaches over either alone) minus the negative units' scores; across parts, the parts' weighted sum.
 """
@@ -13,6 +15,7 @@ import numpy as np
 from pixseek.search.bridges.base import Part
 
 FLOOR = 1e-3  # keeps one unmatched term from zeroing the geometric mean
+NOMINATE = 0.5  # parts weighing less than half the heaviest part fetch no candidates of their own
 
 
 def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, float]]:
@@ -24,7 +27,10 @@ def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, f
         scores, ids = parts[0].store.search(parts[0].units[0].vector[None, :], k)
         return [(int(i), float(s) * parts[0].weight) for s, i in zip(scores[0], ids[0]) if i >= 0]
     found = []
+    lead = max(p.weight for p in parts)
     for p in parts:
+        if p.weight < NOMINATE * lead:
+            continue  # a minor part of a blend re-scores the others' candidates but nominates none
         pos = np.stack([u.vector for u in p.units if u.weight > 0])
         _, cand = p.store.search(pos, max(k, candidates))
         found.append(cand[cand >= 0])

@@ -80,9 +80,9 @@ def resolve(text: str, known: Callable[[str], bool], suggest: Callable[[str], st
 
 
 def suggester(vocabulary: list[str], top: int = 60000) -> Callable[[str], str | None]:
-    """A likely intended word for an unknown one, from a frequency-ordered vocabulary (GloVe's is): two
-    known words run together ("corndogs" -> "corn dogs"), else the most frequent word one swap of
-    neighbours away ("dgo" -> "dog"), else one edit, else two. Stopwords are never suggested."""
+    """A likely intended word for an unknown one, from a frequency-ordered vocabulary (GloVe's is): the most
+    frequent word one swap of neighbours away ("dgo" -> "dog"), else one edit away ("kitchn" -> "kitchen"),
+    else two known words run together ("corndogs" -> "corn dogs"), else two edits. Never a stopword."""
     rank = {w: i for i, w in enumerate(vocabulary[:top]) if w.isalpha() and w not in STOPWORDS}
 
     def best(candidates) -> str | None:
@@ -93,14 +93,16 @@ def suggester(vocabulary: list[str], top: int = 60000) -> Callable[[str], str | 
         word = word.lower().strip()
         if not word.isalpha() or len(word) < 3:
             return None
-        halves = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
-        split = [(a, b) for a, b in halves if a in rank and b in rank and len(a) > 2 and len(b) > 2]
-        if split:
-            a, b = min(split, key=lambda ab: max(rank[ab[0]], rank[ab[1]]))
-            return f"{a} {b}"
         swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)} - {word}
         one = _edits(word)
-        return best(swaps) or best(one) or (best({e2 for e1 in one for e2 in _edits(e1)}) if len(word) <= 10 else None)
+        found = best(swaps) or best(one)
+        if found:
+            return found
+        halves = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
+        split = [(a, b) for a, b in halves if a in rank and b in rank]
+        if split:
+            return " ".join(min(split, key=lambda ab: max(rank[ab[0]], rank[ab[1]])))
+        return best({e2 for e1 in one for e2 in _edits(e1)}) if len(word) <= 10 else None
 
     return suggest
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pixseek.store.vectors import LocalVectorStore
+
 
 class ArrayStore:
     """A VectorStore over an array or memory map (exact inner product, in chunks): derived vectors and evaluation."""
@@ -16,16 +18,34 @@ class ArrayStore:
         self.dim = int(vectors.shape[1])
         self.live = np.ones(len(vectors), bool) if live is None else np.asarray(live, bool)
         assert self.live.shape == (len(vectors),), (self.live.shape, vectors.shape)
+        self._ram: np.ndarray | None = None
+
+    def _dense(self) -> np.ndarray | None:
+        """All rows as float32 in RAM when they fit the same budget as the collection's own stores (a float16
+        memory map converted on every query costs more than the search), else None."""
+        if self._ram is None and len(self.vectors) * self.dim * 4 <= LocalVectorStore.RAM_LIMIT:
+            self._ram = np.ascontiguousarray(self.vectors, np.float32)
+        return self._ram
 
     def __len__(self) -> int:
         return int(self.live.sum())
 
     def get(self, ids: np.ndarray) -> np.ndarray:
-        return np.asarray(self.vectors[np.asarray(ids, np.int64)], np.float32)
+        rows = self._dense()
+        return np.asarray((self.vectors if rows is None else rows)[np.asarray(ids, np.int64)], np.float32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each (n_queries, k), best first; missing slots have id -1."""
         queries = np.atleast_2d(np.asarray(queries, np.float32))
+        rows = self._dense()
+        if rows is not None and len(rows) > k:
+            scores = queries @ rows.T
+            scores[:, ~self.live] = -np.inf
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            s = np.take_along_axis(scores, top, 1)
+            order = np.argsort(-s, axis=1, kind="stable")
+            s, i = np.take_along_axis(s, order, 1), np.take_along_axis(top, order, 1)
+            return s, np.where(np.isfinite(s), i, -1)
         best_s = np.full((len(queries), 0), -np.inf, np.float32)
         best_i = np.zeros((len(queries), 0), np.int64)
         for start in range(0, len(self.vectors), self.CHUNK):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pixseek.errors import PixseekError
 from pixseek.search.bridges.base import Part
 from pixseek.search.bridges.conse import ConseBridge
 from pixseek.search.bridges.joint import JointBridge
@@ -33,13 +34,20 @@ class BlendBridge:
         lam = self.joint_weight(query)
         parts = []
         if lam < 1 and query.terms:
-            parts += [Part(p.store, p.units, p.weight * (1 - lam)) for p in self.conse.parts(query)]
+            try:
+                parts += [Part(p.store, p.units, p.weight * (1 - lam)) for p in self.conse.parts(query)]
+            except PixseekError:
+                if lam == 0 or not query.phrases:
+                    raise  # nothing else could answer it
         if lam > 0 and query.phrases:
             parts += [Part(p.store, p.units, p.weight * lam) for p in self.joint.parts(query)]
         return parts
 
     def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
-        return self.conse.explain(ids, query) if query.terms else [None] * len(ids)
+        try:
+            return self.conse.explain(ids, query)
+        except PixseekError:
+            return [None] * len(ids)
 
     def tag_scores(self, visual, probs, words=None) -> tuple[list[str], np.ndarray]:
         vocab, conse = self.conse.tag_scores(visual, probs, words)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pixseek.errors import PixseekError
 from pixseek.search.bridges.base import Part, Unit
 from pixseek.search.terms import Query
 from pixseek.store.vectors import VectorStore
@@ -26,11 +27,20 @@ class ConseBridge:
         return all(self.space.covers(t.text) for t in query.positive())
 
     def parts(self, query: Query) -> list[Part]:
-        units = [Unit(self.space.weights(t.text), t.weight, t.text) for t in query.terms]
+        """One unit per term ConSE can place; a WordNet word with no vector and no class below it has no
+        weights here (the joint space may still read it), and only a query with none left is refused."""
+        units = []
+        for t in query.terms:
+            try:
+                units.append(Unit(self.space.weights(t.text), t.weight, t.text))
+            except PixseekError:
+                continue
+        if not any(u.weight > 0 for u in units):
+            raise PixseekError(f"the conse bridge cannot place any word of {query.text!r} among its classes")
         return [Part(self.store, units)]
 
     def _explain_weights(self, query: Query) -> np.ndarray:
-        return np.sum([max(t.weight, 0) * self.space.weights(t.text) for t in query.terms], axis=0)
+        return np.sum([max(u.weight, 0) * u.vector for u in self.parts(query)[0].units], axis=0)
 
     def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
         if self.store is None or len(ids) == 0:
