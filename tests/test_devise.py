@@ -119,7 +119,7 @@ def test_mapping_for_another_encoder_or_word_space_is_refused(features, tmp_path
 
 
 def test_cli_train_search_tag_eval(dataset_dir, tmp_path, monkeypatch):
-    """End to end through the CLI: no mapping -> auto is ConSE and devise asks for training; after training
+    """End to end through the CLI: no mapping -> auto and conse find the class, devise asks for training; after training
     both learned bridges find the class named, and eval reports the figures."""
     from pixseek.paths import cache_dir
 
@@ -130,7 +130,8 @@ def test_cli_train_search_tag_eval(dataset_dir, tmp_path, monkeypatch):
     db = tmp_path / "col"
     run_cli("index", str(dataset_dir / "val"), "--no-progress", db=db)
     conse = cli_json("search", "goldfish", "-k", "5", "--bridge", "conse", db=db)["results"]
-    assert cli_json("search", "goldfish", "-k", "5", db=db)["results"] == conse
+    auto = cli_json("search", "goldfish", "-k", "5", db=db)["results"]  # conse blended with the joint space
+    assert sum("n01443537" in h["path"] for h in auto) >= 4 and {h["path"] for h in auto} & {h["path"] for h in conse}
     proc = run_cli("search", "goldfish", "--bridge", "devise", db=db, check=False)
     assert proc.returncode == 1 and "pixseek train" in proc.stderr
 

@@ -10,7 +10,7 @@ from pixseek.interfaces.collection import Collection
 from pixseek.interfaces.grid import write_grid
 from pixseek.paths import data_home
 
-QUERIES = ["cat", "coffee", "vehicle", "vehicle -moped"]
+QUERIES = ["cat", "coffee", "vehicle", "vehicle -moped", "a rocket launching into the sky"]
 
 
 def sample_folder() -> Path:
