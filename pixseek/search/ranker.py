@@ -20,7 +20,7 @@ NOMINATE = 0.5  # parts weighing less than half the heaviest part fetch no candi
 
 def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, float]]:
     """[(id, score)] best first."""
-    parts = [p for p in parts if p.weight > 0 and p.units and p.store is not None]
+    parts = [p for p in parts if p.weight > 0 and p.store is not None and any(u.weight > 0 for u in p.units)]
     if not parts:
         return []
     if len(parts) == 1 and len(parts[0].units) == 1 and parts[0].units[0].weight > 0:
