@@ -34,7 +34,7 @@ def fit_blend(space: JointSpace, src, words_spec: str = "glove-6b-50d", log: Cal
     from pathlib import Path
 
     classes = imagenet_wnids()
-    tasks = []  # (searcher, kind of each query, run(lambda) -> per-query figures)
+    tasks = []  # (dev set name, searcher over its photos, query texts, labels, "captions" or None)
     with tempfile.TemporaryDirectory() as empty:
         folder = Path(empty)
         space.save(folder / "joint.npz")  # the searcher finds the space being fitted as the collection's own
