@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pixseek.errors import PixseekError
-from pixseek.search.concepts import SIM_POWER, ConceptSpace, _is_wnid
+from pixseek.search.concepts import SIM_POWER, ConceptSpace, _is_wnid, top_indices
 from pixseek.search.mapping import Mapping, derive_rows
 
 
@@ -85,7 +85,7 @@ class TrainedClasses:
     def explain(self, row: np.ndarray, weights: np.ndarray, n: int = 3) -> list[str]:
         """Class names contributing most; trained classes carry a `*`."""
         contrib = row * np.maximum(weights, 0)
-        top = np.argsort(-contrib)[:n]
+        top = top_indices(contrib, n)
         return list(dict.fromkeys(self.names[i] for i in top if contrib[i] > 0))
 
     def tag_vocabulary(self, words: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
