@@ -134,6 +134,7 @@ def _train_joint(args) -> None:
     visual, _, ok = file_vectors(col, caps.files, _progress(args))
     rows = np.cumsum(ok) - 1
     keep_caption = ok[caps.owner]
+    log(f"encoding {int(keep_caption.sum())} captions with {load_phrases().name}")
     texts = load_phrases().encode([c for c, k in zip(caps.captions, keep_caption) if k])
     owner, dev = rows[caps.owner[keep_caption]], caps.dev[ok]
     parts = []
