@@ -8,11 +8,10 @@ workers ship compact bytes and the scaling runs inside ONNX Runtime. It returns 
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 from pathlib import Path
 
 from pixseek.encoders.imagenet import imagenet_wnids
+from pixseek.encoders.onnx_files import onnx_output
 from pixseek.encoders.onnx_image import OnnxImageEncoder
 from pixseek.errors import PixseekError
 from pixseek.paths import cache_dir
@@ -50,26 +49,12 @@ def export_onnx(variant: str, out: Path) -> None:
 
     size = VARIANTS[variant]
     dummy = torch.zeros(2, size, size, 3, dtype=torch.uint8)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
+    with onnx_output(out, {"pixseek.name": variant, "pixseek.input": "uint8_nhwc", "pixseek.input_size": str(size)}) as tmp:
         torch.onnx.export(
             Wrapped(model), (dummy,), tmp, opset_version=17, dynamo=False,
             input_names=["pixels"], output_names=["features", "probs"],
             dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}, "probs": {0: "n"}},
         )
-        import onnx
-
-        m = onnx.load(tmp)
-        for k, v in {"pixseek.name": variant, "pixseek.input": "uint8_nhwc", "pixseek.input_size": str(size)}.items():
-            m.metadata_props.add(key=k, value=v)
-        onnx.save(m, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)  # atomic: a crash mid-export never leaves a half file behind
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_efficientnet(variant: str = "efficientnet-lite0") -> OnnxImageEncoder:

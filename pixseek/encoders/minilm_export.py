@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from pixseek.encoders.onnx_files import onnx_output
 from pixseek.errors import PixseekError
 
 EXPORT_VERSION = 1
@@ -110,7 +109,7 @@ def _bert(torch, cfg: dict):
 def export_onnx(model_dir: Path, out: Path) -> None:
     """Load the weights into a small torch BERT and export it (opset 17), writing `out` atomically."""
     try:
-        import onnx
+        import onnx  # noqa: F401 (onnx_output needs it: fail here with the message below)
         import torch
     except ImportError as exc:
         raise PixseekError(f"building the phrase model needs torch and onnx once ({exc}): pip install torch onnx") from exc
@@ -128,10 +127,7 @@ def export_onnx(model_dir: Path, out: Path) -> None:
 
     ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64)
     mask = (ids != 0).to(torch.int64)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
+    with onnx_output(out, {"pixseek.name": "all-minilm-l6-v2", "pixseek.export_version": str(EXPORT_VERSION)}) as tmp:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # dynamo=False is the legacy exporter, on purpose
             torch.onnx.export(
@@ -139,12 +135,3 @@ def export_onnx(model_dir: Path, out: Path) -> None:
                 input_names=["input_ids", "attention_mask"], output_names=["embedding"],
                 dynamic_axes={"input_ids": {0: "n", 1: "seq"}, "attention_mask": {0: "n", 1: "seq"}, "embedding": {0: "n"}},
             )
-        m = onnx.load(tmp)
-        for k, v in {"pixseek.name": "all-minilm-l6-v2", "pixseek.export_version": str(EXPORT_VERSION)}.items():
-            m.metadata_props.add(key=k, value=v)
-        onnx.save(m, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)  # atomic: a crash mid-export never leaves a half file behind
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -11,10 +11,8 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,7 @@ from pixseek.search.engine import Searcher
 from pixseek.store.backends import is_store_uri, open_stores, parse_db, record_store
 from pixseek.store.catalog import Catalog
 from pixseek.store.indexer import Indexer
+from pixseek.store.lock import index_lock
 from pixseek.store.prepare import content_hash
 from pixseek.store.ray_index import RayOptions
 
@@ -149,7 +148,7 @@ class Collection:
     def reindex(self, spec: str | None = None, max_memory: str | int | None = None) -> dict:
         """Switch the image index and rebuild it now from the stored vectors (no re-embedding)."""
         self.set_index(spec, max_memory)
-        with self._index_lock():
+        with index_lock(self.folder):
             ann = self.folder / "visual.ann"
             if ann.exists():
                 ann.unlink()  # the header would tell a stale index apart anyway; this makes the rebuild explicit
@@ -232,7 +231,7 @@ class Collection:
         if self.catalog.readonly:
             raise PixseekError(f"collection {self.folder} is read-only: searching works, indexing needs write access")
         try:
-            with self._index_lock():
+            with index_lock(self.folder):
                 if self.visual is None:
                     self._dims()
                 self._open_stores(writer=True)
@@ -255,24 +254,11 @@ class Collection:
         return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,
                            counts.duplicates, counts.failures)
 
-    @contextmanager
-    def _index_lock(self):
-        """One indexer per collection: a second one is refused at once rather than queued."""
-        with open(self.folder / "index.lock", "a+") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise PixseekError(f"another `pixseek index` is running on {self.folder}; wait for it to finish") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
-
     def verify(self, repair: bool = True) -> dict:
         """Check that catalog and vector files agree; repair from the catalog (see store/verify.py)."""
         from pixseek.store.verify import verify
 
-        with self._index_lock():
+        with index_lock(self.folder):
             if self.catalog.get_meta("dim") is None:
                 return {"ok": True, "problems": [], "repaired": []}
             dim, n_classes = self._dims()

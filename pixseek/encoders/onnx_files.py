@@ -1,0 +1,31 @@
+"""Writing an exported ONNX file: into a temp file beside it, stamped with pixseek metadata, then renamed."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def onnx_output(out: Path, metadata: dict[str, str]) -> Iterator[str]:
+    """Yields a temp path to export to; on success stamps `metadata` into it and renames it to `out`
+    (atomic: a crash mid-export never leaves a half file behind); on failure removes it."""
+    import onnx
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        model = onnx.load(tmp)
+        for key, value in metadata.items():
+            model.metadata_props.add(key=key, value=value)
+        onnx.save(model, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
