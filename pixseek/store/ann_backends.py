@@ -1,0 +1,153 @@
+"""The libraries behind an AnnIndex: FAISS for flat, HNSW, IVF-PQ and LSH; Annoy for random-projection trees."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.store.ann_files import IndexFileError
+from pixseek.store.index_spec import IndexSpec
+
+
+class _FaissBackend:
+    """flat, hnsw, ivfpq and lsh through one faiss index; knobs are set only when they change."""
+
+    can_add = True
+
+    def __init__(self, spec: IndexSpec, index) -> None:
+        import faiss
+
+        self.spec, self.index = spec, index
+        self._ivf = faiss.extract_index_ivf(index) if spec.kind == "ivfpq" else None
+        self._hnsw = faiss.downcast_index(index).hnsw if spec.kind == "hnsw" else None
+        self._knobs: dict[str, int] = {}
+        self._search_c, self._ptr = index.search_c, faiss.swig_ptr
+
+    @classmethod
+    def build(cls, spec: IndexSpec, x: np.ndarray) -> _FaissBackend:
+        import faiss
+
+        d, n = x.shape[1], len(x)
+        p = spec.params
+        if spec.kind == "flat":
+            index = faiss.IndexFlatIP(d)
+        elif spec.kind == "hnsw":
+            index = faiss.IndexHNSWFlat(d, p["m"], faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 80
+        elif spec.kind == "lsh":
+            index = faiss.IndexLSH(d, p["bits"], True, False)  # rotate, hyperplanes through the origin
+        else:
+            nlist = min(p["ivf"], max(1, n // 39))  # faiss wants ~39 training points per list
+            d2 = math.ceil(d / p["pq"]) * p["pq"]  # PQ needs dim % m == 0: pad with zeros (IP unchanged)
+            inner = faiss.index_factory(d2, f"IVF{nlist},PQ{p['pq']}", faiss.METRIC_INNER_PRODUCT)
+            if spec.polysemous:
+                ivfpq = faiss.downcast_index(inner)
+                ivfpq.do_polysemous_training = True
+                pt = faiss.PolysemousTraining()
+                pt.n_iter, pt.n_redo = 20000, 1  # the default (500k x 2) takes minutes for little gain
+                ivfpq.polysemous_training = pt
+            index = inner if d2 == d else faiss.IndexPreTransform(faiss.RemapDimensionsTransform(d, d2, False), inner)
+        if not index.is_trained:
+            train = x if n <= 256 * 1024 else x[np.random.default_rng(0).choice(n, 256 * 1024, replace=False)]
+            index.train(np.ascontiguousarray(train))
+        index.add(x)
+        return cls(spec, index)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def add(self, x: np.ndarray) -> None:
+        self.index.add(x)
+
+    def set_knobs(self, knobs: dict[str, int]) -> None:
+        if knobs == self._knobs:
+            return
+        if self._hnsw is not None and knobs["ef"] != self._knobs.get("ef"):
+            self._hnsw.efSearch = knobs["ef"]
+        if self._ivf is not None:
+            if knobs["nprobe"] != self._knobs.get("nprobe"):
+                nlist = self._ivf.nlist
+                self._ivf.nprobe = knobs["nprobe"] or min(nlist, max(32, nlist // 16))
+            if self.spec.polysemous and knobs["ht"] != self._knobs.get("ht"):
+                import faiss
+
+                faiss.downcast_index(self._ivf).polysemous_ht = knobs["ht"] or 8 * self.spec.params["pq"]
+        self._knobs = dict(knobs)
+
+    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # faiss's C entry point: the Python wrapper's re-checks and copies cost ~4 us a call, which is
+        # 10-15% of a 30 us HNSW query; `q` is already float32, C-contiguous and of the right width.
+        n = len(q)
+        scores, pos = np.empty((n, k), np.float32), np.empty((n, k), np.int64)
+        ptr = self._ptr
+        self._search_c(n, ptr(q), k, ptr(scores), ptr(pos))
+        if self.spec.kind == "lsh":
+            np.negative(scores, out=scores)  # LSH gives Hamming distances
+        return scores, pos
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def load(cls, spec: IndexSpec, path: Path) -> _FaissBackend:
+        import faiss
+
+        return cls(spec, faiss.read_index(str(path)))
+
+
+class _AnnoyBackend:
+    """Annoy trees (angular = cosine); built once, memory-mapped on load, cannot take adds."""
+
+    can_add = False
+
+    def __init__(self, spec: IndexSpec, index, dim: int) -> None:
+        self.spec, self.index, self.dim = spec, index, dim
+        self.search_k = -1
+
+    @classmethod
+    def build(cls, spec: IndexSpec, x: np.ndarray, threads: int = -1) -> _AnnoyBackend:
+        from annoy import AnnoyIndex
+
+        index = AnnoyIndex(x.shape[1], "angular")
+        for i, v in enumerate(x):
+            index.add_item(i, v)
+        index.build(spec.params["trees"], n_jobs=threads)
+        return cls(spec, index, x.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.index.get_n_items())
+
+    def set_knobs(self, knobs: dict[str, int]) -> None:
+        self.search_k = knobs["search_k"]
+
+    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        search_k = self.search_k or 30 * self.spec.params["trees"] * k
+        scores = np.full((len(q), k), -np.inf, np.float32)
+        pos = np.full((len(q), k), -1, np.int64)
+        for r, v in enumerate(q.tolist()):
+            ids, dist = self.index.get_nns_by_vector(v, k, search_k=search_k, include_distances=True)
+            pos[r, : len(ids)] = ids
+            scores[r, : len(ids)] = dist
+        # angular distance is sqrt(2 - 2 cos) between normalised vectors; give back |q| * cos
+        scores = (1.0 - np.square(scores) / 2.0) * np.linalg.norm(q, axis=1, keepdims=True)
+        scores[pos < 0] = -np.inf
+        return scores, pos
+
+    def save(self, path: Path) -> None:
+        self.index.save(str(path))  # annoy re-opens the saved file memory-mapped
+
+    @classmethod
+    def load(cls, spec: IndexSpec, path: Path, dim: int) -> _AnnoyBackend:
+        from annoy import AnnoyIndex
+
+        index = AnnoyIndex(dim, "angular")
+        if not index.load(str(path)):
+            raise IndexFileError(f"{path}: annoy could not open it")
+        return cls(spec, index, dim)
+
+
+# ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""An AnnIndex's files: generations of payload files, fsynced, named by a small JSON header written last."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.errors import PixseekError
+
+FORMAT_VERSION = 1
+
+
+class IndexFileError(PixseekError):
+    """The index file is missing, truncated, corrupt or of another format; rebuild it from the vectors."""
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_part(final: Path, write: Callable[[Path], None]) -> dict:
+    """Write one payload file under a temporary name, fsync, rename; return its size and checksum."""
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=final.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        _fsync(Path(tmp))
+        info = {"file": final.name, "size": os.path.getsize(tmp), "crc32": _crc32(Path(tmp))}
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return info
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _read_header(path: Path) -> dict:
+    try:
+        header = json.loads(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise IndexFileError(f"{path}: no index file") from exc
+    except (OSError, ValueError) as exc:
+        raise IndexFileError(f"{path}: unreadable index header ({exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
+        raise IndexFileError(f"{path}: not a pixseek index of format {FORMAT_VERSION}")
+    return header
+
+
+def _check_part(file: Path, part: dict) -> None:
+    if not file.is_file():
+        raise IndexFileError(f"{file}: missing")
+    if file.stat().st_size != part["size"]:
+        raise IndexFileError(f"{file}: {file.stat().st_size} bytes, expected {part['size']} (truncated?)")
+    if _crc32(file) != part["crc32"]:
+        raise IndexFileError(f"{file}: checksum mismatch (corrupt)")
+
+
+def _generation_of(path: Path, file: Path) -> int | None:
+    rest = file.name[len(path.name) + 1:]
+    head = rest.split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _max_generation(path: Path) -> int:
+    gens = [_generation_of(path, f) for f in path.parent.glob(f"{path.name}.*")]
+    return max([g for g in gens if g is not None], default=0)
