@@ -9,10 +9,17 @@ import numpy as np
 import pytest
 
 from pixseek.errors import PixseekError
-from pixseek.store import ann
-from pixseek.store.ann import AnnIndex, IndexFileError, load_or_build, parse_spec
-from pixseek.store.index_choice import choose_index, parse_bytes
-from pixseek.store.indexed import IndexedVectorStore
+from pixseek.store.ann import (
+    AnnIndex,
+    IndexedVectorStore,
+    IndexFileError,
+    choose_index,
+    load_or_build,
+    parse_bytes,
+    parse_spec,
+    resolve_index,
+)
+from pixseek.store.ann import files as ann_files
 from pixseek.store.vectors import LocalVectorStore
 
 TINY_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "tiny-imagenet-200" / "val"
@@ -86,6 +93,16 @@ def test_choose_index_ranks_and_explains():
         choose_index(100_000_000, 256, parse_bytes("100MB"))
     with pytest.raises(PixseekError):
         parse_bytes("lots")
+
+
+def test_resolve_index_is_the_request_or_what_auto_picks():
+    budget = parse_bytes("2GB")
+    for auto in ("auto", ""):
+        assert resolve_index(400_000, 50, auto, budget) == choose_index(400_000, 50, budget)[0]
+    text, why = resolve_index(400_000, 50, "IVF1024,PQ32", budget)
+    assert text == "ivf1024,pq32" and why.startswith("chosen with --index: ivf1024,pq32:")
+    with pytest.raises(PixseekError, match="unknown index"):
+        resolve_index(10, 50, "kd-tree", budget)
 
 
 # -- exactness at generous settings -------------------------------------------------------------------
@@ -262,7 +279,7 @@ def test_crash_mid_save_keeps_last_good_index(tmp_path, photos, monkeypatch):
         write(final)  # a payload file half-written under its final name, then the process dies
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ann, "_write_part", crash)
+    monkeypatch.setattr(ann_files, "_write_part", crash)
     with pytest.raises(KeyboardInterrupt):
         index.save(path)
     monkeypatch.undo()

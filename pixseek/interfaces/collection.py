@@ -132,8 +132,7 @@ class Collection:
     def set_index(self, spec: str | None = None, max_memory: str | int | None = None) -> None:
         """Choose the image index ("flat", "hnsw32", "ivf1024,pq32", "annoy100", "lsh256" or "auto") and the
         memory budget `auto` plans for; validated now, applied when the stores next open."""
-        from pixseek.store.ann import parse_spec
-        from pixseek.store.index_choice import parse_bytes
+        from pixseek.store.ann import parse_bytes, parse_spec
 
         if spec is not None and spec != "auto":
             spec = parse_spec(spec).text

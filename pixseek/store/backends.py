@@ -136,8 +136,7 @@ def milvus_client(target: MilvusTarget):
 
 def chosen_index(n: int, dim: int, index: str, max_memory: int) -> tuple[str, str]:
     """(index string, why) for a collection: the requested one, or what `auto` picks for its size."""
-    from pixseek.store.ann import parse_spec
-    from pixseek.store.index_choice import choose_index
+    from pixseek.store.ann import choose_index, parse_spec
 
     if index in ("auto", ""):
         return choose_index(n, dim, max_memory)[0]
@@ -150,7 +149,7 @@ def with_index(store: LocalVectorStore, folder: Path, index: str, max_memory: in
     text, _ = chosen_index(len(store), store.dim, index, max_memory)
     if text == "flat":
         return store  # exact: the store's own scan (float32 in RAM while it fits)
-    from pixseek.store.indexed import IndexedVectorStore
+    from pixseek.store.ann import IndexedVectorStore
 
     return IndexedVectorStore(store, folder, index or "auto", max_memory_bytes=max_memory, persist=writer,
                               log=lambda msg: None)

@@ -1,52 +1,21 @@
-"""Approximate nearest-neighbour indexes described by short strings, as FAISS's index factory does.
+"""AnnIndex: one library index behind an id map, tombstones, an exact side buffer and re-ranking.
 
-    flat                      exact inner product over all vectors (the reference)
-    hnsw32                    HNSW graph with 32 links per node
-    ivf1024,pq32              1024 inverted lists, 32-byte product-quantized codes
-    ivf1024,pq32,polysemous   the same, with codes trained so Hamming distance filters candidates
-    annoy100                  100 random-projection trees (Annoy)
-    lsh256                    256-bit random-hyperplane hashes
-
-The metric is inner product (cosine on unit vectors). An `AnnIndex` maps external int64 ids to the
-library's row positions, so every family supports the same operations: removals are tombstones
-filtered at search time (over-fetching to make up for them); adds go straight into the library's
-index where it can take them (flat, HNSW, a trained IVF, LSH) and otherwise into a small exact side
-buffer (Annoy, or an IVF that has not seen enough vectors to train). `stale_fraction` tells the owner
-when a rebuild is worth it. Compressed families (IVF-PQ, LSH) re-rank their candidates on exact
-vectors when the owner attaches a source for them (`attach_vectors`).
-
-Files are saved atomically: payload files get a new generation number, are fsynced, and only then does a
-small JSON header naming them (with sizes and CRC32s) replace the old one; a crash at any point leaves
-the previous header and its files intact. `AnnIndex.load` checks every size and checksum and raises
-`IndexFileError` rather than return a damaged index.
+See pixseek/store/ann/__init__.py for the index strings; files.py for how an index is saved.
 """
 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from pixseek.errors import PixseekError
-from pixseek.store.ann_backends import _AnnoyBackend, _FaissBackend
-from pixseek.store.ann_files import (
-    FORMAT_VERSION,
-    IndexFileError,
-    _atomic_write,
-    _check_part,
-    _generation_of,
-    _max_generation,
-    _read_header,
-    _save_npz,
-    _write_part,
-)
-from pixseek.store.index_spec import DEFAULT_KNOBS, KINDS, IndexSpec, human_bytes, parse_spec
-
-__all__ = ["DEFAULT_KNOBS", "KINDS", "AnnIndex", "IndexFileError", "IndexSpec", "human_bytes", "load_or_build", "parse_spec",
-           "FORMAT_VERSION"]
+from pixseek.store.ann import files
+from pixseek.store.ann.backends import Backend, backend_for
+from pixseek.store.ann.files import IndexFileError
+from pixseek.store.ann.spec import DEFAULT_KNOBS, IndexSpec, parse_spec
 
 
 class AnnIndex:
@@ -57,7 +26,7 @@ class AnnIndex:
     search_k (annoy), rerank (lsh).
     """
 
-    def __init__(self, spec: IndexSpec, dim: int, backend: _FaissBackend | _AnnoyBackend | None,
+    def __init__(self, spec: IndexSpec, dim: int, backend: Backend | None,
                  ids: np.ndarray, alive: np.ndarray, side_ids: np.ndarray, side_vectors: np.ndarray,
                  side_alive: np.ndarray, meta: dict | None = None) -> None:
         self.spec, self.dim, self.backend = spec, dim, backend
@@ -85,7 +54,7 @@ class AnnIndex:
         none = np.zeros(0, np.int64)
         if len(x) < max(1, spec.min_train()):
             return cls(spec, x.shape[1], None, none, np.zeros(0, bool), ids.copy(), x.copy(), np.ones(len(x), bool))
-        backend = (_AnnoyBackend.build(spec, x, threads) if spec.kind == "annoy" else _FaissBackend.build(spec, x))
+        backend = backend_for(spec).build(spec, x, threads)
         return cls(spec, x.shape[1], backend, ids.copy(), np.ones(len(x), bool), none, empty, np.zeros(0, bool))
 
     def __len__(self) -> int:
@@ -227,43 +196,29 @@ class AnnIndex:
 
     def save(self, path: Path) -> None:
         """Write `path` (a JSON header) and its payload files atomically; old generations are removed."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        gen = _max_generation(path) + 1  # never overwrite a file the current header may name
-        parts = {}
+        payloads = {}
         if self.backend is not None:
-            name = f"{path.name}.{gen}.{'annoy' if self.spec.kind == 'annoy' else 'faiss'}"
-            parts["index"] = _write_part(path.parent / name, self.backend.save)
-        name = f"{path.name}.{gen}.ids.npz"
-        parts["ids"] = _write_part(path.parent / name, lambda p: _save_npz(p, ids=self.ids, alive=self.alive,
-                                   side_ids=self.side_ids, side_vectors=self.side_vectors, side_alive=self.side_alive))
-        header = {"format": FORMAT_VERSION, "spec": self.spec.text, "dim": self.dim, "generation": gen,
-                  "parts": parts, "meta": self.meta}
-        _atomic_write(path, json.dumps(header, indent=1).encode())
-        for stale in path.parent.glob(f"{path.name}.*"):
-            if not stale.name.startswith(f"{path.name}.{gen}.") and _generation_of(path, stale) is not None:
-                stale.unlink(missing_ok=True)
+            payloads["index"] = (self.spec.library, self.backend.save)
+        payloads["ids"] = ("ids.npz", lambda p: files.save_npz(p, ids=self.ids, alive=self.alive, side_ids=self.side_ids,
+                                                               side_vectors=self.side_vectors, side_alive=self.side_alive))
+        files.write_index_files(Path(path), self.spec.text, self.dim, self.meta, payloads)
 
     @classmethod
     def load(cls, path: Path) -> AnnIndex:
         """Open a saved index, checking every payload's size and CRC32; raises IndexFileError."""
         path = Path(path)
-        header = _read_header(path)
+        header, parts = files.read_index_files(path)
         try:
-            spec, dim, parts = parse_spec(header["spec"]), int(header["dim"]), header["parts"]
-            for part in parts.values():
-                _check_part(path.parent / part["file"], part)
-            with np.load(path.parent / parts["ids"]["file"]) as z:
+            spec, dim = parse_spec(header["spec"]), int(header["dim"])
+            with np.load(parts["ids"]) as z:
                 arrays = {k: z[k] for k in ("ids", "alive", "side_ids", "side_vectors", "side_alive")}
-        except IndexFileError:
-            raise
         except (KeyError, TypeError, ValueError, OSError, PixseekError) as exc:
             raise IndexFileError(f"{path}: unreadable index ({exc})") from exc
         backend = None
         if "index" in parts:
-            file = path.parent / parts["index"]["file"]
+            file = parts["index"]
             try:
-                backend = (_AnnoyBackend.load(spec, file, dim) if spec.kind == "annoy" else _FaissBackend.load(spec, file))
+                backend = backend_for(spec).load(spec, file, dim)
             except RuntimeError as exc:
                 raise IndexFileError(f"{file}: {exc}") from exc
             if len(backend) != len(arrays["ids"]):

@@ -1,4 +1,13 @@
-"""An AnnIndex's files: generations of payload files, fsynced, named by a small JSON header written last."""
+"""An AnnIndex's file format: generations of payload files, fsynced, named by a small JSON header written last.
+
+    <name>                  JSON header: format, spec, dim, generation, parts {key: file, size, crc32}, meta
+    <name>.<gen>.faiss      the library's index (.annoy for Annoy), absent while everything is in the side buffer
+    <name>.<gen>.ids.npz    id map, tombstones and the exact side buffer
+
+A save writes generation max+1 beside the current one, fsyncs each payload, then replaces the header
+(fsynced, with its folder), and only then removes the older generations: a crash at any point leaves
+the previous header and its files intact. Reading checks every size and CRC32.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +29,7 @@ class IndexFileError(PixseekError):
     """The index file is missing, truncated, corrupt or of another format; rebuild it from the vectors."""
 
 
-def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.savez(f, **arrays)
 
@@ -72,6 +81,32 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.fsync(dfd)
     finally:
         os.close(dfd)
+
+
+def write_index_files(path: Path, spec: str, dim: int, meta: dict,
+                      payloads: dict[str, tuple[str, Callable[[Path], None]]]) -> None:
+    """Save one generation: payloads maps a part's key to (file suffix, function writing the file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gen = _max_generation(path) + 1  # never overwrite a file the current header may name
+    parts = {key: _write_part(path.parent / f"{path.name}.{gen}.{suffix}", write)
+             for key, (suffix, write) in payloads.items()}
+    header = {"format": FORMAT_VERSION, "spec": spec, "dim": dim, "generation": gen, "parts": parts, "meta": meta}
+    _atomic_write(path, json.dumps(header, indent=1).encode())
+    for stale in path.parent.glob(f"{path.name}.*"):
+        if not stale.name.startswith(f"{path.name}.{gen}.") and _generation_of(path, stale) is not None:
+            stale.unlink(missing_ok=True)
+
+
+def read_index_files(path: Path) -> tuple[dict, dict[str, Path]]:
+    """(header, {part key: file}) with every part's size and checksum checked; raises IndexFileError."""
+    header = _read_header(path)
+    try:
+        files = {key: path.parent / part["file"] for key, part in header["parts"].items()}
+        for key, file in files.items():
+            _check_part(file, header["parts"][key])
+    except (KeyError, TypeError, AttributeError, ValueError, OSError) as exc:
+        raise IndexFileError(f"{path}: unreadable index ({exc})") from exc
+    return header, files
 
 
 def _read_header(path: Path) -> dict:

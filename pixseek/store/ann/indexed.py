@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pixseek.store.ann import AnnIndex, IndexFileError, IndexSpec, parse_spec
-from pixseek.store.index_choice import describe_choice
+from pixseek.store.ann.choice import is_auto, resolve_index
+from pixseek.store.ann.files import IndexFileError
+from pixseek.store.ann.index import AnnIndex
+from pixseek.store.ann.spec import IndexSpec, parse_spec
 from pixseek.store.vectors import LocalVectorStore
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3
@@ -87,11 +89,10 @@ class IndexedVectorStore:
     # -- keeping the index in step ----------------------------------------------------------------
 
     def _wanted_spec(self) -> IndexSpec:
-        if self.requested != "auto":
-            return parse_spec(self.requested)
-        spec, message = describe_choice(len(self.store), self.dim, self.max_memory_bytes)
-        self.log(message)
-        return spec
+        text, why = resolve_index(len(self.store), self.dim, self.requested, self.max_memory_bytes)
+        if is_auto(self.requested):
+            self.log(f"index auto -> {text}: {why}")
+        return parse_spec(text)
 
     def _open(self) -> AnnIndex:
         try:
@@ -101,7 +102,7 @@ class IndexedVectorStore:
                 self.log(f"rebuilding the vector index: {exc}")
             return self._rebuild()
         covered = int(index.meta.get("rows", -1))
-        if self.requested != "auto" and index.spec.text != parse_spec(self.requested).text:
+        if not is_auto(self.requested) and index.spec.text != parse_spec(self.requested).text:
             self.log(f"rebuilding the vector index: it is {index.spec.text}, {self.requested} was asked for")
             return self._rebuild()
         if index.dim != self.dim or not 0 <= covered <= self.store.rows:

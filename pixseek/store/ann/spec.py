@@ -1,6 +1,6 @@
 """Index strings, as FAISS's index factory reads them: parsed into a spec with its cost, knobs and a description.
 
-    flat, hnsw32, ivf1024,pq32, ivf1024,pq32,polysemous, annoy100, lsh256  (see pixseek/store/ann.py)
+    flat, hnsw32, ivf1024,pq32, ivf1024,pq32,polysemous, annoy100, lsh256  (see pixseek/store/ann/__init__.py)
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pixseek.errors import PixseekError
 
 KINDS = ("flat", "hnsw", "ivfpq", "annoy", "lsh")
+LIBRARY = {"flat": "faiss", "hnsw": "faiss", "ivfpq": "faiss", "annoy": "annoy", "lsh": "faiss"}  # kind -> backend
 
 # Search-time defaults, tuned on real embeddings (docs/benchmarks.md) for recall@10 >= 0.95:
 # hnsw ef=64; ivfpq nprobe=0 means one list in 16 but at least 32 (recall@10 0.974-0.979 measured on
@@ -33,6 +34,11 @@ class IndexSpec:
     text: str
     kind: str
     params: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def library(self) -> str:
+        """The library that builds and searches this family (a key of ann.backends.BACKENDS)."""
+        return LIBRARY[self.kind]
 
     @property
     def polysemous(self) -> bool:
@@ -140,6 +146,3 @@ def human_bytes(n: float) -> str:
         n /= 1024
     return f"{n:.1f} TB"
 
-
-# ---------------------------------------------------------------------------------------------------
-# Backends: the library's own index over row positions 0..n-1. Each returns (scores, positions).

@@ -3,6 +3,7 @@
 Like autofaiss, `choose_index` returns candidate strings ranked best first, each with the reason, and
 the thresholds are parameters. Memory is estimated from the index string before anything is built, so
 a budget that nothing fits stops early with advice instead of failing halfway through a build.
+`resolve_index` is the one decision every caller makes: the requested index, or what `auto` picks.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import re
 
 from pixseek.errors import PixseekError
-from pixseek.store.ann import IndexSpec, human_bytes, parse_spec
+from pixseek.store.ann.spec import human_bytes, parse_spec
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
           "t": 1024**4, "tb": 1024**4}
@@ -76,7 +77,17 @@ def choose_index(n: int, dim: int, max_memory_bytes: int, exact_below: int = 20_
     return out
 
 
-def describe_choice(n: int, dim: int, max_memory_bytes: int, **thresholds: float) -> tuple[IndexSpec, str]:
-    """The best candidate and a message saying what was picked and why, for `--index auto`."""
-    text, why = choose_index(n, dim, max_memory_bytes, **thresholds)[0]
-    return parse_spec(text), f"index auto -> {text}: {why}"
+def is_auto(requested: str | None) -> bool:
+    """Whether an --index value leaves the choice to `choose_index` ("auto", or nothing set)."""
+    return requested in (None, "", "auto")
+
+
+def resolve_index(n: int, dim: int, requested: str | None, max_memory_bytes: int, **thresholds: float
+                  ) -> tuple[str, str]:
+    """(index string, why) for n vectors of `dim`: the requested index ("flat", "hnsw32", ...), or the
+    best candidate of `choose_index` when it is "auto" (or empty). Raises PixseekError for an unknown
+    index string or a budget nothing fits."""
+    if is_auto(requested):
+        return choose_index(n, dim, max_memory_bytes, **thresholds)[0]
+    spec = parse_spec(requested)
+    return spec.text, f"chosen with --index: {spec.describe(dim, n)}"
