@@ -9,6 +9,7 @@ from pixseek.errors import PixseekError
 from pixseek.search.context import Snapshot, collection_context
 from pixseek.search.engine import Searcher
 from pixseek.store.arrays import ArrayStore
+from pixseek.store.topk import top_k
 
 
 def array_searcher(folder, encoder: str, words_spec: str, class_ids: list[str] | None, visual: np.ndarray,
@@ -80,6 +81,6 @@ def image_precision(vectors: np.ndarray, labels: np.ndarray, k: int = 10, chunk:
     for start in range(0, len(v), chunk):
         s = v[start:start + chunk] @ v.T
         s[np.arange(len(s)), np.arange(start, start + len(s))] = -np.inf
-        top = np.argpartition(-s, k, axis=1)[:, :k]
-        total += float((labels[top] == labels[start:start + len(s), None]).sum())
+        _, top = top_k(s, k)
+        total += float(((labels[top] == labels[start:start + len(s), None]) & (top >= 0)).sum())
     return total / (len(v) * k)

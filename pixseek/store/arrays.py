@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pixseek.store.topk import TopK, top_k
 from pixseek.store.vectors import LocalVectorStore
 
 
@@ -35,28 +36,17 @@ class ArrayStore:
         return np.asarray((self.vectors if rows is None else rows)[np.asarray(ids, np.int64)], np.float32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids), each (n_queries, k), best first; missing slots have id -1."""
+        """(scores, ids), each (n_queries, min(k, rows)), best first; missing slots have id -1."""
         queries = np.atleast_2d(np.asarray(queries, np.float32))
         rows = self._dense()
-        if rows is not None and len(rows) > k:
+        if rows is not None:
             scores = queries @ rows.T
             scores[:, ~self.live] = -np.inf
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            s = np.take_along_axis(scores, top, 1)
-            order = np.argsort(-s, axis=1, kind="stable")
-            s, i = np.take_along_axis(s, order, 1), np.take_along_axis(top, order, 1)
-            return s, np.where(np.isfinite(s), i, -1)
-        best_s = np.full((len(queries), 0), -np.inf, np.float32)
-        best_i = np.zeros((len(queries), 0), np.int64)
+            return top_k(scores, k, pad=False)
+        best = TopK(len(queries), k)
         for start in range(0, len(self.vectors), self.CHUNK):
             block = np.asarray(self.vectors[start:start + self.CHUNK], np.float32)
             scores = queries @ block.T
             scores[:, ~self.live[start:start + len(block)]] = -np.inf
-            best_s = np.hstack([best_s, scores])
-            best_i = np.hstack([best_i, np.broadcast_to(np.arange(start, start + len(block)), scores.shape)])
-            if best_s.shape[1] > k:
-                keep = np.argpartition(-best_s, k - 1, axis=1)[:, :k]
-                best_s, best_i = np.take_along_axis(best_s, keep, 1), np.take_along_axis(best_i, keep, 1)
-        order = np.argsort(-best_s, axis=1, kind="stable")[:, :k]
-        s, i = np.take_along_axis(best_s, order, 1), np.take_along_axis(best_i, order, 1)
-        return s, np.where(np.isfinite(s), i, -1)
+            best.push(scores, start)
+        return best.result(pad=False)

@@ -102,9 +102,9 @@ class LocalVectorStore:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.atleast_2d(np.asarray(queries, np.float32))
         assert queries.shape[1] == self.dim, (queries.shape, self.dim)
-        nq = len(queries)
-        best_s = np.full((nq, 0), -np.inf, np.float32)
-        best_i = np.zeros((nq, 0), np.int64)
+        from pixseek.store.topk import TopK
+
+        best = TopK(len(queries), k)
         dense = self._dense()
         mat = dense if dense is not None else self._matrix()
         chunk = len(mat) if dense is not None else self.CHUNK
@@ -112,21 +112,8 @@ class LocalVectorStore:
             block = np.asarray(mat[start : start + chunk], np.float32)
             scores = queries @ block.T
             scores[:, ~self.live[start : start + len(block)]] = -np.inf
-            kk = min(k, scores.shape[1])
-            part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
-            best_s = np.concatenate([best_s, np.take_along_axis(scores, part, 1)], 1)
-            best_i = np.concatenate([best_i, part + start], 1)
-            if best_s.shape[1] > k:
-                keep = np.argpartition(-best_s, k - 1, axis=1)[:, :k]
-                best_s, best_i = np.take_along_axis(best_s, keep, 1), np.take_along_axis(best_i, keep, 1)
-        order = np.argsort(-best_s, axis=1, kind="stable")
-        best_s, best_i = np.take_along_axis(best_s, order, 1), np.take_along_axis(best_i, order, 1)
-        best_i[~np.isfinite(best_s)] = -1
-        if best_s.shape[1] < k:
-            pad = k - best_s.shape[1]
-            best_s = np.pad(best_s, ((0, 0), (0, pad)), constant_values=-np.inf)
-            best_i = np.pad(best_i, ((0, 0), (0, pad)), constant_values=-1)
-        return best_s, best_i
+            best.push(scores, start)  # column j is row start + j
+        return best.result()
 
     def matrix(self) -> np.ndarray:
         """All rows (memory-mapped) for bulk scoring, e.g. re-ranking by class probabilities."""

@@ -16,6 +16,7 @@ from pixseek.store.ann import files
 from pixseek.store.ann.backends import Backend, backend_for
 from pixseek.store.ann.files import IndexFileError
 from pixseek.store.ann.spec import DEFAULT_KNOBS, IndexSpec, parse_spec
+from pixseek.store.topk import top_k
 
 
 class AnnIndex:
@@ -147,7 +148,7 @@ class AnnIndex:
             if not self._n_dead or fetch >= total or ((ids >= 0).sum(1) >= min(want, len(self))).all():
                 break
             fetch *= 2  # too many tombstones among these candidates: ask for more
-        return _top_k(scores, ids, want)
+        return top_k(scores, want, ids)
 
     def _search_all(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         parts = []
@@ -160,7 +161,7 @@ class AnnIndex:
         if len(self.side_ids):
             s = q @ self.side_vectors.T
             s[:, ~self.side_alive] = -np.inf
-            parts.append(_top_k(s, np.broadcast_to(self.side_ids, s.shape), k))
+            parts.append(top_k(s, k, self.side_ids))
         if not parts:
             return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
         if len(parts) == 1:
@@ -190,7 +191,7 @@ class AnnIndex:
         for r in range(len(q)):
             ok = ids[r] >= 0
             exact[r, ok] = np.asarray(mat[ids[r, ok]], np.float32) @ q[r]
-        return _top_k(exact, ids, k)
+        return top_k(exact, k, ids)
 
     # -- files ------------------------------------------------------------------------------------
 
@@ -255,16 +256,3 @@ def _as_matrix(x: np.ndarray) -> np.ndarray:
     if x.ndim == 1:
         x = x[None]
     return np.ascontiguousarray(x)
-
-
-def _top_k(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if scores.shape[1] > k:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        scores, ids = np.take_along_axis(scores, part, 1), np.take_along_axis(ids, part, 1)
-    order = np.argsort(-scores, axis=1, kind="stable")
-    scores, ids = np.take_along_axis(scores, order, 1), np.take_along_axis(ids, order, 1)
-    ids = np.where(np.isfinite(scores), ids, -1)
-    if scores.shape[1] < k:
-        pad = ((0, 0), (0, k - scores.shape[1]))
-        scores, ids = np.pad(scores, pad, constant_values=-np.inf), np.pad(ids, pad, constant_values=-1)
-    return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
