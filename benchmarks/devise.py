@@ -29,8 +29,8 @@ from common import TINY  # noqa: E402
 
 from pixseek.encoders.wordnet import load_wordnet  # noqa: E402
 from pixseek.encoders.words import load_words  # noqa: E402
+from pixseek.interfaces.cli.learning import dataset_vectors  # noqa: E402
 from pixseek.interfaces.collection import Collection  # noqa: E402
-from pixseek.interfaces.learning import dataset_vectors  # noqa: E402
 from pixseek.learn.datasets import open_dataset  # noqa: E402
 from pixseek.learn.devise import fit_mapping  # noqa: E402
 from pixseek.learn.evaluate import array_searcher, evaluate  # noqa: E402

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 from pixseek.errors import PixseekError
-from pixseek.interfaces.collection import Collection
-from pixseek.interfaces.grid import write_grid
 from pixseek.paths import data_home
 
 QUERIES = ["cat", "coffee", "vehicle", "vehicle -moped", "a rocket launching into the sky"]
 
 
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `demo` to the `pixseek` parser, with its handler as `func`."""
+    s = sub.add_parser("demo", parents=[common], help="index sample photos shipped with scikit-image and search them")
+    s.add_argument("--grid", metavar="OUT.png", default="pixseek-demo.png")
+    s.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Show a new user real results on real photos without them having to find any."""
+    run_demo(args.db, args.grid, as_json=args.json)
+
+
 def sample_folder() -> Path:
+    """scikit-image's data folder: real photos the user need not find or download."""
     try:
         import skimage
     except ImportError:
@@ -25,6 +37,10 @@ def sample_folder() -> Path:
 
 
 def run_demo(db: str | None, grid: str, as_json: bool = False) -> None:
+    """Index the sample photos into `db` (default: a demo collection of its own), search, tag, draw `grid`."""
+    from pixseek.interfaces.collection import Collection  # late: `pixseek --help` should not load numpy
+    from pixseek.interfaces.grid import write_grid
+
     folder = sample_folder()
     col = Collection.open(db or data_home() / "pixseek" / "demo")
     report = col.index([folder], progress=False)

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pixseek.errors import PixseekError
-from pixseek.interfaces.cli_common import log, open_collection, out
+from pixseek.interfaces.cli.common import log, open_collection, out
+
+if TYPE_CHECKING:
+    from pixseek.interfaces.collection import Collection
+    from pixseek.learn.datasets import Dataset
 
 
-def register(sub, common: argparse.ArgumentParser) -> dict:
-    """Add subcommands to the `pixseek` parser; returns {command name: handler(args)}."""
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add this group's subcommands to the `pixseek` parser, each with its handler as `func`."""
     from pixseek.search.bridges import BRIDGES
 
     s = sub.add_parser("train", parents=[common], help="learn an image->word mapping (DATASET) or a joint "
@@ -38,6 +43,7 @@ def register(sub, common: argparse.ArgumentParser) -> dict:
     s.add_argument("--classes", metavar="FILE", help="train on these class ids only (one per line)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("eval", parents=[common], help="retrieval figures of a bridge on a labelled dataset or captions")
     s.add_argument("dataset", metavar="DATASET", nargs="?")
@@ -47,7 +53,7 @@ def register(sub, common: argparse.ArgumentParser) -> dict:
     s.add_argument("--split", default="val", help="which split to measure on (default val)")
     s.add_argument("--classes", metavar="FILE", help="measure word queries for these class ids only")
     s.add_argument("--no-progress", action="store_true")
-    return {"train": cmd_train, "eval": cmd_eval}
+    s.set_defaults(func=cmd_eval)
 
 
 def _read_ids(path: str | None) -> list[str] | None:
@@ -59,7 +65,7 @@ def _read_ids(path: str | None) -> list[str] | None:
         raise PixseekError(f"cannot read --classes {path}: {exc.strerror}") from None
 
 
-def file_vectors(col, files: list[str], progress: bool | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def file_vectors(col: Collection, files: list[str], progress: bool | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(visual vectors, classifier probs or None, ok mask) of image files, through the collection's encoder."""
     from pixseek.encoders.base import Embedding
     from pixseek.encoders.visual import visual_vectors
@@ -72,18 +78,20 @@ def file_vectors(col, files: list[str], progress: bool | None) -> tuple[np.ndarr
     return visual_vectors(Embedding(feats.features[ok], probs)), probs, ok
 
 
-def dataset_vectors(col, dataset, split: str, progress: bool | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def dataset_vectors(col: Collection, dataset: Dataset, split: str,
+                    progress: bool | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(visual vectors, classifier probs or None, labels) of a split's decodable images."""
     part = dataset.split(split)
     visual, probs, ok = file_vectors(col, part.files, progress)
     return visual, probs, part.labels[ok]
 
 
-def _progress(args) -> bool | None:
+def _progress(args: argparse.Namespace) -> bool | None:
     return False if args.no_progress else None
 
 
-def cmd_train(args) -> None:
+def cmd_train(args: argparse.Namespace) -> None:
+    """Learn what the collection's word searches use: a DeViSE mapping from DATASET, or a joint space from --captions."""
     if args.epochs is not None and args.epochs < 1:
         raise PixseekError("--epochs wants a whole number of at least 1")
     if args.captions:
@@ -118,7 +126,7 @@ def cmd_train(args) -> None:
     out(args, {"mapping": str(path), **{k: v for k, v in r.items() if k != "history"}}, lines)
 
 
-def _train_joint(args) -> None:
+def _train_joint(args: argparse.Namespace) -> None:
     """Retrain the joint space on the user's captioned photos; the collection uses it from then on."""
     import time
 
@@ -161,7 +169,8 @@ def _train_joint(args) -> None:
          f"saved {path}; this collection's searches use it from now on"])
 
 
-def cmd_eval(args) -> None:
+def cmd_eval(args: argparse.Namespace) -> None:
+    """Measure a bridge with the same code the benchmarks use, so the figures a user gets match the documented ones."""
     from pixseek.encoders.wordnet import load_wordnet
     from pixseek.learn.datasets import open_dataset
     from pixseek.learn.evaluate import array_searcher, caption_recall, evaluate

@@ -1,0 +1,65 @@
+"""What every `pixseek` command group shares: opening the collection named by --db, printing results, and the
+argument types and options more than one group uses. Imports nothing else of the CLI, so no circle can form."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pixseek.interfaces.collection import Collection
+
+
+def open_collection(args: argparse.Namespace) -> Collection:
+    """The collection --db names; --encoder/--words only matter to `index` creating a new one.
+    Imported late so `pixseek --help` does not load numpy and the encoders."""
+    from pixseek.interfaces.collection import Collection
+
+    return Collection.open(args.db, getattr(args, "encoder", None), getattr(args, "words", None))
+
+
+def out(args: argparse.Namespace, data: Any, lines: Iterable[str]) -> None:
+    """--json: one JSON document on stdout; otherwise the human lines."""
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        for line in lines:
+            print(line)
+
+
+def log(text: str) -> None:
+    """Progress and notes go to stderr, so stdout stays the result alone."""
+    print(text, file=sys.stderr)
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """argparse type of --box: a region X0,Y0,X1,Y1 that is not empty."""
+    try:
+        parts = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or parts[2] <= parts[0] or parts[3] <= parts[1]:
+        raise argparse.ArgumentTypeError(f"--box wants X0,Y0,X1,Y1 with X1>X0 and Y1>Y0, got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def positive(text: str) -> int:
+    """argparse type of -k and --batch-size: a whole number from 1 to 10000, refused with a plain message."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if not 1 <= v <= 10000:
+        raise argparse.ArgumentTypeError(f"-k wants a whole number from 1 to 10000, got {text!r}")
+    return v
+
+
+def bridge_option(parser: argparse.ArgumentParser) -> None:
+    """--bridge with its help built from the bridge registry, so a new bridge shows up without editing the CLI."""
+    from pixseek.search.bridges import BRIDGES
+
+    parser.add_argument("--bridge", choices=list(BRIDGES), default="auto",
+                        help="words->images: " + "; ".join(f"{name}: {text}" for name, (_, text) in BRIDGES.items()))

@@ -1,0 +1,76 @@
+"""Commands that build and look after a collection: `index`, `status`, `reindex`, `verify`."""
+
+from __future__ import annotations
+
+import argparse
+
+from pixseek.interfaces.cli.common import open_collection, out, positive
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add this group's subcommands to the `pixseek` parser, each with its handler as `func`."""
+    s = sub.add_parser("index", parents=[common], help="index (or update) the images below folders")
+    s.add_argument("paths", nargs="+", metavar="DIR")
+    s.add_argument("--encoder", help="image encoder for a new collection: efficientnet-lite0 (default) or onnx:PATH")
+    s.add_argument("--words", help="word vectors for a new collection: glove-6b-50d (default) or a GloVe .txt file")
+    s.add_argument("--index", metavar="SPEC", help="image index: auto (default), flat, hnsw32, ivf1024,pq32, "
+                   "ivf1024,pq32,polysemous, annoy100, lsh256")
+    s.add_argument("--max-memory", metavar="SIZE", help="memory budget `auto` plans the index for (default 2GB)")
+    s.add_argument("--workers", type=int, help="decoding processes (default: cores - 1)")
+    s.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="decode and embed on a Ray cluster (no ADDRESS: start Ray on this machine)")
+    s.add_argument("--batch-size", type=positive, default=64)
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("status", parents=[common], help="counts, model, index, size and failed files")
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("reindex", parents=[common], help="switch the image index type and rebuild it (no re-embedding)")
+    s.add_argument("--index", metavar="SPEC", default=None, help="auto, flat, hnsw32, ivf1024,pq32, annoy100, lsh256")
+    s.add_argument("--max-memory", metavar="SIZE")
+    s.set_defaults(func=cmd_reindex)
+
+    s = sub.add_parser("verify", parents=[common], help="check catalog and vectors agree; repair from the catalog")
+    s.add_argument("--check-only", action="store_true", help="report problems without repairing")
+    s.set_defaults(func=cmd_verify)
+
+
+def cmd_index(args: argparse.Namespace) -> None:
+    """Index (or update) the folders; --index/--max-memory first switch the index the collection plans."""
+    col = open_collection(args)
+    if args.index or args.max_memory:
+        col.set_index(args.index, args.max_memory)
+    progress = False if args.no_progress else None
+    r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray)
+    lines = [f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
+             f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s"]
+    out(args, r.to_dict(), lines)
+
+
+def cmd_reindex(args: argparse.Namespace) -> None:
+    """Rebuild the image index from the stored vectors, so switching index type needs no re-embedding."""
+    info = open_collection(args).reindex(args.index, args.max_memory)
+    out(args, info, [f"index: {info['type']} ({info['reason']})"])
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    """What the collection holds and uses, and which files failed, in one look."""
+    st = open_collection(args).status()
+    lines = [f"collection: {st['db']}", f"images: {st['images']} ({st['files']} files)", f"model: {st['model']}",
+             f"words: {st['words']} (WordNet {'found' if st['wordnet'] else 'not found: broader words disabled'})",
+             f"index: {st['index']['type']} ({st['index']['reason']})",
+             f"joint space: {st['bridges']['joint'] or 'none (search by words through conse only)'}",
+             f"learned mapping: {st['bridges']['mapping'] or 'none'}", f"size on disk: {st['size_bytes'] / 1e6:.1f} MB",
+             f"failed: {len(st['failed'])}"] + [f"  {f['path']}: {f['error']}" for f in st["failed"]]
+    out(args, st, lines)
+
+
+def cmd_verify(args: argparse.Namespace) -> None:
+    """Check catalog and vectors agree and repair from the catalog; --check-only exits 3 on problems, for scripts."""
+    r = open_collection(args).verify(repair=not args.check_only)
+    lines = ["consistent" if r["ok"] else "problems found:"] + [f"  {p}" for p in r["problems"]]
+    lines += [f"repaired: {x}" for x in r["repaired"]]
+    out(args, r, lines)
+    if not r["ok"] and args.check_only:
+        raise SystemExit(3)

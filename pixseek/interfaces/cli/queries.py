@@ -1,0 +1,97 @@
+"""Commands that ask the collection something: `similar`, `search`, `words`, `tag`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from pixseek.errors import PixseekError
+from pixseek.interfaces.cli.common import bridge_option, open_collection, out, parse_box, positive
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add this group's subcommands to the `pixseek` parser, each with its handler as `func`."""
+    s = sub.add_parser("similar", parents=[common], help="images similar to an image (or a region of it)")
+    s.add_argument("image", metavar="IMAGE_OR_PATH")
+    s.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1", help="search with this region only")
+    s.add_argument("-k", type=positive, default=10)
+    s.add_argument("--grid", metavar="OUT.png", help="write the query and results as a picture")
+    s.set_defaults(func=cmd_similar)
+
+    s = sub.add_parser("search", parents=[common], help='images from words: dog beach, "dog -grass", 2:sunset')
+    s.add_argument("query", nargs="+")
+    s.add_argument("-k", type=positive, default=10)
+    bridge_option(s)
+    s.add_argument("--grid", metavar="OUT.png")
+    s.set_defaults(func=cmd_search)
+
+    s = sub.add_parser("words", parents=[common], help="words nearest to a word in word-vector space")
+    s.add_argument("word")
+    s.add_argument("-k", type=positive, default=10)
+    s.set_defaults(func=cmd_words)
+
+    s = sub.add_parser("tag", parents=[common], help="words that describe an image")
+    s.add_argument("image")
+    s.add_argument("-k", type=positive, default=10)
+    bridge_option(s)
+    s.add_argument("--vocab", metavar="FILE", help="candidate words, one per line (default: ImageNet names + broader words)")
+    s.add_argument("--grid", metavar="OUT.png")
+    s.set_defaults(func=cmd_tag)
+
+
+def _hit_lines(hits: Iterable) -> list[str]:
+    return [f"{h.score:8.4f}  {h.path}" + (f"  [{', '.join(h.tags)}]" if h.tags else "") for h in hits]
+
+
+def cmd_similar(args: argparse.Namespace) -> None:
+    """Images like an image (or one region of it, --box); --grid also draws query and results."""
+    col = open_collection(args)
+    hits = col.similar(args.image, k=args.k, box=args.box)
+    out(args, [h.to_dict() for h in hits], _hit_lines(hits))
+    if args.grid:
+        from pixseek.interfaces.grid import write_grid
+
+        write_grid(args.grid, [(h.path, f"{h.score:.3f} {Path(h.path).name}") for h in hits],
+                   query=args.image, query_caption="query" + (" (region)" if args.box else ""), box=args.box)
+        print(f"wrote {args.grid}", file=sys.stderr)
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    """Images from words; the words the query could not use are named on stderr, not silently dropped."""
+    col = open_collection(args)
+    query = " ".join(args.query)
+    hits = col.search(query, k=args.k, bridge=args.bridge)
+    for note in hits.ignored:
+        print(f"pixseek: {note.message()}", file=sys.stderr)
+    out(args, hits.to_dict(), _hit_lines(hits))
+    if args.grid:
+        from pixseek.interfaces.grid import write_grid
+
+        write_grid(args.grid, [(h.path, f"{h.score:.3f} {Path(h.path).name}\n{', '.join(h.tags or [])}") for h in hits],
+                   text_cell=["query:", query])
+        print(f"wrote {args.grid}", file=sys.stderr)
+
+
+def cmd_words(args: argparse.Namespace) -> None:
+    """Words nearest a word, to see what the word space makes of a query word."""
+    hits = open_collection(args).words(args.word, k=args.k)
+    out(args, [h.to_dict() for h in hits], [f"{h.score:7.4f}  {h.word}" for h in hits])
+
+
+def cmd_tag(args: argparse.Namespace) -> None:
+    """Words that describe an image, from the default vocabulary or the user's --vocab file."""
+    vocab = None
+    if args.vocab:
+        try:
+            vocab = [w.strip() for w in Path(args.vocab).read_text(encoding="utf-8").splitlines() if w.strip()]
+        except OSError as exc:
+            raise PixseekError(f"cannot read --vocab {args.vocab}: {exc.strerror}") from None
+    tags = open_collection(args).tag(args.image, k=args.k, vocabulary=vocab, bridge=args.bridge)
+    out(args, [t.to_dict() for t in tags], [f"{t.score:7.4f}  {t.tag}" for t in tags])
+    if args.grid:
+        from pixseek.interfaces.grid import write_grid
+
+        write_grid(args.grid, [], query=args.image, text_cell=[f"{t.score:.2f} {t.tag}" for t in tags], columns=2)
+        print(f"wrote {args.grid}", file=sys.stderr)

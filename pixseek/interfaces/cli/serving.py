@@ -1,0 +1,23 @@
+"""`pixseek serve`: the HTTP API and search page over a collection."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `serve` to the `pixseek` parser, with its handler as `func`."""
+    s = sub.add_parser("serve", parents=[common], help="HTTP API and search page over the collection")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--token", help="access token required on every request (default: $PIXSEEK_TOKEN)")
+    s.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve until interrupted. fastapi and uvicorn are required dependencies; they are imported here, not at the
+    top, only because loading them takes about a second that every other command would pay."""
+    from pixseek.interfaces.http import serve
+    from pixseek.paths import default_db
+
+    serve(args.db or default_db(), host=args.host, port=args.port, token=args.token)
