@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from pixseek.atomic import atomic_path
 
 
 @contextmanager
@@ -16,16 +17,10 @@ def onnx_output(out: Path, metadata: dict[str, str]) -> Iterator[str]:
     import onnx
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        yield tmp
+    with atomic_path(out, suffix=".onnx") as tmp:
+        yield str(tmp)
         model = onnx.load(tmp)
         for key, value in metadata.items():
             model.metadata_props.add(key=key, value=value)
         onnx.save(model, tmp)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from pixseek.atomic import atomic_write
 from pixseek.paths import cache_dir
 
 SEARCH_PATHS = ("/usr/share/wordnet", "/usr/local/share/wordnet", "/usr/share/WordNet-3.0/dict")
@@ -152,9 +153,7 @@ def load_wordnet() -> WordNet | None:
         except Exception:
             pass  # stale or broken cache: parse again
     wn = _shared(parse(folder))
-    tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(marshal.dumps((wn.lemmas, wn.hypernyms, wn.index, wn.exceptions)))
-    os.replace(tmp, cached)
+    atomic_write(cached, marshal.dumps((wn.lemmas, wn.hypernyms, wn.index, wn.exceptions)))
     return wn
 
 

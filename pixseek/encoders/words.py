@@ -8,7 +8,6 @@ sort order: a later start reads ~5 MB, without pyarrow or a 400k-entry dict (Glo
 from __future__ import annotations
 
 import hashlib
-import os
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.atomic import atomic_path, atomic_write
 from pixseek.errors import PixseekError
 from pixseek.paths import cache_dir
 
@@ -181,17 +181,13 @@ def _cached(name: str, base: Path, build: Callable[[], tuple[list[str], np.ndarr
 
 def _save_atomic(path: Path, values: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two first runs may race
-    with open(tmp, "wb") as f:
-        np.save(f, values)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npy") as tmp:  # a name of its own: two first runs may race
+        np.save(tmp, values)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, data)
 
 
 @lru_cache(maxsize=4)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 import os
 import stat
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from pixseek.atomic import atomic_write
 from pixseek.encoders.images import MAX_PIXELS, ImageError, to_rgb
 from pixseek.errors import PixseekError
 from pixseek.store.catalog import FileRecord
@@ -102,8 +102,5 @@ class ThumbnailCache:
         except ImageError as exc:
             raise NotInCollection(f"cannot make a thumbnail of {rec.path}: {exc}") from None
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(jpeg)
-        os.replace(tmp, dest)
+        atomic_write(dest, jpeg)
         return dest

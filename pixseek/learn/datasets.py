@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.atomic import atomic_path
 from pixseek.encoders.images import looks_like_image
 from pixseek.errors import PixseekError
 
@@ -195,9 +196,8 @@ def cached_features(files: list[str], encoder, cache_root: Path, batch_size: int
             arrays = {"features": np.concatenate(feats), "ok": np.array(ok)}
             if probs:
                 arrays["probs"] = np.concatenate(probs)
-            tmp = folder / f"{c:05d}.tmp.npz"
-            np.savez(tmp, **arrays)
-            os.replace(tmp, path)  # a chunk is either whole or absent
+            with atomic_path(path, suffix=".npz") as tmp:  # a chunk is either whole or absent
+                np.savez(tmp, **arrays)
         with np.load(path) as z:
             parts.append({k: z[k] for k in z.files})
     if bar is not None:

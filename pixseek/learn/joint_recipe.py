@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.atomic import atomic_path
 from pixseek.learn.datasets import Dataset, open_dataset
 from pixseek.learn.joint import SCENE_TEMPLATES, TEMPLATES, CaptionData, ClassData, train_joint
 from pixseek.learn.joint_data import Captioned, class_holdout, class_prompts, read_captions
@@ -74,9 +75,8 @@ def cached_texts(encode: TextEncoder, texts: list[str]) -> np.ndarray:
         return np.load(path)
     vectors = encode(texts)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, vectors)
-    tmp.replace(path)
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, vectors)
     return vectors
 
 

@@ -13,12 +13,12 @@ for keyword-like and for other queries), fitted on dev data at training time.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from pixseek.atomic import atomic_path
 from pixseek.errors import PixseekError
 
 FORMAT = "pixseek-joint"
@@ -79,9 +79,8 @@ class JointSpace:
                 arrays[f"{prefix}w{n}"] = np.round(w / scale).astype(np.int8)
                 arrays[f"{prefix}s{n}"], arrays[f"{prefix}b{n}"] = scale.astype(np.float32), b.astype(np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> JointSpace:

@@ -9,12 +9,12 @@ searching needs no torch; training lives in pixseek/learn/devise.py.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from pixseek.atomic import atomic_path, atomic_write
 from pixseek.errors import PixseekError
 
 FORMAT = "pixseek-devise"
@@ -91,9 +91,8 @@ class Mapping:
         if self.head is not None:
             arrays["head_w"], arrays["head_b"] = (a.astype(np.float32) for a in self.head)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, **arrays)
         path.with_suffix(".json").write_text(json.dumps({**header, "report": self.report}, indent=1) + "\n")
 
     @classmethod
@@ -149,9 +148,7 @@ def mapping_path(folder: Path, name: str) -> Path:
 
 def set_active(folder: Path, name: str) -> None:
     (folder / MAPPINGS_DIR).mkdir(parents=True, exist_ok=True)
-    tmp = folder / MAPPINGS_DIR / "active.tmp"
-    tmp.write_text(name + "\n")
-    os.replace(tmp, folder / MAPPINGS_DIR / "active")
+    atomic_write(folder / MAPPINGS_DIR / "active", name + "\n")
 
 
 def active_mapping(folder: Path) -> Path | None:

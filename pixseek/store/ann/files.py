@@ -12,14 +12,13 @@ the previous header and its files intact. Reading checks every size and CRC32.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from pixseek.atomic import atomic_path, atomic_write
 from pixseek.errors import PixseekError
 
 FORMAT_VERSION = 1
@@ -42,45 +41,13 @@ def _crc32(path: Path) -> int:
     return crc
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_part(final: Path, write: Callable[[Path], None]) -> dict:
-    """Write one payload file under a temporary name, fsync, rename; return its size and checksum."""
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=final.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        _fsync(Path(tmp))
-        info = {"file": final.name, "size": os.path.getsize(tmp), "crc32": _crc32(Path(tmp))}
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write one payload file under a temporary name, fsync, rename; return its size and checksum.
+    (The temp name `<final>.tmp-...` carries the generation, so a crash's leftover goes with it.)"""
+    with atomic_path(final) as tmp:
+        write(tmp)
+        info = {"file": final.name, "size": tmp.stat().st_size, "crc32": _crc32(tmp)}
     return info
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def write_index_files(path: Path, spec: str, dim: int, meta: dict,
@@ -91,7 +58,7 @@ def write_index_files(path: Path, spec: str, dim: int, meta: dict,
     parts = {key: _write_part(path.parent / f"{path.name}.{gen}.{suffix}", write)
              for key, (suffix, write) in payloads.items()}
     header = {"format": FORMAT_VERSION, "spec": spec, "dim": dim, "generation": gen, "parts": parts, "meta": meta}
-    _atomic_write(path, json.dumps(header, indent=1).encode())
+    atomic_write(path, json.dumps(header, indent=1).encode())  # fsynced, folder too: the save is now durable
     for stale in path.parent.glob(f"{path.name}.*"):
         if not stale.name.startswith(f"{path.name}.{gen}.") and _generation_of(path, stale) is not None:
             stale.unlink(missing_ok=True)
