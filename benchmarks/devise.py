@@ -38,7 +38,7 @@ from pixseek.search.mapping import mapping_path, set_active  # noqa: E402
 
 
 def eval_searcher(col, visual, probs):
-    return array_searcher(col.folder, col.encoder_spec, col.words_spec, col._class_ids(), visual, probs)
+    return array_searcher(col.folder, col.encoder_spec, col.words_spec, col.class_ids(), visual, probs)
 
 
 def train(col, ds, x, labels, method, loss, seed=0, name="devise"):

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CACHE, TINY, require  # noqa: E402
 
 from pixseek import Collection  # noqa: E402
-from pixseek.store.backends import milvus_client, parse_db  # noqa: E402
 from pixseek.store.catalog import Catalog  # noqa: E402
-from pixseek.store.milvus import MilvusVectorStore, milvus_index  # noqa: E402
+from pixseek.store.milvus import MilvusVectorStore, milvus_index, parse_db  # noqa: E402
+from pixseek.store.milvus.client import milvus_client  # noqa: E402
 
 
 def log(msg: str) -> None:

@@ -56,6 +56,15 @@ def searcher_for(files: list[str], enc: Encoder):
     return array_searcher(empty, "efficientnet-lite0", "glove-6b-50d", imagenet_wnids(), visual, probs), visual, probs
 
 
+def per_bridge(label: str, measure, line) -> dict:
+    """{bridge: measure(bridge)} for every bridge, printing one line each as it is measured."""
+    out = {}
+    for b in BRIDGES:
+        out[b] = measure(b)
+        print(f"{label:32s} {b:6s} {line(out[b])}", flush=True)
+    return out
+
+
 def captions_block(name: str, caps, enc: Encoder, first_only: bool) -> dict:
     s, _, _ = searcher_for(caps.files, enc)
     rows = range(len(caps.captions))
@@ -63,14 +72,14 @@ def captions_block(name: str, caps, enc: Encoder, first_only: bool) -> dict:
         seen: set[int] = set()
         rows = [i for i in rows if not (int(caps.owner[i]) in seen or seen.add(int(caps.owner[i])))]
     texts, owner = [caps.captions[i] for i in rows], caps.owner[list(rows)]
-    out = {}
-    for b in BRIDGES:
+
+    def measure(b: str) -> dict:
         t = time.perf_counter()
-        out[b] = caption_recall(s, texts, owner, b)
-        out[b]["ms_per_query"] = round(1000 * (time.perf_counter() - t) / len(texts), 2)
-        print(f"{name:32s} {b:6s} R@1 {out[b]['r1']:.3f}  R@5 {out[b]['r5']:.3f}  R@10 {out[b]['r10']:.3f}  "
-              f"({out[b]['captions']} captions, {out[b]['refused']} refused)", flush=True)
-    return out
+        r = caption_recall(s, texts, owner, b)
+        return {**r, "ms_per_query": round(1000 * (time.perf_counter() - t) / len(texts), 2)}
+
+    return per_bridge(name, measure, lambda r: f"R@1 {r['r1']:.3f}  R@5 {r['r5']:.3f}  R@10 {r['r10']:.3f}  "
+                                               f"({r['captions']} captions, {r['refused']} refused)")
 
 
 def scenes_block(enc: Encoder) -> dict:
@@ -78,13 +87,13 @@ def scenes_block(enc: Encoder) -> dict:
     part = ds.split("val")
     s, _, _ = searcher_for(part.files, enc)
     names = [c.name.replace("_", " ") for c in ds.classes]
-    out = {}
-    for b in BRIDGES:
+
+    def measure(b: str) -> dict:
         hits, skipped = keyword_precision(s, names, part.labels, b)
-        out[b] = {"p10": round(float(np.mean(hits)), 4), "queries": len(hits), "refused": skipped}
-        print(f"{'miniplaces/val scene words':32s} {b:6s} P@10 {out[b]['p10']:.3f}  ({len(hits)} queries, "
-              f"{len(skipped)} refused)", flush=True)
-    return out
+        return {"p10": round(float(np.mean(hits)), 4), "queries": len(hits), "refused": skipped}
+
+    return per_bridge("miniplaces/val scene words", measure,
+                      lambda r: f"P@10 {r['p10']:.3f}  ({r['queries']} queries, {len(r['refused'])} refused)")
 
 
 def tiny_block(enc: Encoder) -> dict:
@@ -92,13 +101,13 @@ def tiny_block(enc: Encoder) -> dict:
     part = ds.split("val")
     s, visual, probs = searcher_for(part.files, enc)
     names = [c.name for c in ds.classes]
-    out = {}
-    for b in BRIDGES:
+
+    def measure(b: str) -> dict:
         r = evaluate(s, visual, probs, part.labels, names, b)
-        out[b] = {k: r[k] for k in ("keyword_p10", "tag_top1", "tag_top5", "queries")}
-        print(f"{'tiny-imagenet val':32s} {b:6s} keyword P@10 {r['keyword_p10']:.3f}  tag top-1 {r['tag_top1']:.3f}  "
-              f"top-5 {r['tag_top5']:.3f}", flush=True)
-    return out
+        return {k: r[k] for k in ("keyword_p10", "tag_top1", "tag_top5", "queries")}
+
+    return per_bridge("tiny-imagenet val", measure, lambda r: f"keyword P@10 {r['keyword_p10']:.3f}  "
+                      f"tag top-1 {r['tag_top1']:.3f}  top-5 {r['tag_top5']:.3f}")
 
 
 QUERIES = ["dog", "goldfish", "kitchen", "sunset", "dog beach", "dog -grass", "2:sunset sea",

@@ -121,7 +121,7 @@ def test_mapping_for_another_encoder_or_word_space_is_refused(features, tmp_path
 def test_cli_train_search_tag_eval(dataset_dir, tmp_path, monkeypatch):
     """End to end through the CLI: no mapping -> auto and conse find the class, devise asks for training; after training
     both learned bridges find the class named, and eval reports the figures."""
-    from pixseek.paths import cache_dir
+    from pixseek.config import cache_dir
 
     cache = tmp_path / "cache"
     cache.mkdir()

@@ -17,8 +17,8 @@ pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip ins
 
 from pixseek import Collection  # noqa: E402
 from pixseek.errors import PixseekError  # noqa: E402
-from pixseek.store.backends import milvus_client, parse_db  # noqa: E402
-from pixseek.store.milvus import MetaFilter, MilvusVectorStore, milvus_index  # noqa: E402
+from pixseek.store.milvus import MetaFilter, MilvusVectorStore, milvus_index, parse_db  # noqa: E402
+from pixseek.store.milvus.client import milvus_client  # noqa: E402
 
 
 @pytest.fixture(scope="module")

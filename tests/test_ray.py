@@ -13,8 +13,8 @@ from conftest import copy_tiny, requires_data
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'pixseek[ray]')")
 
 from pixseek import Collection  # noqa: E402
-from pixseek.store.indexer import Indexer  # noqa: E402
-from pixseek.store.ray_index import RayOptions  # noqa: E402
+from pixseek.ingest.pipeline import Indexer  # noqa: E402
+from pixseek.ingest.ray_reader import RayOptions, RayReader  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -62,10 +62,10 @@ def test_dead_worker_chunk_is_retried_not_lost_or_doubled(photos, tmp_path):
     expected = single(photos, tmp_path / "one")
     marker = tmp_path / "crashed"
     with Collection.open(tmp_path / "ray") as col:
-        col._dims()
-        col._open_stores(writer=True)
+        stores = col.layout.open_stores(writer=True)
         opts = RayOptions("local", col.encoder_spec, actors=2, chunk=16, crash_once=str(marker))
-        counts = Indexer(col.catalog, col.visual, col.probs, col.encoder, batch_size=16, ray=opts).run([photos], progress=False)
+        indexer = Indexer(col.catalog, stores.visual, stores.probs, col.encoder, batch_size=16, reader=RayReader(opts))
+        counts = indexer.run([photos], progress=False)
     assert marker.exists()  # one actor really died mid-chunk
     assert (counts.indexed, counts.failed) == (151, 1)
     assert snapshot(tmp_path / "ray") == expected

@@ -10,11 +10,11 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from pixseek.config import cache_dir
 from pixseek.encoders.imagenet import imagenet_wnids
 from pixseek.encoders.onnx_files import onnx_output
 from pixseek.encoders.onnx_image import OnnxImageEncoder
 from pixseek.errors import PixseekError
-from pixseek.paths import cache_dir
 
 VARIANTS = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
 EXPORT_VERSION = 1

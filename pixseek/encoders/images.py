@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from pixseek.config import IMAGE_EXTENSIONS
+
 MAX_PIXELS = 200_000_000  # refuse anything larger before decoding: a bomb must not eat memory
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 SIGNATURES = (
     b"\xff\xd8\xff",  # JPEG
     b"\x89PNG\r\n\x1a\n",
@@ -44,7 +45,7 @@ def sniff(head: bytes) -> bool:
 
 def looks_like_image(path: Path) -> bool:
     """By extension or by content: a renamed JPEG is still found, a .jpg text file is still reported."""
-    if path.suffix.lower() in EXTENSIONS:
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
         return True
     try:
         with open(path, "rb") as f:

@@ -8,17 +8,13 @@ Outputs are matched by name: "features" (required, else the first output) and "p
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from pixseek.config import encoder_threads
 from pixseek.encoders.base import Embedding
 from pixseek.errors import PixseekError
-
-
-def _threads() -> int:
-    return int(os.environ.get("PIXSEEK_THREADS", "0")) or (os.cpu_count() or 1)
 
 
 class OnnxImageEncoder:
@@ -39,7 +35,7 @@ class OnnxImageEncoder:
         if not path.is_file():
             raise PixseekError(f"ONNX model not found: {path}")
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = _threads()
+        opts.intra_op_num_threads = encoder_threads()
         opts.inter_op_num_threads = 1
         # No busy-waiting between batches: the cycles belong to the decoding workers on small machines.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.config import cache_dir, encoder_threads
 from pixseek.encoders.minilm_export import EXPORT_VERSION, export_onnx
-from pixseek.encoders.onnx_image import _threads
 from pixseek.errors import PixseekError
-from pixseek.paths import cache_dir
 
 CACHE_SIZE = 10_000  # texts remembered by vector(); 10k x 384 float32 is about 15 MB
 
@@ -59,7 +58,7 @@ class PhraseEncoder:
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise PixseekError("phrase vectors need the tokenizers package: pip install tokenizers") from exc
-        self.threads = threads or _threads()
+        self.threads = threads or encoder_threads()
         self._dir = model_dir()
         try:
             self._tok = Tokenizer.from_file(str(self._dir / "tokenizer.json"))

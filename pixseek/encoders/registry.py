@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from pixseek.config import DEFAULT_ENCODER
 from pixseek.encoders.base import ImageEncoder
 from pixseek.errors import PixseekError
-
-DEFAULT_ENCODER = "efficientnet-lite0"
 
 
 def load_image_encoder(spec: str = DEFAULT_ENCODER) -> ImageEncoder:

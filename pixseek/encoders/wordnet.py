@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import gc
 import marshal
-import os
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from pixseek.atomic import atomic_write
-from pixseek.paths import cache_dir
+from pixseek.config import cache_dir, wordnet_candidates
 
 SEARCH_PATHS = ("/usr/share/wordnet", "/usr/local/share/wordnet", "/usr/share/WordNet-3.0/dict")
 _SUFFIXES = (("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
@@ -89,9 +88,7 @@ class WordNet:
 
 
 def find_wordnet_dir() -> Path | None:
-    candidates = [os.environ.get("PIXSEEK_WORDNET", "")]
-    candidates += [str(Path(p) / "corpora" / "wordnet") for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
-    candidates += list(SEARCH_PATHS)
+    candidates = wordnet_candidates() + list(SEARCH_PATHS)
     for c in candidates:
         if c and (Path(c) / "data.noun").is_file():
             return Path(c)

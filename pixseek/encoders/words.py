@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.atomic import atomic_path, atomic_write
+from pixseek.config import DEFAULT_WORDS, cache_dir
 from pixseek.errors import PixseekError
-from pixseek.paths import cache_dir
 
-DEFAULT_WORDS = "glove-6b-50d"
 CACHE_FORMAT = 1  # in the packaged cache's key: bump it (and add it to _load_text's) if the layout changes
 
 

@@ -24,10 +24,10 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from pixseek.config import env
 from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
-from pixseek.store.prepare import content_hash
 
 WEB = Path(__file__).parent / "web"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -61,7 +61,7 @@ class Service:
 
     def lookup(self, path: str):
         with self.lock:
-            return self.col.catalog.file(path)
+            return self.col.record(path)
 
     def record(self, path: str):
         return indexed(self.lookup, path)
@@ -72,9 +72,8 @@ class Service:
     def upload_hit(self, data: bytes) -> list[Hit]:
         """An upload identical to an indexed image lists that image first (score 1: same bytes)."""
         with self.lock:
-            hit = self.col.catalog.content_by_hash(content_hash(data))
-            paths = self.col.catalog.paths_of([hit[0]]) if hit and hit[1] else {}
-        return [Hit(p, 1.0) for p in paths.values()]
+            paths = self.col.paths_with_bytes(data)
+        return [Hit(p, 1.0) for p in paths]
 
 
 def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
@@ -251,7 +250,7 @@ def serve(collection_folder: str | Path, host: str = "127.0.0.1", port: int = 80
     """Run the server until interrupted. Anything but loopback without a token gets a warning."""
     import uvicorn
 
-    token = token or os.environ.get("PIXSEEK_TOKEN") or None
+    token = token or env("PIXSEEK_TOKEN") or None
     if host not in LOOPBACK and not token:
         print(f"pixseek: warning: listening on {host} without --token: anyone who can reach it can search and "
               "view your indexed images", file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pixseek.errors import PixseekError
-from pixseek.search.context import Snapshot, collection_context
+from pixseek.search.context import Snapshot, open_searcher
 from pixseek.search.engine import Searcher
 from pixseek.store.arrays import ArrayStore
 from pixseek.store.topk import top_k
@@ -18,8 +18,7 @@ def array_searcher(folder, encoder: str, words_spec: str, class_ids: list[str] |
     vis = ArrayStore(np.asarray(visual, np.float32))
     pro = ArrayStore(np.asarray(probs, np.float32)) if probs is not None else None
     snap = Snapshot(vis, pro, len(visual), list(range(len(visual))))
-    ctx, words, wordnet = collection_context(folder, encoder, words_spec, class_ids, snap, in_memory=True)
-    return Searcher(vis, ctx, words, wordnet)
+    return open_searcher(folder, encoder, words_spec, class_ids, snap, in_memory=True)
 
 
 def keyword_precision(searcher: Searcher, names: list[str], labels: np.ndarray, bridge: str = "auto",

@@ -38,10 +38,10 @@ class Sources:
 
 
 def visual_of(files: list[str], encoder, progress: bool | None = None) -> np.ndarray:
+    from pixseek.config import cache_dir
     from pixseek.encoders.base import Embedding
     from pixseek.encoders.visual import visual_vectors
     from pixseek.learn.datasets import cached_features
-    from pixseek.paths import cache_dir
 
     feats = cached_features(files, encoder, cache_dir() / "features", progress=progress)
     if not feats.ok.all():
@@ -67,7 +67,7 @@ def cached_texts(encode: TextEncoder, texts: list[str]) -> np.ndarray:
     """Sentence vectors of many texts, kept in the cache folder: the recipe's 35,000 captions take minutes."""
     import hashlib
 
-    from pixseek.paths import cache_dir
+    from pixseek.config import cache_dir
 
     key = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
     path = cache_dir() / "phrases" / f"texts-{key}.npy"

@@ -17,11 +17,13 @@ from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.search.bridges import BridgeContext
 from pixseek.search.concepts import ConceptSpace
+from pixseek.search.engine import Searcher
 from pixseek.search.joint_space import JointSpace, find_joint_space
 from pixseek.search.mapping import Mapping, active_mapping, derive_rows
 from pixseek.search.trained_classes import TrainedClasses
 from pixseek.store.arrays import ArrayStore
 from pixseek.store.derived import derived_store
+from pixseek.store.vectors import Vectors
 
 DERIVED_DIR = "derived"
 
@@ -30,8 +32,8 @@ DERIVED_DIR = "derived"
 class Snapshot:
     """The stored vectors a context derives from: `rows` rows, of which `live` are in the collection."""
 
-    visual: object | None  # VectorStore
-    probs: object | None
+    visual: Vectors | None
+    probs: Vectors | None
     rows: int
     live: list[int]
 
@@ -74,6 +76,13 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
                 ctx.joint_store = _derive(where(f"joint-{space.key}"), space.dim, snap,
                                           lambda v, p: space.map_images(v), progress, "joint vectors")
     return ctx, words, wordnet
+
+
+def open_searcher(folder: Path, encoder: str, words_spec: str, class_ids: list[str] | None, snap: Snapshot,
+                  progress: bool | None = None, in_memory: bool = False) -> Searcher:
+    """The Searcher of a collection's snapshot; evaluation builds its own over a dataset split the same way."""
+    ctx, words, wordnet = collection_context(folder, encoder, words_spec, class_ids, snap, progress, in_memory)
+    return Searcher(snap.visual, ctx, words, wordnet)
 
 
 def bridge_files(folder: Path, encoder: str) -> dict[str, str | None]:

@@ -1,7 +1,7 @@
 """Ranking over a collection's vector stores: by image vector, by words through a bridge, and tags.
 
 Works on content ids and vectors only; mapping ids to paths is the caller's job, and the stores
-may be local files or a remote engine as long as they follow the VectorStore protocol. A query is
+may be local files or a remote engine as long as they follow the Vectors protocol (store/vectors.py). A query is
 resolved once (search/terms.py), turned into parts by the chosen bridge (search/bridges/), and ranked
 by the one ranker (search/ranker.py).
 """
@@ -16,7 +16,7 @@ from pixseek.errors import PixseekError
 from pixseek.search.bridges import Bridge, BridgeContext, open_bridge
 from pixseek.search.ranker import rank
 from pixseek.search.terms import Ignored, Query, resolve, suggester
-from pixseek.store.vectors import VectorStore
+from pixseek.store.vectors import Vectors
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Ranking:
 
 
 class Searcher:
-    def __init__(self, visual: VectorStore | None, context: BridgeContext, words, wordnet=None) -> None:
+    def __init__(self, visual: Vectors | None, context: BridgeContext, words, wordnet=None) -> None:
         self.visual = visual
         self.context = context
         self.words = words  # WordVectors: which words exist, and spelling suggestions

@@ -20,46 +20,38 @@ import numpy as np
 
 from pixseek.atomic import atomic_path
 from pixseek.errors import PixseekError
+from pixseek.search import layers as mlp
 
 FORMAT = "pixseek-joint"
 FORMAT_VERSION = 1
 PACKAGED = Path(__file__).parent / "data"
 
-Layers = list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
 class JointSpace:
-    image_layers: Layers  # (W (in, out), b) float32, ReLU between layers; input standardisation folded in
-    text_layers: Layers
+    image_layers: mlp.Layers  # (W (in, out), b) float32, ReLU between layers; input standardisation folded in
+    text_layers: mlp.Layers
     encoder: str  # the image encoder whose visual vectors the image head takes
     text_encoder: str  # the sentence encoder whose vectors the text head takes
     blend: dict[str, float] = field(default_factory=lambda: {"keyword": 0.0, "other": 1.0})
     report: dict = field(default_factory=dict)
 
-    @property
-    def in_dim(self) -> int:
-        return int(self.image_layers[0][0].shape[0])
-
-    @property
-    def dim(self) -> int:
-        return int(self.image_layers[-1][0].shape[1])
-
-    @property
-    def text_dim(self) -> int:
-        return int(self.text_layers[0][0].shape[0])
+    in_dim = property(lambda self: mlp.in_dim(self.image_layers))
+    dim = property(lambda self: mlp.out_dim(self.image_layers))
+    text_dim = property(lambda self: mlp.in_dim(self.text_layers))
 
     def map_images(self, visual: np.ndarray) -> np.ndarray:
         """(n, in_dim) visual vectors -> (n, dim) unit joint vectors."""
         visual = np.atleast_2d(np.asarray(visual, np.float32))
         assert visual.shape[1] == self.in_dim, (visual.shape, self.in_dim)
-        return _forward(self.image_layers, visual)
+        return mlp.forward(self.image_layers, visual)
 
     def map_texts(self, sentences: np.ndarray) -> np.ndarray:
         """(n, text_dim) sentence vectors -> (n, dim) unit joint vectors."""
         sentences = np.atleast_2d(np.asarray(sentences, np.float32))
         assert sentences.shape[1] == self.text_dim, (sentences.shape, self.text_dim)
-        return _forward(self.text_layers, sentences)
+        return mlp.forward(self.text_layers, sentences)
 
     @property
     def key(self) -> str:
@@ -84,16 +76,11 @@ class JointSpace:
 
     @classmethod
     def load(cls, path: Path) -> JointSpace:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                header = json.loads(str(z["header"]))
-                arrays = {k: z[k] for k in z.files if k != "header"}
-        except (OSError, ValueError, KeyError) as exc:
-            raise PixseekError(f"cannot read joint space {path}: {exc}") from None
+        header, arrays = mlp.read_npz(path, "joint space")
         if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
             raise PixseekError(f"{path} is not a {FORMAT} v{FORMAT_VERSION} file")
 
-        def layers(prefix: str, n: int) -> Layers:
+        def layers(prefix: str, n: int) -> mlp.Layers:
             return [(arrays[f"{prefix}w{i}"].astype(np.float32) * arrays.get(f"{prefix}s{i}", np.float32(1.0)),
                      arrays[f"{prefix}b{i}"].astype(np.float32)) for i in range(n)]
 
@@ -112,11 +99,3 @@ def find_joint_space(encoder: str, folder: Path | None = None) -> Path | None:
         return folder / "joint.npz"
     path = packaged_space_path(encoder)
     return path if path.is_file() else None
-
-
-def _forward(layers: Layers, x: np.ndarray) -> np.ndarray:
-    for i, (w, b) in enumerate(layers):
-        x = x @ w + b
-        if i < len(layers) - 1:
-            x = np.maximum(x, 0)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

@@ -16,6 +16,7 @@ import numpy as np
 
 from pixseek.atomic import atomic_path, atomic_write
 from pixseek.errors import PixseekError
+from pixseek.search import layers as mlp
 
 FORMAT = "pixseek-devise"
 FORMAT_VERSION = 2  # 2 added the class head; version 1 files still load (no head)
@@ -27,7 +28,7 @@ MAPPINGS_DIR = "mappings"
 class Mapping:
     """Dense layers (ReLU between them) from visual vectors to unit word vectors, plus what it was trained on."""
 
-    layers: list[tuple[np.ndarray, np.ndarray]]  # (W (in, out), b (out,)) float32
+    layers: mlp.Layers  # (W (in, out), b (out,)) float32
     encoder: str
     words: str
     class_ids: list[str]
@@ -41,23 +42,14 @@ class Mapping:
     loss: str = "cosine"
     report: dict = field(default_factory=dict)
 
-    @property
-    def in_dim(self) -> int:
-        return int(self.layers[0][0].shape[0])
-
-    @property
-    def out_dim(self) -> int:
-        return int(self.layers[-1][0].shape[1])
+    in_dim = property(lambda self: mlp.in_dim(self.layers))
+    out_dim = property(lambda self: mlp.out_dim(self.layers))
 
     def map(self, x: np.ndarray) -> np.ndarray:
         """(n, in_dim) visual vectors -> (n, out_dim) unit vectors in word space."""
         x = np.asarray(x, np.float32)
         assert x.ndim == 2 and x.shape[1] == self.in_dim, (x.shape, self.in_dim)
-        for i, (w, b) in enumerate(self.layers):
-            x = x @ w + b
-            if i < len(self.layers) - 1:
-                x = np.maximum(x, 0)
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        return mlp.forward(self.layers, x)
 
     def class_probs(self, visual: np.ndarray) -> np.ndarray:
         """Probabilities over the trained classes: a softmax of the class head's logits blended with
@@ -98,12 +90,7 @@ class Mapping:
     @classmethod
     def load(cls, path: Path, encoder: str | None = None, words: str | None = None, in_dim: int | None = None) -> Mapping:
         """Read a saved mapping; refuses one made for another encoder, word space or vector size."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                header = json.loads(str(z["header"]))
-                arrays = {k: z[k] for k in z.files if k != "header"}
-        except (OSError, ValueError, KeyError) as exc:
-            raise PixseekError(f"cannot read mapping {path}: {exc}") from None
+        header, arrays = mlp.read_npz(path, "mapping")
         if header.get("format") != FORMAT or header.get("version") not in READABLE_VERSIONS:
             raise PixseekError(f"{path} is a {header.get('format')} v{header.get('version')} file; this pixseek reads "
                                f"{FORMAT} v{FORMAT_VERSION}: run `pixseek train` again")

@@ -1,15 +1,15 @@
-"""A VectorStore over an array or memory map: vectors derived from a collection's rows, and evaluation sets."""
+"""Vectors (store/vectors.py) over an array or memory map: vectors derived from a collection's rows, and evaluation sets."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from pixseek.config import ram_limit_bytes
 from pixseek.store.topk import TopK, top_k
-from pixseek.store.vectors import LocalVectorStore
 
 
 class ArrayStore:
-    """A VectorStore over an array or memory map (exact inner product, in chunks): derived vectors and evaluation."""
+    """Vectors (store/vectors.py) over an array or memory map (exact inner product, in chunks): derived vectors and evaluation."""
 
     CHUNK = 65536
 
@@ -17,6 +17,7 @@ class ArrayStore:
         assert vectors.ndim == 2, vectors.shape
         self.vectors = vectors
         self.dim = int(vectors.shape[1])
+        self.rows = len(vectors)
         self.live = np.ones(len(vectors), bool) if live is None else np.asarray(live, bool)
         assert self.live.shape == (len(vectors),), (self.live.shape, vectors.shape)
         self._ram: np.ndarray | None = None
@@ -24,7 +25,7 @@ class ArrayStore:
     def _dense(self) -> np.ndarray | None:
         """All rows as float32 in RAM when they fit the same budget as the collection's own stores (a float16
         memory map converted on every query costs more than the search), else None."""
-        if self._ram is None and len(self.vectors) * self.dim * 4 <= LocalVectorStore.RAM_LIMIT:
+        if self._ram is None and len(self.vectors) * self.dim * 4 <= ram_limit_bytes():
             self._ram = np.ascontiguousarray(self.vectors, np.float32)
         return self._ram
 

@@ -14,26 +14,53 @@ from typing import Protocol
 
 import numpy as np
 
+from pixseek.config import ram_limit_bytes
 
-class VectorStore(Protocol):
+FileMeta = tuple[str, int, int]  # (path, mtime_ns, size) of the file a new vector came from
+
+
+class Vectors(Protocol):
+    """What search needs: rows by id and inner-product top-k over the live ones."""
+
     dim: int
+    rows: int  # ids below this are committed; the live ones among them are searched
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
-    def remove(self, ids: np.ndarray) -> None: ...
-    def get(self, ids: np.ndarray) -> np.ndarray: ...
+    def __len__(self) -> int:
+        """How many live vectors."""
+        ...
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        """(len(ids), dim) float32."""
+        ...
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each (n_queries, k), best first; missing slots have id -1."""
         ...
-    def __len__(self) -> int: ...
+
+
+class VectorStore(Vectors, Protocol):
+    """A collection's durable vectors (local files, Milvus): what indexing writes through."""
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[FileMeta] | None = None) -> None:
+        """Append rows for new ids (in order), durable before the catalog commits them; `meta` lets a store
+        keep filter fields beside the vectors (Milvus), others ignore it."""
+        ...
+
+    def remove(self, ids: np.ndarray) -> None: ...
+
+    def revive(self, ids: np.ndarray) -> None:
+        """Make removed ids live again (a deleted photo's content came back)."""
+        ...
+
+    def save(self) -> None:
+        """Persist what is derived from the rows (an ANN index) after a batch of changes; may do nothing."""
+        ...
 
 
 class LocalVectorStore:
     """Rows in `<folder>/<name>.<dtype>`, row i = id i; a live mask marks removed ids."""
 
     CHUNK = 65536
-    # Below this size the rows are kept in RAM as float32 (converting float16 on every query costs more
-    # than the search itself); above it, queries stream over the memory map chunk by chunk.
-    RAM_LIMIT = int(os.environ.get("PIXSEEK_RAM_MB", "2048")) * 2**20
 
     def __init__(self, folder: Path, name: str, dim: int, dtype: str = "float32", committed_rows: int = 0,
                  live_ids: list[int] | None = None, writer: bool = False) -> None:
@@ -62,8 +89,9 @@ class LocalVectorStore:
         return int(self.live.sum())
 
     def _dense(self) -> np.ndarray | None:
-        """The float32 rows in RAM when they fit under RAM_LIMIT, else None."""
-        if self.rows * self.dim * 4 > self.RAM_LIMIT:
+        """The float32 rows in RAM when they fit under $PIXSEEK_RAM_MB (converting float16 on every query
+        costs more than the search itself), else None: queries stream over the memory map chunk by chunk."""
+        if self.rows * self.dim * 4 > ram_limit_bytes():
             self._ram = None
             return None
         if self._ram is None or len(self._ram) != self.rows:
@@ -78,7 +106,7 @@ class LocalVectorStore:
                          if self.rows else np.zeros((0, self.dim), self.dtype))
         return self._map
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[FileMeta] | None = None) -> None:
         ids = np.asarray(ids, np.int64)
         assert vectors.shape == (len(ids), self.dim), (vectors.shape, self.dim)
         assert len(ids) == 0 or (ids == np.arange(self.rows, self.rows + len(ids))).all(), "ids must be appended in order"
@@ -91,6 +119,9 @@ class LocalVectorStore:
 
     def revive(self, ids: np.ndarray) -> None:
         self.live[np.asarray(ids, np.int64)] = True
+
+    def save(self) -> None:
+        """Every add is fsynced already."""
 
     def remove(self, ids: np.ndarray) -> None:
         self.live[np.asarray(ids, np.int64)] = False

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from pixseek.config import data_home
 from pixseek.errors import PixseekError
-from pixseek.paths import data_home
 
 QUERIES = ["cat", "coffee", "vehicle", "vehicle -moped", "a rocket launching into the sky"]
 

@@ -67,10 +67,10 @@ def _read_ids(path: str | None) -> list[str] | None:
 
 def file_vectors(col: Collection, files: list[str], progress: bool | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(visual vectors, classifier probs or None, ok mask) of image files, through the collection's encoder."""
+    from pixseek.config import cache_dir
     from pixseek.encoders.base import Embedding
     from pixseek.encoders.visual import visual_vectors
     from pixseek.learn.datasets import cached_features
-    from pixseek.paths import cache_dir
 
     feats = cached_features(files, col.encoder, cache_dir() / "features", progress=progress)
     ok = feats.ok
@@ -162,7 +162,7 @@ def _train_joint(args: argparse.Namespace) -> None:
     space.report.update({"id": f"user-{int(time.time())}", "captions_file": str(Path(args.captions).resolve())})
     path = col.folder / "joint.npz"
     space.save(path)
-    col._derive()
+    col.derive()
     d = space.report["dev"]
     out(args, {"joint": str(path), "dev": d, "best_epoch": space.report["best_epoch"]},
         [f"dev caption->photo R@1 {d['r1']:.3f}  R@5 {d['r5']:.3f}  R@10 {d['r10']:.3f} on {len(parts[1].x)} dev photos",
@@ -181,7 +181,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
         caps = read_captions(args.captions, args.images)
         visual, probs, ok = file_vectors(col, caps.files, _progress(args))
-        searcher = array_searcher(col.folder, col.encoder_spec, col.words_spec, col._class_ids(), visual, probs)
+        searcher = array_searcher(col.folder, col.encoder_spec, col.words_spec, col.class_ids(), visual, probs)
         rows = np.cumsum(ok) - 1
         keep = ok[caps.owner]
         r = caption_recall(searcher, [c for c, k in zip(caps.captions, keep) if k], rows[caps.owner[keep]], args.bridge)
@@ -193,7 +193,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise PixseekError("give a labelled DATASET folder or --captions FILE")
     dataset = open_dataset(args.dataset, load_wordnet())
     visual, probs, labels = dataset_vectors(col, dataset, args.split, _progress(args))
-    searcher = array_searcher(col.folder, col.encoder_spec, col.words_spec, col._class_ids(), visual, probs)
+    searcher = array_searcher(col.folder, col.encoder_spec, col.words_spec, col.class_ids(), visual, probs)
     wanted = _read_ids(args.classes)
     ids = [c.id for c in dataset.classes]
     query_classes = None if wanted is None else [ids.index(w) for w in wanted if w in ids]

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def cmd_serve(args: argparse.Namespace) -> None:
     """Serve until interrupted. fastapi and uvicorn are required dependencies; they are imported here, not at the
     top, only because loading them takes about a second that every other command would pay."""
+    from pixseek.config import default_db
     from pixseek.interfaces.http import serve
-    from pixseek.paths import default_db
 
     serve(args.db or default_db(), host=args.host, port=args.port, token=args.token)

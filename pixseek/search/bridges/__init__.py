@@ -19,7 +19,7 @@ from pixseek.search.bridges.devise import DeviseBridge
 from pixseek.search.bridges.joint import JointBridge
 from pixseek.search.joint_space import JointSpace
 from pixseek.search.trained_classes import TrainedClasses
-from pixseek.store.vectors import VectorStore
+from pixseek.store.vectors import Vectors
 
 __all__ = ["BRIDGES", "Bridge", "BridgeContext", "Part", "Unit", "open_bridge"]
 
@@ -30,11 +30,11 @@ class BridgeContext:
     are no photos yet (tagging a file still works)."""
 
     classes: object | None = None  # ConceptSpace or TrainedClasses: the conse bridge's class space
-    class_store: VectorStore | None = None  # rows matching classes.image_rows
+    class_store: Vectors | None = None  # rows matching classes.image_rows
     trained: TrainedClasses | None = None
-    mapped_store: VectorStore | None = None
+    mapped_store: Vectors | None = None
     joint: JointSpace | None = None
-    joint_store: VectorStore | None = None
+    joint_store: Vectors | None = None
     phrases: object | None = None  # the sentence encoder the joint space's text head takes
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from pixseek.search.terms import Query
-from pixseek.store.vectors import VectorStore
+from pixseek.store.vectors import Vectors
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Unit:
 
 @dataclass
 class Part:
-    store: VectorStore | None  # None where only tagging is possible (a collection with no photos yet)
+    store: Vectors | None  # None where only tagging is possible (a collection with no photos yet)
     units: list[Unit]
     weight: float = 1.0
 

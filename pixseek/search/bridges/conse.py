@@ -12,13 +12,13 @@ import numpy as np
 from pixseek.errors import PixseekError
 from pixseek.search.bridges.base import Part, Unit
 from pixseek.search.terms import Query
-from pixseek.store.vectors import VectorStore
+from pixseek.store.vectors import Vectors
 
 
 class ConseBridge:
     name = "conse"
 
-    def __init__(self, space, store: VectorStore | None) -> None:
+    def __init__(self, space, store: Vectors | None) -> None:
         self.space = space  # ConceptSpace or TrainedClasses
         self.store = store  # class-probability rows, matching space.image_rows
 

@@ -8,13 +8,13 @@ from pixseek.errors import PixseekError
 from pixseek.search.bridges.base import Part, Unit
 from pixseek.search.terms import Query
 from pixseek.search.trained_classes import TrainedClasses
-from pixseek.store.vectors import VectorStore
+from pixseek.store.vectors import Vectors
 
 
 class DeviseBridge:
     name = "devise"
 
-    def __init__(self, classes: TrainedClasses, store: VectorStore | None, explain_store: VectorStore | None) -> None:
+    def __init__(self, classes: TrainedClasses, store: Vectors | None, explain_store: Vectors | None) -> None:
         self.classes = classes
         self.mapping = classes.mapping
         self.store = store  # mapped unit word vectors, one per image row

@@ -16,7 +16,7 @@ import numpy as np
 from pixseek.search.bridges.base import Part, Unit
 from pixseek.search.joint_space import JointSpace
 from pixseek.search.terms import Query
-from pixseek.store.vectors import VectorStore
+from pixseek.store.vectors import Vectors
 
 SCENE_WORDS = Path(__file__).resolve().parents[1] / "data" / "scene_words.txt"
 
@@ -24,7 +24,7 @@ SCENE_WORDS = Path(__file__).resolve().parents[1] / "data" / "scene_words.txt"
 class JointBridge:
     name = "joint"
 
-    def __init__(self, space: JointSpace, phrases, store: VectorStore | None) -> None:
+    def __init__(self, space: JointSpace, phrases, store: Vectors | None) -> None:
         self.space = space
         self.phrases = phrases  # encoders/phrases.py PhraseEncoder (or anything with encode(list) -> (n, dim))
         self.store = store  # unit joint vectors, one per image row

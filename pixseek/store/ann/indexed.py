@@ -20,7 +20,7 @@ from pixseek.store.ann.choice import is_auto, resolve_index
 from pixseek.store.ann.files import IndexFileError
 from pixseek.store.ann.index import AnnIndex
 from pixseek.store.ann.spec import IndexSpec, parse_spec
-from pixseek.store.vectors import LocalVectorStore
+from pixseek.store.vectors import FileMeta, LocalVectorStore
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3
 
@@ -53,7 +53,11 @@ class IndexedVectorStore:
     def __len__(self) -> int:
         return len(self.store)
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+    @property
+    def rows(self) -> int:
+        return self.store.rows
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[FileMeta] | None = None) -> None:
         self.store.add(ids, vectors)
         self.index.add(ids, vectors)
         self._maybe_rebuild()

@@ -1,8 +1,8 @@
-"""The Indexer's decode + embed stage spread over a Ray cluster (`pixseek index --ray [ADDRESS]`).
+"""The read stage on a Ray cluster (`pixseek index --ray [ADDRESS]`): decode and embed there.
 
 Each Ray actor loads the encoder once and turns a chunk of files into (hash, features, probs, width,
 height, error) per file. The driver keeps everything that decides ids and commits: it yields the chunks'
-results in the order the files were scanned, and the Indexer's `_write` writes and commits them exactly
+results in the order the files were scanned, and the pipeline writes and commits them exactly
 as in the single-process run, so the catalog and vectors come out identical (the encoder gives the
 same vector for an image whatever batch it is in).
 
@@ -23,16 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pixseek.config import DEFAULT_ENCODER, env
 from pixseek.errors import PixseekError
-from pixseek.store.prepare import Prepared
-
-
-@dataclass
-class Embedded(Prepared):
-    """A Prepared file whose embedding a Ray worker already computed (pixels are not shipped back)."""
-
-    features: np.ndarray | None = None
-    probs: np.ndarray | None = None
+from pixseek.ingest.decode import Prepared, Task
 
 
 @dataclass
@@ -42,11 +35,11 @@ class RayOptions:
     crash_once: fault injection for tests; the first actor to see this file missing creates it and exits."""
 
     address: str | None = None
-    encoder_spec: str = "efficientnet-lite0"
+    encoder_spec: str = DEFAULT_ENCODER
     actors: int | None = None
     chunk: int = 64
     max_attempts: int = 3
-    crash_once: str | None = field(default_factory=lambda: os.environ.get("PIXSEEK_RAY_CRASH_ONCE"))
+    crash_once: str | None = field(default_factory=lambda: env("PIXSEEK_RAY_CRASH_ONCE") or None)
 
 
 class _Worker:
@@ -58,8 +51,8 @@ class _Worker:
         self.encoder = load_image_encoder(encoder_spec)
         self.crash_once = crash_once
 
-    def run(self, tasks: list[tuple[str, int, int, int]]) -> list[tuple]:
-        from pixseek.store.prepare import prepare
+    def run(self, tasks: list[Task]) -> list[tuple]:
+        from pixseek.ingest.decode import prepare
 
         if self.crash_once:
             try:
@@ -95,8 +88,9 @@ def _start(address: str | None):
     return ray
 
 
-def ray_embedded(todo: list[tuple[str, int, int, int]], opts: RayOptions) -> Iterator[Embedded]:
-    """Embedded items for `todo`, in `todo` order, computed by Ray actors; bounded work in flight."""
+def ray_embedded(todo: list[Task], opts: RayOptions) -> Iterator[Prepared]:
+    """Items for `todo`, in `todo` order, embedded by Ray actors (features and probs, no pixels);
+    bounded work in flight."""
     ray = _start(opts.address)
     from ray.exceptions import RayActorError
 
@@ -140,8 +134,18 @@ def ray_embedded(todo: list[tuple[str, int, int, int]], opts: RayOptions) -> Ite
                 idle.append(slot)
             while next_yield in ready:
                 for path, size, mtime, digest, feat, probs, w, h, error in ready.pop(next_yield):
-                    yield Embedded(path, size, mtime, digest, None, w, h, error, feat, probs)
+                    yield Prepared(path, size, mtime, digest, None, w, h, error, feat, probs)
                 next_yield += 1
     finally:
         for a in actors:
             ray.kill(a)
+
+
+class RayReader:
+    """The Reader (ingest/readers.py) that hands the work to Ray actors."""
+
+    def __init__(self, options: RayOptions) -> None:
+        self.options = options
+
+    def read(self, todo: list[Task]) -> Iterator[Prepared]:
+        return ray_embedded(todo, self.options)

@@ -1,16 +1,14 @@
-"""The indexing pipeline: scan -> diff against the catalog -> decode in worker processes -> embed in
-batches -> append vectors -> commit. Re-runs are incremental, and a run killed at any point resumes:
-vectors are fsynced before the catalog rows that point at them are committed.
+"""The indexing pipeline: scan -> diff against the catalog -> read (decode, by a Reader) -> plan and embed
+in batches -> write (append vectors, then commit). Re-runs are incremental, and a run killed at any
+point resumes: vectors are fsynced before the catalog rows that point at them are committed.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +17,10 @@ import numpy as np
 
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.visual import visual_vectors
+from pixseek.ingest.decode import Prepared, Task
+from pixseek.ingest.readers import ProcessReader, Reader
+from pixseek.ingest.scan import scan
 from pixseek.store.catalog import Catalog, FileRecord
-from pixseek.store.prepare import Prepared, init_worker, prepare
-from pixseek.store.scan import scan
 from pixseek.store.vectors import VectorStore
 
 
@@ -38,12 +37,11 @@ class RunCounts:
 
 class Indexer:
     def __init__(self, catalog: Catalog, visual: VectorStore, probs: VectorStore | None, encoder: ImageEncoder,
-                 batch_size: int = 64, workers: int | None = None, ray=None) -> None:
-        """ray: None for local decoding processes, else a `ray_index.RayOptions` to decode and embed on Ray."""
+                 batch_size: int = 64, reader: Reader | None = None) -> None:
+        """reader: where files are decoded (default: local worker processes; see ingest/readers.py)."""
         self.catalog, self.visual, self.probs, self.encoder = catalog, visual, probs, encoder
         self.batch_size = batch_size
-        self.workers = workers if workers is not None else max(1, (os.cpu_count() or 2) - 1)
-        self.ray = ray
+        self.reader = reader or ProcessReader(window=4 * batch_size)
 
     def run(self, roots: list[Path], progress: bool | None = None, skip: Path | None = None,
             log: Callable[[str], None] | None = None) -> RunCounts:
@@ -53,7 +51,7 @@ class Indexer:
         roots = [Path(os.path.abspath(r)) for r in roots]
         known = self.catalog.files_under([str(r) for r in roots])
         seen: set[str] = set()
-        todo: list[tuple[str, int, int, int]] = []
+        todo: list[Task] = []
         for found in scan(roots, skip=skip):
             seen.add(found.path)
             old = known.get(found.path)
@@ -87,7 +85,7 @@ class Indexer:
         previous: _Plan | None = None
         with ThreadPoolExecutor(1, thread_name_prefix="embed") as embedder:
             try:
-                for item in self._prepared(todo):
+                for item in self.reader.read(todo):
                     pending.append(item)
                     n_pixels += item.error is None  # decoded here, or already embedded on Ray
                     if n_pixels >= self.batch_size or len(pending) >= 4 * self.batch_size:
@@ -107,37 +105,6 @@ class Indexer:
                     bar.update(len(previous.batch))
             finally:
                 bar.close()
-
-    def _prepared(self, todo: list) -> Iterable[Prepared]:
-        """Decode in worker processes, at most a few batches ahead so memory stays bounded."""
-        if self.ray is not None:  # decoded and embedded on Ray actors, yielded in `todo` order
-            from pixseek.store.ray_index import ray_embedded
-
-            yield from ray_embedded(todo, self.ray)
-            return
-        if self.workers == 0 or (self.workers == 1 and len(todo) < 2 * self.batch_size):  # not worth a process
-            yield from map(prepare, todo)
-            return
-        window = threading.BoundedSemaphore(4 * self.batch_size)
-        stop = threading.Event()
-
-        def feed():  # runs in the pool's task thread; must never block forever, or the pool cannot shut down
-            for task in todo:
-                while not window.acquire(timeout=0.1):
-                    if stop.is_set():
-                        return
-                if stop.is_set():
-                    return
-                yield task
-
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(self.workers, initializer=init_worker) as pool:
-            try:
-                for item in pool.imap_unordered(prepare, feed(), chunksize=4):
-                    window.release()
-                    yield item
-            finally:
-                stop.set()
 
     def _plan(self, batch: list[Prepared], embedder: ThreadPoolExecutor) -> _Plan:
         """Sort a batch into new contents (ids assigned now, embedding started), known ones and revivals."""
@@ -164,7 +131,7 @@ class Indexer:
         future = None
         items = list(new.values())
         if items:
-            if getattr(items[0], "features", None) is not None:  # embedded by a Ray worker already
+            if items[0].features is not None:  # embedded by the reader already
                 emb = Embedding(np.stack([p.features for p in items]),
                                 None if items[0].probs is None else np.stack([p.probs for p in items]))
                 future = embedder.submit(lambda: emb)
@@ -179,10 +146,10 @@ class Indexer:
             emb = plan.embedding.result()
             items = list(new.values())
             cids = np.array([ids[h] for h in new], np.int64)
-            meta = {"meta": [(p.path, p.mtime_ns, p.size) for p in items]} if getattr(self.visual, "takes_meta", False) else {}
-            self.visual.add(cids, visual_vectors(emb).astype(np.float32), **meta)
+            meta = [(p.path, p.mtime_ns, p.size) for p in items]
+            self.visual.add(cids, visual_vectors(emb).astype(np.float32), meta)
             if self.probs is not None and emb.probs is not None:
-                self.probs.add(cids, emb.probs, **meta)
+                self.probs.add(cids, emb.probs, meta)
         released: list[int] = []
         used: set[str] = set()
         self.catalog.begin()

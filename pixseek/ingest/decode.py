@@ -1,4 +1,5 @@
-"""Work done in decoding worker processes: read the bytes once, hash them, decode and crop."""
+"""The read stage's unit of work, done in decoding worker processes: read the bytes once, hash them,
+decode and crop (`prepare`). A file that could not be read or decoded comes back with its `error`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pixseek.config import env_int
 from pixseek.encoders.images import ImageError, load_for_encoder
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -23,9 +25,11 @@ class Prepared:
     width: int = 0
     height: int = 0
     error: str | None = None
+    features: np.ndarray | None = None  # set when the reader embedded the photo itself (Ray); pixels are then None
+    probs: np.ndarray | None = None
 
 
-WORKER_NICE = int(os.environ.get("PIXSEEK_WORKER_NICE", "19"))
+Task = tuple[str, int, int, int]  # (path, size, mtime_ns, encoder input size)
 
 
 def init_worker() -> None:
@@ -34,7 +38,7 @@ def init_worker() -> None:
     at the lowest priority it runs in the gaps the encoder leaves instead (and, unlike SCHED_IDLE, still
     gets its share when other programs keep the machine busy)."""
     try:
-        os.nice(WORKER_NICE)
+        os.nice(env_int("PIXSEEK_WORKER_NICE"))
     except OSError:
         pass
 
@@ -43,7 +47,7 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def prepare(task: tuple[str, int, int, int]) -> Prepared:
+def prepare(task: Task) -> Prepared:
     """task = (path, size, mtime_ns, input_size). Never raises: failures come back as `error`."""
     path, size, mtime_ns, input_size = task
     try:

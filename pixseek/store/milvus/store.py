@@ -19,105 +19,22 @@ address exactly as it would to a cluster's.
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 
 from pixseek.errors import PixseekError
-from pixseek.store.ann import DEFAULT_KNOBS, parse_spec
+from pixseek.store.milvus.filters import MAX_FOLDER_DEPTH, MetaFilter, ancestors
+from pixseek.store.milvus.index import MilvusIndex
+from pixseek.store.vectors import FileMeta
 
 ROWS_PER_WRITE = 512  # ~4.7 MB of 2280-d float32 per request, well under gRPC's message limit
 IDS_PER_READ = 1024
 QUERIES_PER_SEARCH = 256
-MAX_FOLDER_DEPTH = 64
-
-
-@dataclass(frozen=True)
-class MilvusIndex:
-    """A pixseek index string mapped to a Milvus index type, build parameters and search parameters."""
-
-    text: str
-    index_type: str
-    build: dict[str, int] = field(default_factory=dict)
-    search: dict[str, int] = field(default_factory=dict)
-
-    def search_params(self, k: int) -> dict[str, Any]:
-        params = dict(self.search)
-        if "ef" in params:
-            params["ef"] = max(params["ef"], k)  # Milvus refuses ef < k
-        return {"metric_type": "IP", "params": params}
-
-
-def milvus_index(text: str = "exact", dim: int | None = None, lite: bool = False, **knobs: int) -> MilvusIndex:
-    """'exact'/'flat' -> FLAT, 'hnswM' -> HNSW(M), 'ivfN,pqM' -> IVF_PQ(nlist=N, m=M); knobs: ef, nprobe.
-
-    Milvus Lite 3.2 has no IVF_PQ (it accepts the index, logs a failed build and searches exactly), so
-    it is refused there rather than silently ignored.
-    """
-    if text in ("exact", "flat"):
-        return MilvusIndex("exact", "FLAT")
-    spec = parse_spec(text)
-    if spec.kind == "hnsw":
-        m = spec.params["m"]
-        ef = knobs.get("ef", DEFAULT_KNOBS["hnsw"]["ef"])
-        return MilvusIndex(spec.text, "HNSW", {"M": m, "efConstruction": max(200, 4 * m)}, {"ef": ef})
-    if spec.kind == "ivfpq":
-        if lite:
-            raise PixseekError(f"Milvus Lite has no IVF_PQ index ({text}): use hnswM or exact there, "
-                               "or a Milvus cluster for IVF_PQ")
-        nlist, m = spec.params["ivf"], spec.params["pq"]
-        if dim is not None and dim % m:
-            raise PixseekError(f"IVF_PQ needs the dimension ({dim}) to be a multiple of pq ({m})")
-        nprobe = knobs.get("nprobe", DEFAULT_KNOBS["ivfpq"]["nprobe"])
-        return MilvusIndex(spec.text, "IVF_PQ", {"nlist": nlist, "m": m, "nbits": 8}, {"nprobe": nprobe})
-    raise PixseekError(f"index {text!r} has no Milvus equivalent: use exact, flat, hnswM or ivfN,pqM")
-
-
-@dataclass(frozen=True)
-class MetaFilter:
-    """Metadata conditions pushed down to Milvus with the vector search (all optional, combined with AND).
-
-    folder: only images at or below this folder. modified_after / modified_before: file mtime in
-    seconds since the epoch. min_bytes / max_bytes: file size. A content shared by several files carries
-    the metadata of the file that brought it into the collection first.
-    """
-
-    folder: str | None = None
-    modified_after: float | None = None
-    modified_before: float | None = None
-    min_bytes: int | None = None
-    max_bytes: int | None = None
-
-    def expr(self) -> str:
-        parts = []
-        if self.folder is not None:
-            folder = str(PurePosixPath(os.path.abspath(os.path.expanduser(self.folder))))
-            parts.append(f"array_contains(folders, {json.dumps(folder)})")
-        if self.modified_after is not None:
-            parts.append(f"mtime >= {int(self.modified_after)}")
-        if self.modified_before is not None:
-            parts.append(f"mtime < {int(np.ceil(self.modified_before))}")
-        if self.min_bytes is not None:
-            parts.append(f"size >= {int(self.min_bytes)}")
-        if self.max_bytes is not None:
-            parts.append(f"size <= {int(self.max_bytes)}")
-        return " and ".join(parts)
-
-
-def ancestors(path: str) -> tuple[str, list[str]]:
-    """(parent folder, every folder above the file, root first) for the `folder`/`folders` fields."""
-    parents = [str(p) for p in reversed(PurePosixPath(path).parents)]
-    return parents[-1], parents[-MAX_FOLDER_DEPTH:]
 
 
 class MilvusVectorStore:
     """The VectorStore protocol over one Milvus collection; `search` also takes a `MetaFilter`."""
-
-    takes_meta = True  # the Indexer passes file metadata to `add` for filter fields
 
     def __init__(self, client: Any, collection: str, dim: int, index: MilvusIndex, committed_rows: int = 0,
                  live_ids: list[int] | None = None, round_to: str | None = "float16", writer: bool = False) -> None:
@@ -204,7 +121,7 @@ class MilvusVectorStore:
     def __len__(self) -> int:
         return int(self.live.sum())
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[tuple[str, int, int]] | None = None) -> None:
+    def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[FileMeta] | None = None) -> None:
         """Upsert rows; meta = (path, mtime_ns, size) per row for the filter fields."""
         ids = np.asarray(ids, np.int64)
         assert vectors.shape == (len(ids), self.dim), (vectors.shape, self.dim)

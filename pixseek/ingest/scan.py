@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pixseek.config import IMAGE_EXTENSIONS
 from pixseek.encoders.images import looks_like_image
 
 
@@ -37,7 +38,7 @@ def _one(path: str) -> Iterator[Found]:
     try:
         st = os.stat(path)
     except OSError as exc:
-        if Path(path).suffix.lower() in {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}:
+        if Path(path).suffix.lower() in IMAGE_EXTENSIONS:
             yield Found(path, 0, 0, f"cannot read: {exc.strerror or exc}")
         return
     if not os.path.isfile(path):

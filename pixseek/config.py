@@ -1,0 +1,86 @@
+"""Every setting pixseek reads from the environment, and the defaults more than one module needs.
+
+Variables are read when a function here is called, never at import, so a test or a long-running
+server that changes one sees the change. README.md lists the same variables (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ENCODER = "efficientnet-lite0"
+DEFAULT_WORDS = "glove-6b-50d"
+DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str
+    meaning: str
+
+
+VARIABLES = (
+    Variable("PIXSEEK_DB", "$XDG_DATA_HOME/pixseek/default", "the collection used when --db is not given"),
+    Variable("PIXSEEK_CACHE", "$XDG_CACHE_HOME/pixseek", "exported models and derived tables (safe to delete)"),
+    Variable("PIXSEEK_TOKEN", "", "access token `pixseek serve` requires when --token is not given"),
+    Variable("PIXSEEK_THREADS", "0", "threads per encoder session (0: one per core)"),
+    Variable("PIXSEEK_RAM_MB", "2048", "vector files up to this size are searched from a float32 copy in RAM"),
+    Variable("PIXSEEK_WORKER_NICE", "19", "niceness of the decoding processes of `pixseek index`"),
+    Variable("PIXSEEK_WORDNET", "", "a WordNet 3.0 dict folder, before the system's (wordnet-base) and NLTK's"),
+    Variable("PIXSEEK_MILVUS_TOKEN", "", "token for a Milvus server (milvus://...)"),
+    Variable("PIXSEEK_RAY_CRASH_ONCE", "", "tests only: a file whose creation makes one Ray worker crash"),
+)
+_KNOWN = {v.name: v for v in VARIABLES}
+
+
+def env(name: str) -> str:
+    """The variable's value, or its default; only the variables in VARIABLES may be asked for."""
+    var = _KNOWN[name]
+    value = os.environ.get(name, "")
+    return value if value != "" else ("" if var.default.startswith("$") else var.default)
+
+
+def env_int(name: str) -> int:
+    from pixseek.errors import PixseekError
+
+    text = env(name)
+    try:
+        return int(text)
+    except ValueError:
+        raise PixseekError(f"${name} must be a whole number, not {text!r}") from None
+
+
+def data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
+def default_db() -> Path:
+    """The collection folder used when neither --db nor PIXSEEK_DB is given."""
+    given = env("PIXSEEK_DB")
+    return Path(given) if given else data_home() / "pixseek" / "default"
+
+
+def cache_dir() -> Path:
+    """Exported models and derived tables; safe to delete, rebuilt on demand."""
+    given = env("PIXSEEK_CACHE")
+    base = Path(given) if given else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pixseek"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def encoder_threads() -> int:
+    return env_int("PIXSEEK_THREADS") or (os.cpu_count() or 1)
+
+
+def ram_limit_bytes() -> int:
+    return env_int("PIXSEEK_RAM_MB") * 2**20
+
+
+def wordnet_candidates() -> list[str]:
+    """Folders that may hold WordNet's dict files, in the order they are tried."""
+    nltk = [str(Path(p) / "corpora" / "wordnet") for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
+    return [env("PIXSEEK_WORDNET"), *nltk]

@@ -1,0 +1,88 @@
+"""One index run over a collection: under its writer lock, stores opened for writing once, the pipeline
+run, the stores' derived state (the ANN index) saved. Also the two other writer jobs, `reindex` and
+`verify`, which take the same lock."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from pixseek.encoders.base import ImageEncoder
+from pixseek.errors import PixseekError
+from pixseek.ingest.pipeline import Indexer, RunCounts
+from pixseek.ingest.readers import ProcessReader, Reader
+from pixseek.store.layout import Layout, Stores
+from pixseek.store.lock import index_lock
+
+
+def make_reader(workers: int | None, batch_size: int, ray: str | None, encoder_spec: str) -> Reader:
+    """Local decoding processes, or Ray actors at this address ("local" or "" starts Ray here)."""
+    if ray is None:
+        return ProcessReader(workers, window=4 * batch_size)
+    from pixseek.ingest.ray_reader import RayOptions, RayReader
+
+    return RayReader(RayOptions(ray, encoder_spec))
+
+
+def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: Reader, batch_size: int = 64,
+              progress: bool | None = None, after: Callable[[Stores], None] | None = None) -> tuple[RunCounts, Stores]:
+    """Add new and changed images below `roots`, drop deleted ones; safe to interrupt and re-run.
+    `after` runs with the final stores while the lock is still held (deriving vectors for search)."""
+    missing = [str(r) for r in roots if not r.exists()]
+    if missing:
+        raise PixseekError(f"no such file or folder: {', '.join(missing)}")
+    if layout.catalog.readonly:
+        raise PixseekError(f"collection {layout.folder} is read-only: searching works, indexing needs write access")
+    try:
+        with index_lock(layout.folder):
+            stores = layout.open_stores(writer=True)
+            before = layout.index_status(len(stores.visual))["type"]
+            indexer = Indexer(layout.catalog, stores.visual, stores.probs, encoder, batch_size=batch_size, reader=reader)
+            counts = indexer.run(roots, progress=progress, skip=layout.folder.resolve())
+            if layout.index_status(layout.catalog.counts()["images"])["type"] != before:
+                stores = layout.open_stores(writer=True)  # grown (or shrunk) into another index type
+            else:
+                stores = Stores(stores.visual, stores.probs, layout.shape()[0], layout.data_version())
+            for store in (stores.visual, stores.probs):
+                if store is not None:
+                    store.save()
+            if after is not None:
+                after(stores)
+    except (OSError, sqlite3.OperationalError) as exc:
+        layout.catalog.rollback()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise PixseekError(f"cannot write to collection {layout.folder}: {reason}; "
+                           "everything committed before this is kept, re-run `pixseek index` once fixed") from exc
+    return counts, stores
+
+
+def reindex(layout: Layout, after: Callable[[Stores], None] | None = None) -> Stores:
+    """Rebuild the image index from the stored vectors now (no re-embedding)."""
+    with index_lock(layout.folder):
+        ann = layout.folder / "visual.ann"
+        if ann.exists():
+            ann.unlink()  # the header would tell a stale index apart anyway; this makes the rebuild explicit
+        stores = layout.open_stores(writer=True)
+        if stores.visual is not None:
+            stores.visual.save()
+        if after is not None:
+            after(stores)
+    return stores
+
+
+def verify(layout: Layout, repair: bool = True) -> tuple[dict, Stores | None]:
+    """Check that catalog and vector files agree; repair from the catalog (see store/verify.py)."""
+    from pixseek.encoders.visual import visual_dim
+    from pixseek.store.verify import verify as check
+
+    with index_lock(layout.folder):
+        if layout.catalog.get_meta("dim") is None:
+            return {"ok": True, "problems": [], "repaired": []}, None
+        dim, n_classes = layout.dims()
+        kinds = {"visual": (visual_dim(dim, n_classes), "float16")}
+        if n_classes:
+            kinds["probs"] = (n_classes, "float16")
+        report = check(layout.folder, layout.catalog, kinds, repair=repair)
+        stores = layout.open_stores(writer=True) if report.ok or repair else None
+    return report.to_dict(), stores

@@ -1,0 +1,81 @@
+"""A query image: an indexed photo (its stored vectors are used, nothing is decoded) or a new file,
+upload or region of one (embedded now)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from pixseek.encoders.base import Embedding, ImageEncoder
+from pixseek.encoders.images import ImageError, load_for_encoder
+from pixseek.encoders.visual import visual_vectors
+from pixseek.errors import PixseekError
+from pixseek.ingest.decode import content_hash
+from pixseek.store.catalog import Catalog
+from pixseek.store.layout import Stores
+
+Box = tuple[float, float, float, float]
+ImageInput = str | Path | bytes
+
+
+class QueryImages:
+    def __init__(self, catalog: Catalog, stores: Stores, encoder: Callable[[], ImageEncoder]) -> None:
+        self.catalog, self.stores, self.encoder = catalog, stores, encoder
+
+    def known_id(self, image: ImageInput) -> int | None:
+        """The content id of an image already in the stores' snapshot (by path, else by content hash).
+        An id an index run committed after the stores were opened is not in the snapshot: such an image
+        is embedded like any new one, never looked up past the rows the stores hold."""
+        if self.stores.visual is None:
+            return None
+        cid = None
+        if not isinstance(image, bytes):
+            rec = self.catalog.file(os.path.abspath(os.path.expanduser(str(image))))
+            if rec and rec.status == "ok":
+                cid = rec.content_id
+            else:
+                try:
+                    image = Path(os.path.expanduser(str(image))).read_bytes()
+                except OSError:
+                    return None
+        if cid is None and isinstance(image, bytes):
+            hit = self.catalog.content_by_hash(content_hash(image))
+            cid = hit[0] if hit and hit[1] else None
+        return cid if cid is not None and cid < self.stores.shape.rows else None
+
+    def embed(self, image: ImageInput, box: Box | None = None) -> Embedding:
+        """Run the encoder on one image file or encoded bytes, optionally on a region only."""
+        if not isinstance(image, bytes):
+            image = Path(os.path.expanduser(str(image)))
+            if not image.is_file():
+                raise PixseekError(f"no such image file: {image}")
+        encoder = self.encoder()
+        try:
+            pixels, _ = load_for_encoder(image if isinstance(image, bytes) else str(image), encoder.input_size, box)
+        except ImageError as exc:
+            raise PixseekError(f"cannot use {'upload' if isinstance(image, bytes) else image} as a query: {exc}") from None
+        return encoder.embed(pixels[None])
+
+    def visual(self, image: ImageInput, box: Box | None = None) -> tuple[np.ndarray, int | None]:
+        """(visual vector, content id if the image is indexed); a region is always embedded."""
+        known = self.known_id(image)
+        if known is not None and box is None:
+            return self.stores.visual.get(np.array([known]))[0], known
+        return visual_vectors(self.embed(image, box))[0], known
+
+    def visual_and_probs(self, image: ImageInput) -> tuple[np.ndarray, np.ndarray | None]:
+        """(1, dim) visual vectors and (1, classes) probabilities (or None), stored or computed now."""
+        known = self.known_id(image)
+        if known is not None:
+            ids = np.array([known])
+            probs = self.stores.probs.get(ids) if self.stores.probs is not None else None
+            return self.stores.visual.get(ids), probs
+        emb = self.embed(image)
+        return visual_vectors(emb), emb.probs
+
+    def paths_with_bytes(self, data: bytes) -> list[str]:
+        hit = self.catalog.content_by_hash(content_hash(data))
+        return list(self.catalog.paths_of([hit[0]]).values()) if hit and hit[1] else []
