@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA
 
 from pixseek.errors import PixseekError
 from pixseek.store.ann import (
@@ -22,7 +23,7 @@ from pixseek.store.ann import (
 from pixseek.store.ann import files as ann_files
 from pixseek.store.vectors import LocalVectorStore
 
-TINY_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "tiny-imagenet-200" / "val"
+TINY_VAL = DATA / "tiny-imagenet-200" / "val"
 
 # settings generous enough that each family must return the exact answer
 GENEROUS = {"flat": {}, "hnsw": {"ef": 400}, "ivfpq": {"nprobe": 64, "rerank": 100},
