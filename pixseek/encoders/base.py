@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -21,13 +22,26 @@ class Embedding:
     probs: np.ndarray | None = None
 
 
+class Preprocess(Protocol):
+    """How an encoder wants its pixels, picklable so decoding workers can apply it."""
+
+    size: int  # the side of the square the encoder takes
+
+    def load(self, source: str | Path | bytes, box: tuple[float, float, float, float] | None = None
+             ) -> tuple[np.ndarray, tuple[int, int]]:
+        """Decode `source` (a path or encoded bytes), optionally cut to `box` (pixels of the upright
+        original) -> ((size, size, 3) uint8 RGB, the original upright (width, height)). Raises ImageError."""
+        ...
+
+
 @runtime_checkable
 class ImageEncoder(Protocol):
     name: str
     dim: int
     input_size: int
+    preprocess: Preprocess  # decoding for this encoder (encoders/preprocess.py: SquareCrop for most)
     classes: list[str] | None  # wnids (or labels) of the probability columns
 
     def embed(self, batch: np.ndarray) -> Embedding:
-        """batch: (n, input_size, input_size, 3) uint8 RGB, already resized and centre-cropped."""
+        """batch: (n, input_size, input_size, 3) uint8 RGB, as `preprocess` made it."""
         ...

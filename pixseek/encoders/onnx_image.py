@@ -14,6 +14,7 @@ import numpy as np
 
 from pixseek.config import encoder_threads
 from pixseek.encoders.base import Embedding
+from pixseek.encoders.preprocess import SquareCrop
 from pixseek.errors import PixseekError
 
 
@@ -50,6 +51,7 @@ class OnnxImageEncoder:
         shape = inp.shape
         guessed = shape[1] if self._layout == "uint8_nhwc" else shape[-1]
         self.input_size = int(input_size or meta.get("pixseek.input_size") or (guessed if isinstance(guessed, int) else 224))
+        self.preprocess = SquareCrop(self.input_size)
         self.name = name or meta.get("pixseek.name") or path.stem
         self.mean = np.array(mean or _floats(meta.get("pixseek.mean"), (0.5, 0.5, 0.5)), np.float32)
         self.std = np.array(std or _floats(meta.get("pixseek.std"), (0.5, 0.5, 0.5)), np.float32)

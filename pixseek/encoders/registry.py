@@ -1,10 +1,22 @@
-"""Encoder specs as short strings: "efficientnet-lite0" (default) or "onnx:/path/to/model.onnx"."""
+"""Encoder specs as short strings: "efficientnet-lite0" (default), "onnx:/path/to/model.onnx" or
+"clip:/path/to/model-folder" (a CLIP image and text tower, encoders/clip.py)."""
 
 from __future__ import annotations
 
 from pixseek.config import DEFAULT_ENCODER
 from pixseek.encoders.base import ImageEncoder
 from pixseek.errors import PixseekError
+
+
+def canonical_spec(spec: str) -> str:
+    """The spec a collection records: a model file or folder as an absolute path, so that the collection
+    opens the same model from any working directory."""
+    import os
+
+    for prefix in ("onnx:", "clip:"):
+        if spec.startswith(prefix):
+            return prefix + os.path.abspath(os.path.expanduser(spec[len(prefix):]))
+    return spec
 
 
 def load_image_encoder(spec: str = DEFAULT_ENCODER) -> ImageEncoder:
@@ -16,4 +28,26 @@ def load_image_encoder(spec: str = DEFAULT_ENCODER) -> ImageEncoder:
         from pixseek.encoders.onnx_image import OnnxImageEncoder
 
         return OnnxImageEncoder(spec[len("onnx:"):])
-    raise PixseekError(f"unknown encoder {spec!r}: use efficientnet-lite0/1/2 or onnx:PATH")
+    if spec.startswith("clip:"):
+        from pixseek.encoders.clip import ClipImageEncoder
+
+        return ClipImageEncoder(spec, clip_model(spec))
+    raise PixseekError(f"unknown encoder {spec!r}: use efficientnet-lite0/1/2, onnx:PATH or clip:DIR")
+
+
+_clip_models: dict[str, object] = {}
+
+
+def clip_model(spec: str):
+    """The CLIP folder of a clip:DIR spec, loaded once per process (both towers share it)."""
+    from pixseek.encoders.clip import ClipModel
+
+    if spec not in _clip_models:
+        _clip_models[spec] = ClipModel(spec[len("clip:"):])
+    return _clip_models[spec]
+
+
+def load_text_tower(spec: str):
+    """The text encoder that belongs to an image encoder (a CLIP text tower), or None when words reach the
+    encoder's photos through its classes, a mapping or the joint space instead."""
+    return clip_model(spec) if spec.startswith("clip:") else None

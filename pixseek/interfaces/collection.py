@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from pixseek.encoders.base import Embedding, ImageEncoder
-from pixseek.encoders.registry import load_image_encoder
+from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import load_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
@@ -48,7 +48,7 @@ class Collection:
     def open(cls, folder: str | Path | None = None, encoder: str | None = None, words: str | None = None) -> Collection:
         """Open (or create) a collection: a folder, or a Milvus URI (milvus://..., milvus-lite://...).
         The encoder and word space are fixed when it is created."""
-        return cls(Layout.open(folder, encoder, words, load_image_encoder))
+        return cls(Layout.open(folder, canonical_spec(encoder) if encoder else None, words, load_image_encoder))
 
     folder = property(lambda self: self.layout.folder)
     catalog: Catalog = property(lambda self: self.layout.catalog)
@@ -155,7 +155,7 @@ class Collection:
     def search(self, query: str, k: int = 10, bridge: str = "auto") -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
         `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`.
-        bridge: auto (default), conse, devise or joint (see pixseek/search/bridges/)."""
+        bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/)."""
         _check_k(k)
         ranking = self._require_photos().search(query, k, bridge=bridge)
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)

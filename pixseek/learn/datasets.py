@@ -156,7 +156,7 @@ class Features:
 def cached_features(files: list[str], encoder, cache_root: Path, batch_size: int = 64, chunk: int = 2048,
                     progress: bool | None = None) -> Features:
     """Encoder outputs for `files`, cached under cache_root/<key>/ in chunks; a rerun only computes missing chunks."""
-    from pixseek.encoders.images import ImageError, load_for_encoder
+    from pixseek.encoders.images import ImageError
 
     named = [os.path.abspath(f) for f in files]  # ../data/x.jpg and /work/data/x.jpg share one cache
     key = hashlib.sha1(json.dumps([encoder.name, encoder.input_size, named]).encode()).hexdigest()[:16]
@@ -180,7 +180,7 @@ def cached_features(files: list[str], encoder, cache_root: Path, batch_size: int
                 batch, good = [], []
                 for f in names[b:b + batch_size]:
                     try:
-                        batch.append(load_for_encoder(f, encoder.input_size)[0])
+                        batch.append(encoder.preprocess.load(f)[0])
                         good.append(True)
                     except ImageError as exc:
                         print(f"skipping {f}: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.encoders.registry import load_text_tower
 from pixseek.encoders.wordnet import load_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
@@ -49,7 +50,8 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
         return None if in_memory else folder / DERIVED_DIR / f"{name}.float16"
 
     concepts = ConceptSpace(class_ids, words, wordnet) if class_ids else None
-    ctx = BridgeContext(classes=concepts, class_store=snap.probs if snap.visual is not None else None)
+    ctx = BridgeContext(classes=concepts, class_store=snap.probs if snap.visual is not None else None,
+                        text_tower=load_text_tower(encoder), visual_store=snap.visual)
     mapping_file = active_mapping(folder)
     if mapping_file is not None:
         in_dim = snap.visual.dim if snap.visual is not None else None

@@ -3,7 +3,9 @@
     conse   zero-shot: WordNet + word vectors over the classifier's classes (and trained classes)
     devise  a trained image -> word-vector mapping (`pixseek train DATASET`)
     joint   the joint image-sentence space (shipped for the default encoder; `pixseek train --captions`)
-    auto    the default: conse for keywords, joint for sentences and scenes, blended as fitted on dev data
+    clip    a CLIP model's own text tower, for collections indexed with `--encoder clip:DIR`
+    auto    the default: clip on a CLIP collection; else conse for keywords, joint for sentences and
+            scenes, blended as fitted on dev data
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pixseek.errors import PixseekError
 from pixseek.search.bridges.base import Bridge, Part, Unit
 from pixseek.search.bridges.blend import BlendBridge
+from pixseek.search.bridges.clip import ClipBridge
 from pixseek.search.bridges.conse import ConseBridge
 from pixseek.search.bridges.devise import DeviseBridge
 from pixseek.search.bridges.joint import JointBridge
@@ -36,6 +39,8 @@ class BridgeContext:
     joint: JointSpace | None = None
     joint_store: Vectors | None = None
     phrases: object | None = None  # the sentence encoder the joint space's text head takes
+    text_tower: object | None = None  # a CLIP text tower whose space the visual vectors share
+    visual_store: Vectors | None = None
 
 
 def _conse(ctx: BridgeContext) -> Bridge:
@@ -59,7 +64,16 @@ def _joint(ctx: BridgeContext) -> Bridge:
     return JointBridge(ctx.joint, ctx.phrases, ctx.joint_store)
 
 
+def _clip(ctx: BridgeContext) -> Bridge:
+    if ctx.text_tower is None:
+        raise PixseekError("this collection was not indexed with a CLIP model (--encoder clip:DIR), so it has "
+                           "no text tower: use --bridge auto")
+    return ClipBridge(ctx.text_tower, ctx.visual_store)
+
+
 def _auto(ctx: BridgeContext) -> Bridge:
+    if ctx.text_tower is not None:
+        return _clip(ctx)
     if ctx.classes is not None and ctx.joint is not None:
         return BlendBridge(_conse(ctx), _joint(ctx), ctx.joint.blend)
     if ctx.joint is not None:
@@ -68,10 +82,11 @@ def _auto(ctx: BridgeContext) -> Bridge:
 
 
 BRIDGES: dict[str, tuple[Callable[[BridgeContext], Bridge], str]] = {
-    "auto": (_auto, "conse for keywords, joint for sentences and scenes (default)"),
+    "auto": (_auto, "clip on a CLIP collection, else conse for keywords, joint for sentences and scenes (default)"),
     "conse": (_conse, "zero-shot WordNet + word vectors over the classifier's classes"),
     "devise": (_devise, "the trained image->word mapping"),
     "joint": (_joint, "the joint image-sentence space"),
+    "clip": (_clip, "a CLIP collection's own text tower"),
 }
 
 
