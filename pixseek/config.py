@@ -13,6 +13,7 @@ from pathlib import Path
 DEFAULT_ENCODER = "efficientnet-lite0"
 DEFAULT_WORDS = "glove-6b-50d"
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
+MAX_DECODED_BYTES = 1024 * 2**20  # an image whose decoded pixels (and RGB conversion) need more is refused unread
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 

@@ -11,15 +11,23 @@ import functools
 import io
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from pixseek.config import IMAGE_EXTENSIONS
+from pixseek.config import IMAGE_EXTENSIONS, MAX_DECODED_BYTES
+from pixseek.errors import PixseekError
 
 MAX_PIXELS = 200_000_000  # refuse anything larger before decoding: a bomb must not eat memory
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Box = tuple[float, float, float, float]
+
+# Bytes per pixel a decoded image holds in each PIL mode (before conversion to RGB).
+_STORED = {"1": 1, "L": 1, "P": 1, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBA": 4, "RGBa": 4, "RGBX": 4,
+           "CMYK": 4, "LA": 4, "La": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "I": 4, "F": 4}
+_DEEP = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 SIGNATURES = (
     b"\xff\xd8\xff",  # JPEG
@@ -76,6 +84,7 @@ def _open(source: str | Path | bytes, max_pixels: int = MAX_PIXELS,
             im.seek(0)  # animated GIF/WebP/APNG: first frame
             if draft and im.format == "JPEG" and min(w, h) >= 4 * draft:
                 im.draft("RGB", (2 * draft, 2 * draft))
+            check_decoded_size(im)
             im.load()
             im = ImageOps.exif_transpose(im)
             if (im.size[0] > im.size[1]) != (w > h):
@@ -98,28 +107,61 @@ def _open(source: str | Path | bytes, max_pixels: int = MAX_PIXELS,
         raise ImageError(f"corrupt image: {msg}") from None
 
 
+def decoded_bytes(im: Image.Image) -> int:
+    """Peak memory decoding `im` (opened, not yet loaded: its size and mode as the header tells, after any
+    draft) and converting it to RGB takes: the pixels as stored, to_rgb's working copies, the RGB result,
+    and an upright copy when EXIF turns it. A 16-bit 14100x14100 PNG of 386 KB is 1.8 GB here."""
+    stored = _STORED.get(im.mode, 8)
+    if im.mode in _DEEP:
+        work = stored + 5  # a numpy copy, the uint8 result, its L image, the RGB image
+    elif im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or (im.mode == "P" and "transparency" in im.info):
+        work = 15  # RGBA copy, white background, composite, RGB
+    else:
+        work = 0 if im.mode == "RGB" else 3
+    try:
+        turned = im.getexif().get(0x0112, 1) not in (1, None)
+    except Exception:  # an unreadable EXIF block is exif_transpose's problem, not the estimate's
+        turned = False
+    return im.width * im.height * (stored + work + (stored if turned else 0))
+
+
+def check_decoded_size(im: Image.Image, limit: int = MAX_DECODED_BYTES) -> None:
+    """Refuse, before decoding, an image whose pixels would take more than `limit` bytes (the pixel count
+    alone lets a small 16-bit or alpha image through that needs gigabytes)."""
+    need = decoded_bytes(im)
+    if need > limit:
+        raise ImageError(f"image too large to decode: {im.width}x{im.height} {im.mode} pixels need about "
+                         f"{need / 2**20:,.0f} MB of memory, the limit is {limit / 2**20:,.0f} MB")
+
+
 def to_rgb(im: Image.Image) -> Image.Image:
-    """Convert any PIL mode to 8-bit RGB, scaling 16/32-bit data instead of clipping it."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        a = np.asarray(im, dtype=np.float64)
+    """Convert any PIL mode to 8-bit RGB, scaling 16/32-bit data instead of clipping it (in slices of rows,
+    so the float64 arithmetic never holds more than a few megapixels at once)."""
+    if im.mode in _DEEP:
+        a = np.asarray(im)
         lo, hi = float(a.min()), float(a.max())
-        a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
-        im = Image.fromarray(a.astype(np.uint8), "L")
+        out = np.zeros(a.shape, np.uint8)
+        if hi > lo:
+            step = max(1, 4_000_000 // max(1, a.shape[1]))
+            for r in range(0, a.shape[0], step):
+                out[r:r + step] = ((a[r:r + step].astype(np.float64) - lo) / (hi - lo) * 255.0).astype(np.uint8)
+        im = Image.fromarray(out, "L")
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        im = im.convert("RGBA")
+        im = im.convert("RGBA") if im.mode != "RGBA" else im
         bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(bg, im)
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
 def load_for_encoder(
-    source: str | Path | bytes, size: int, box: tuple[float, float, float, float] | None = None
+    source: str | Path | bytes, size: int, box: Box | None = None
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode, optionally crop to `box` (x0, y0, x1, y1 in upright pixel coordinates), resize the short
     side to size*256/224 and centre-crop to size x size. Returns (pixels uint8 HxWx3, original (w, h))."""
     if box is None:
         im, (w, h) = _open(source, draft=size)
     else:
+        box = parse_box(box)  # refused before anything is decoded
         im = open_image(source)
         w, h = im.size
     if box is not None:
@@ -127,11 +169,33 @@ def load_for_encoder(
     return square_crop(im, size), (w, h)
 
 
-def check_box(box: tuple[float, float, float, float], w: int, h: int) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = (int(round(v)) for v in box)
+def parse_box(value: str | Sequence[float]) -> Box:
+    """A region X0,Y0,X1,Y1 in image pixels, as text ("10,20,200,220") or four numbers: finite, not
+    negative, X1>X0 and Y1>Y0. The one check behind --box, ?box= and the Python API's box= (whether it
+    meets the image is known only once the image is open: check_box)."""
+    try:
+        parts = tuple(float(v) for v in (value.split(",") if isinstance(value, str) else value))
+    except (TypeError, ValueError):
+        parts = ()
+    if len(parts) != 4 or not all(math.isfinite(v) for v in parts):
+        raise PixseekError(f"box wants X0,Y0,X1,Y1: four finite numbers in image pixels, got {_shown(value)}")
+    if min(parts) < 0 or parts[2] <= parts[0] or parts[3] <= parts[1]:
+        raise PixseekError(f"box wants X0,Y0,X1,Y1 in image pixels, not negative, with X1>X0 and Y1>Y0, "
+                           f"got {_shown(value)}")
+    return parts  # type: ignore[return-value]
+
+
+def _shown(value) -> str:
+    text = value if isinstance(value, str) else ",".join(map(str, value)) if isinstance(value, Sequence) else value
+    return repr(text if not isinstance(text, str) or len(text) <= 80 else text[:80] + "...")
+
+
+def check_box(box: Box, w: int, h: int) -> tuple[int, int, int, int]:
+    """The box clipped to a w x h image, in whole pixels; refused when it does not meet the image."""
+    x0, y0, x1, y1 = (int(round(v)) for v in parse_box(box))
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     if x1 - x0 < 2 or y1 - y0 < 2:
-        raise ImageError(f"box {tuple(box)} is empty or outside the {w}x{h} image")
+        raise ImageError(f"box {','.join(f'{v:g}' for v in box)} is empty or outside the {w}x{h} image")
     return x0, y0, x1, y1
 
 

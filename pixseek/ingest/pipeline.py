@@ -1,10 +1,16 @@
 """The indexing pipeline: scan -> diff against the catalog -> read (decode, by a Reader) -> plan and embed
 in batches -> write (append vectors, then commit). Re-runs are incremental, and a run killed at any
 point resumes: vectors are fsynced before the catalog rows that point at them are committed.
+
+The diff: a file whose size or mtime changed is read again. One whose size and mtime agree but whose
+inode or ctime changed (replaced by another file of the same size, its mtime set back; or only chmod'ed,
+copied with `cp -a`) is re-hashed here, a read and no decode: the same hash keeps its vector, another
+is re-embedded. A row catalogued before inodes were (schema 1) gets them filled in, not re-read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -19,8 +25,8 @@ from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.visual import visual_vectors
 from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import ProcessReader, Reader
-from pixseek.ingest.scan import scan
-from pixseek.store.catalog import Catalog, FileRecord
+from pixseek.ingest.scan import Found, scan
+from pixseek.store.catalog import Catalog, FileRecord, Known
 from pixseek.store.vectors import VectorStore
 
 
@@ -31,6 +37,7 @@ class RunCounts:
     failed: int = 0  # could not be decoded this run (reasons in the catalog)
     removed: int = 0  # gone from disk, dropped from the catalog
     duplicates: int = 0  # of `indexed`, files whose content was already stored
+    rehashed: int = 0  # of `skipped`, same size and mtime but a new inode or ctime: read, found unchanged
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
@@ -42,6 +49,7 @@ class Indexer:
         self.catalog, self.visual, self.probs, self.encoder = catalog, visual, probs, encoder
         self.batch_size = batch_size
         self.reader = reader or ProcessReader(window=4 * batch_size)
+        self._identity: dict[str, tuple[int | None, int | None]] = {}  # path -> (inode, ctime_ns) at scan time
 
     def run(self, roots: list[Path], progress: bool | None = None, skip: Path | None = None,
             log: Callable[[str], None] | None = None) -> RunCounts:
@@ -52,19 +60,24 @@ class Indexer:
         known = self.catalog.files_under([str(r) for r in roots])
         seen: set[str] = set()
         todo: list[Task] = []
+        same: list[tuple[str, int, int]] = []  # (path, inode, ctime_ns) of unchanged files with a new identity
         for found in scan(roots, skip=skip):
             seen.add(found.path)
+            self._identity[found.path] = (found.inode, found.ctime_ns)
             old = known.get(found.path)
             if found.error:
                 self._fail(found.path, found.size, found.mtime_ns, found.error, counts, log)
-            elif old and old[0] == found.size and old[1] == found.mtime_ns:
+            elif _unchanged(old, found, counts):
                 counts.skipped += 1
+                if (old.inode, old.ctime_ns) != (found.inode, found.ctime_ns):
+                    same.append((found.path, found.inode, found.ctime_ns))
             else:
                 todo.append((found.path, found.size, found.mtime_ns, self.encoder.input_size))
         gone = [p for p in known if p not in seen]
-        if gone:
+        if gone or same:
             self.catalog.begin()
             dropped = [cid for p in gone if (cid := self.catalog.remove_file(p)) is not None]
+            self.catalog.set_identity(same)
             self.catalog.commit()
             self._remove_vectors(dropped)
             counts.removed = len(gone)
@@ -164,7 +177,8 @@ class Indexer:
                     continue
                 old = self.catalog.file(item.path)
                 cid = ids[item.hash]
-                self.catalog.put_file(FileRecord(item.path, item.size, item.mtime_ns, "ok", item.hash, None, cid))
+                self.catalog.put_file(FileRecord(item.path, item.size, item.mtime_ns, "ok", item.hash, None, cid,
+                                                 *self._identity.get(item.path, (None, None))))
                 if old and old.content_id is not None and old.content_id != cid:
                     if self.catalog.release_content(old.content_id):
                         released.append(old.content_id)
@@ -186,7 +200,8 @@ class Indexer:
         old = self.catalog.file(path)
         if not in_tx:
             self.catalog.begin()
-        self.catalog.put_file(FileRecord(path, size, mtime_ns, "failed", None, error, None))
+        self.catalog.put_file(FileRecord(path, size, mtime_ns, "failed", None, error, None,
+                                         *self._identity.get(path, (None, None))))
         released = old.content_id if old and old.content_id is not None and self.catalog.release_content(old.content_id) else None
         if not in_tx:
             self.catalog.commit()
@@ -201,6 +216,30 @@ class Indexer:
             for store in (self.visual, self.probs):
                 if store is not None:
                     store.remove(np.array(ids))
+
+
+def _unchanged(old: Known | None, found: Found, counts: RunCounts) -> bool:
+    """Whether a scanned file still holds what the catalog says (see the module docstring)."""
+    if old is None or old.size != found.size or old.mtime_ns != found.mtime_ns:
+        return False
+    if old.inode is None or (old.inode, old.ctime_ns) == (found.inode, found.ctime_ns):
+        return True  # the same file; or catalogued before schema 2, when size and mtime were the test
+    if old.status != "ok" or not old.hash:
+        return False  # a failed file with a new identity: worth another try
+    counts.rehashed += 1
+    return _file_hash(found.path) == old.hash
+
+
+def _file_hash(path: str) -> str | None:
+    """The content hash (ingest/decode.py's content_hash) of a file, read in blocks; None if unreadable."""
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
 
 
 @dataclass

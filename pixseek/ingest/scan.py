@@ -18,6 +18,8 @@ class Found:
     size: int
     mtime_ns: int
     error: str | None = None  # set when the file is an image candidate we cannot even stat/read
+    inode: int | None = None  # with ctime_ns: tells a same-size, same-mtime replacement from the old file
+    ctime_ns: int | None = None
 
 
 def scan(roots: list[Path], skip: Path | None = None) -> Iterator[Found]:
@@ -44,7 +46,7 @@ def _one(path: str) -> Iterator[Found]:
     if not os.path.isfile(path):
         return
     if looks_like_image(Path(path)) or not os.access(path, os.R_OK):
-        yield Found(path, st.st_size, st.st_mtime_ns)
+        yield Found(path, st.st_size, st.st_mtime_ns, None, st.st_ino, st.st_ctime_ns)
 
 
 def _warn(exc: OSError) -> None:

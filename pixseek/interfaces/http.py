@@ -2,8 +2,11 @@
 
 Handlers only parse and delegate to the Collection; results have the shapes of the CLI's `--json`.
 Safe by default: loopback only, an optional access token on every route, uploads size-limited and
-decoded by the bomb-refusing decoder, and only catalogued files ever read (see thumbnails.py).
-Errors are JSON, {"error": message}, never a traceback.
+decoded by the bomb-refusing decoder (which also refuses an image whose pixels would need more memory
+than config.MAX_DECODED_BYTES), and only catalogued files ever read (see thumbnails.py). Query images
+are decoded and embedded one at a time outside the collection lock, so a slow upload never holds up
+searches or /api/health. Nothing loads from outside: no Swagger page (its assets come from a CDN), the
+OpenAPI document stays at /openapi.json. Errors are JSON, {"error": message}, never a traceback.
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from pixseek.config import env
+from pixseek.encoders.base import Embedding
+from pixseek.encoders.images import Box as Region
+from pixseek.encoders.images import parse_box
 from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
+from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
 
 WEB = Path(__file__).parent / "web"
@@ -47,11 +54,14 @@ class Settings:
 
 
 class Service:
-    """One Collection behind a lock (the encoder is not assumed re-entrant), and catalog-checked file access."""
+    """One Collection behind a lock (it guards the collection's stores), and catalog-checked file access.
+    A second lock, `work`, runs one query image's decoding and embedding at a time (the encoder is not
+    assumed re-entrant, and one decode at a time bounds the memory uploads can take) without the first."""
 
     def __init__(self, settings: Settings) -> None:
         self.col = Collection.open(settings.folder)
         self.lock = threading.Lock()
+        self.work = threading.Lock()
         self.thumbs = ThumbnailCache(self.col.folder / "thumbs", settings.thumb_size)
 
     def run(self, fn: Callable[[Collection], T]) -> T:
@@ -75,17 +85,14 @@ class Service:
             paths = self.col.paths_with_bytes(data)
         return [Hit(p, 1.0) for p in paths]
 
+    def embed(self, data: bytes, box: Region | None = None) -> Embedding:
+        """A query image's embedding, made under `work` only: searches and health go on meanwhile."""
+        with self.work:
+            return embed_image(self.col.encoder, data, box)
 
-def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
-    if not text:
-        return None
-    try:
-        box = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        box = ()
-    if len(box) != 4 or not box[2] > box[0] or not box[3] > box[1] or min(box) < 0:
-        raise PixseekError(f"box wants X0,Y0,X1,Y1 in image pixels with X1>X0 and Y1>Y0, got {text!r}")
-    return box  # type: ignore[return-value]
+
+def _parse_box(text: str | None) -> Region | None:
+    return parse_box(text) if text else None
 
 
 def _page(hits: list, offset: int, k: int) -> list[dict]:
@@ -128,15 +135,19 @@ def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=500)], k: 
 @api.get("/similar", summary="Images like an indexed image, or like a region of it")
 def similar(svc: Svc, path: PathQ, k: K = 30, offset: Offset = 0, box: Box = None) -> list[dict]:
     crop = _parse_box(box)
-    image = svc.read(path) if crop else svc.record(path).path  # a crop needs pixels; read them safely
-    return _page(svc.run(lambda c: c.similar(image, k=offset + k, box=crop)), offset, k)
+    if crop is None:  # the stored vectors: nothing to decode
+        image = svc.record(path).path
+        return _page(svc.run(lambda c: c.similar(image, k=offset + k)), offset, k)
+    emb = svc.embed(svc.read(path), crop)  # a crop needs pixels; read them safely
+    return _page(svc.run(lambda c: c.similar(emb, k=offset + k)), offset, k)
 
 
 @api.post("/similar", summary="Images like an uploaded image, or like a region of it")
 def similar_upload(request: Request, svc: Svc, file: Upload, k: K = 30, offset: Offset = 0, box: Box = None) -> list[dict]:
     data, crop = _read_upload(request, file), _parse_box(box)
     same = svc.upload_hit(data) if crop is None else []
-    return _page(same + svc.run(lambda c: c.similar(data, k=offset + k, box=crop)), offset, k)
+    query = data if same else svc.embed(data, crop)  # an indexed image's stored vectors, else embedded now
+    return _page(same + svc.run(lambda c: c.similar(query, k=offset + k)), offset, k)
 
 
 @api.get("/tag", summary="Words that describe an indexed image")
@@ -148,7 +159,8 @@ def tag(svc: Svc, path: PathQ, k: K = 10) -> list[dict]:
 @api.post("/tag", summary="Words that describe an uploaded image")
 def tag_upload(request: Request, svc: Svc, file: Upload, k: K = 10) -> list[dict]:
     data = _read_upload(request, file)
-    return [t.to_dict() for t in svc.run(lambda c: c.tag(data, k=k))]
+    query = data if svc.upload_hit(data) else svc.embed(data)
+    return [t.to_dict() for t in svc.run(lambda c: c.tag(query, k=k))]
 
 
 @api.get("/words", summary="Words nearest to a word in word-vector space")
@@ -174,6 +186,8 @@ def thumb(svc: Svc, request: Request, path: PathQ) -> Response:
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     file = svc.thumbs.get(rec, lambda: read_indexed(rec, svc.lookup))
+    if isinstance(file, bytes):  # the cache could not be written (disk full): served from memory
+        return Response(file, media_type="image/jpeg", headers=headers)
     return FileResponse(file, media_type="image/jpeg", headers=headers)
 
 
@@ -210,7 +224,7 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
     """The app for one collection folder. `token`: required on every route when set (header, cookie or ?token=)."""
     settings = Settings(Path(os.path.expanduser(str(collection_folder))), token or None, max_upload_bytes,
                         allowed_hosts=frozenset(allowed_hosts) if allowed_hosts else None)
-    app = FastAPI(title="pixseek", version="0.1.0", description=__doc__)
+    app = FastAPI(title="pixseek", version="0.1.0", description=__doc__, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.service = Service(settings)
     app.include_router(api)

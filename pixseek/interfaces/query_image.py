@@ -1,5 +1,6 @@
-"""A query image: an indexed photo (its stored vectors are used, nothing is decoded) or a new file,
-upload or region of one (embedded now)."""
+"""A query image: an indexed photo (its stored vectors are used, nothing is decoded), a new file,
+upload or region of one (embedded now), or an Embedding made beforehand by `embed_image` (a server
+decodes and embeds outside its collection lock, then searches under it)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,29 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.encoders.base import Embedding, ImageEncoder
-from pixseek.encoders.images import ImageError, load_for_encoder
+from pixseek.encoders.images import Box, ImageError, load_for_encoder, parse_box
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
 from pixseek.ingest.decode import content_hash
 from pixseek.store.catalog import Catalog
 from pixseek.store.layout import Stores
 
-Box = tuple[float, float, float, float]
-ImageInput = str | Path | bytes
+ImageInput = str | Path | bytes | Embedding
+
+
+def embed_image(encoder: ImageEncoder, image: str | Path | bytes, box: Box | None = None) -> Embedding:
+    """Decode one image file or encoded bytes (a region only, with `box`) and run the encoder on it.
+    Bad boxes and images are a PixseekError; the box is checked before anything is decoded."""
+    box = parse_box(box) if box is not None else None
+    if not isinstance(image, bytes):
+        image = Path(os.path.expanduser(str(image)))
+        if not image.is_file():
+            raise PixseekError(f"no such image file: {image}")
+    try:
+        pixels, _ = load_for_encoder(image if isinstance(image, bytes) else str(image), encoder.input_size, box)
+    except ImageError as exc:
+        raise PixseekError(f"cannot use {'upload' if isinstance(image, bytes) else image} as a query: {exc}") from None
+    return encoder.embed(pixels[None])
 
 
 class QueryImages:
@@ -29,7 +44,7 @@ class QueryImages:
         """The content id of an image already in the stores' snapshot (by path, else by content hash).
         An id an index run committed after the stores were opened is not in the snapshot: such an image
         is embedded like any new one, never looked up past the rows the stores hold."""
-        if self.stores.visual is None:
+        if self.stores.visual is None or isinstance(image, Embedding):
             return None
         cid = None
         if not isinstance(image, bytes):
@@ -48,19 +63,15 @@ class QueryImages:
 
     def embed(self, image: ImageInput, box: Box | None = None) -> Embedding:
         """Run the encoder on one image file or encoded bytes, optionally on a region only."""
-        if not isinstance(image, bytes):
-            image = Path(os.path.expanduser(str(image)))
-            if not image.is_file():
-                raise PixseekError(f"no such image file: {image}")
-        encoder = self.encoder()
-        try:
-            pixels, _ = load_for_encoder(image if isinstance(image, bytes) else str(image), encoder.input_size, box)
-        except ImageError as exc:
-            raise PixseekError(f"cannot use {'upload' if isinstance(image, bytes) else image} as a query: {exc}") from None
-        return encoder.embed(pixels[None])
+        if isinstance(image, Embedding):
+            if box is not None:
+                raise PixseekError("a box applies to an image, not to an embedding made already")
+            return image
+        return embed_image(self.encoder(), image, box)
 
     def visual(self, image: ImageInput, box: Box | None = None) -> tuple[np.ndarray, int | None]:
         """(visual vector, content id if the image is indexed); a region is always embedded."""
+        box = parse_box(box) if box is not None else None
         known = self.known_id(image)
         if known is not None and box is None:
             return self.stores.visual.get(np.array([known]))[0], known

@@ -3,7 +3,9 @@
 A server must never become a way to read any file on the machine. Everything here starts from a catalog
 record (a file the indexer accepted) and re-checks the file before reading it: a symlink is followed only
 to another catalogued file, and a file whose size or mtime changed since indexing is refused (it may
-have been replaced by something the catalog never vouched for).
+have been replaced by something the catalog never vouched for). When size and mtime agree but the inode
+or ctime does not (a same-size replacement, or a restored copy), the bytes are served only if they hash
+to the indexed content.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from pixseek.atomic import atomic_write
-from pixseek.encoders.images import MAX_PIXELS, ImageError, to_rgb
+from pixseek.encoders.images import MAX_PIXELS, ImageError, check_decoded_size, to_rgb
 from pixseek.errors import PixseekError
+from pixseek.ingest.decode import content_hash
 from pixseek.store.catalog import FileRecord
 
 Lookup = Callable[[str], "FileRecord | None"]
@@ -51,9 +54,14 @@ def read_indexed(rec: FileRecord, lookup: Lookup) -> bytes:
         raise NotInCollection(f"cannot read {rec.path}: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(fd)
+        changed = NotInCollection(f"{rec.path} changed since it was indexed; run `pixseek index` again")
         if not stat.S_ISREG(st.st_mode) or st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
-            raise NotInCollection(f"{rec.path} changed since it was indexed; run `pixseek index` again")
-        return f.read(rec.size + 1)[: rec.size]
+            raise changed
+        data = f.read(rec.size + 1)
+    if len(data) != rec.size or ((st.st_ino, st.st_ctime_ns) != (rec.inode, rec.ctime_ns)
+                                 and content_hash(data) != rec.hash):
+        raise changed  # not the same file: served only when its bytes are the indexed ones
+    return data
 
 
 def make_thumbnail(data: bytes, size: int) -> bytes:
@@ -67,6 +75,7 @@ def make_thumbnail(data: bytes, size: int) -> bytes:
             if im.format == "JPEG":
                 im.draft("RGB", (size, size))
             im.seek(0)
+            check_decoded_size(im)
             im.load()
             im = to_rgb(ImageOps.exif_transpose(im))
     except ImageError:
@@ -81,7 +90,8 @@ def make_thumbnail(data: bytes, size: int) -> bytes:
 
 class ThumbnailCache:
     """Thumbnails as files under <collection>/thumbs/, named by content hash, so a renamed or duplicated
-    photo shares one, and a changed photo gets a new one. Written atomically; safe with many readers."""
+    photo shares one, and a changed photo gets a new one. Written atomically; safe with many readers.
+    A cache that cannot be written (disk full, read-only folder) costs speed, not the thumbnail."""
 
     def __init__(self, folder: Path, size: int = 256) -> None:
         self.folder = folder
@@ -90,8 +100,9 @@ class ThumbnailCache:
     def path_for(self, digest: str) -> Path:
         return self.folder / digest[:2] / f"{digest}-{self.size}.jpg"
 
-    def get(self, rec: FileRecord, read: Callable[[], bytes]) -> Path:
-        """The cached thumbnail of `rec`, made from `read()` on first use."""
+    def get(self, rec: FileRecord, read: Callable[[], bytes]) -> Path | bytes:
+        """The cached thumbnail of `rec`, made from `read()` on first use; its JPEG bytes instead when
+        the cache cannot be written (atomic_write leaves no temp file behind)."""
         if not rec.hash or not rec.hash.isalnum():
             raise NotInCollection(f"{rec.path} has no content hash in the catalog")
         dest = self.path_for(rec.hash)
@@ -101,6 +112,9 @@ class ThumbnailCache:
             jpeg = make_thumbnail(read(), self.size)
         except ImageError as exc:
             raise NotInCollection(f"cannot make a thumbnail of {rec.path}: {exc}") from None
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(dest, jpeg)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(dest, jpeg)
+        except OSError:
+            return jpeg
         return dest

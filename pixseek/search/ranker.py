@@ -6,9 +6,12 @@ as the heaviest: a sentence's 10% ConSE share re-ranks but does not widen the po
 by every part: within a part, a
 weighted geometric mean of the positive units' scores (a soft AND, so "dog beach" prefers dogs on
 beaches over either alone) minus the negative units' scores; across parts, the parts' weighted sum.
+Scores are always finite: an image whose score is not (a damaged vector) is left out, never ranked.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -25,7 +28,8 @@ def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, f
         return []
     if len(parts) == 1 and len(parts[0].units) == 1 and parts[0].units[0].weight > 0:
         scores, ids = parts[0].store.search(parts[0].units[0].vector[None, :], k)
-        return [(int(i), float(s) * parts[0].weight) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        found = [(int(i), float(s) * parts[0].weight) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        return [(i, s) for i, s in found if math.isfinite(s)]
     found = []
     lead = max(p.weight for p in parts)
     for p in parts:
@@ -40,6 +44,8 @@ def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, f
     total = np.zeros(len(ids), np.float64)
     for p in parts:
         total += p.weight * part_scores(p, ids)
+    finite = np.isfinite(total)
+    ids, total = ids[finite], total[finite]
     top = np.argsort(-total, kind="stable")[:k]
     return [(int(ids[i]), float(total[i])) for i in top]
 

@@ -2,11 +2,13 @@
 
 A query never fails on one word nobody knows: such a word is dropped with a notice (and a suggestion
 when it looks like a misspelling, "dgo" -> "dog"); stopwords ("the", "in") are not terms of their own
-but stay inside the sentence a sentence encoder reads. Only a query with nothing known left is an error.
+but stay inside the sentence a sentence encoder reads. Only a query with nothing known left is an error,
+and so is a weight beyond +-MAX_WEIGHT (a huge one made every score NaN or -inf).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ we you i me my our your while during over under near some any each very just tha
 """.split())
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+MAX_WEIGHT = 100.0  # |W| in W:term; far more than any ranking needs, far from float32 overflow
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class Query:
 def resolve(text: str, known: Callable[[str], bool], suggest: Callable[[str], str | None] | None = None) -> Query:
     """Parse `text` and drop what no bridge can place. Raises PixseekError only when nothing is left."""
     parsed = parse_query(text)
+    for t in parsed:
+        if not math.isfinite(t.weight) or abs(t.weight) > MAX_WEIGHT:
+            shown = f"{t.weight:g}" if math.isfinite(t.weight) else "too large"
+            raise PixseekError(f"weight of {t.text!r} is {shown}: weights go from -{MAX_WEIGHT:g} to {MAX_WEIGHT:g}")
     ignored: list[Ignored] = []
     kept: list[Term | None] = []
     for t in parsed:

@@ -2,7 +2,10 @@
 
 Identical files share one `contents` row (deduplication by hash). Rows are committed only after the
 vectors they point at are on disk, so a crash at any point leaves a catalog that agrees with the
-vector files up to the last commit.
+vector files up to the last commit. A failed COMMIT (disk full) leaves no transaction open and raises
+only its own error. Schema 2 adds each file's inode and ctime, so a file replaced by another of the
+same size and mtime is seen as changed; a schema-1 catalog migrates in place (those columns NULL until
+the next index run fills them in), and one opened read-only is read as it is.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # File names are bytes on Linux; Python shows undecodable bytes as lone surrogates, which SQLite text
 # cannot hold. They are stored as private-use characters U+F780..U+F7FF instead, reversibly.
@@ -48,6 +52,10 @@ MIGRATIONS = {
     );
     CREATE INDEX files_content ON files(content_id);
     """,
+    2: """
+    ALTER TABLE files ADD COLUMN inode INTEGER;
+    ALTER TABLE files ADD COLUMN ctime_ns INTEGER
+    """,
 }
 
 
@@ -60,6 +68,19 @@ class FileRecord:
     hash: str | None = None
     error: str | None = None
     content_id: int | None = None
+    inode: int | None = None  # None: catalogued before schema 2, not yet seen by an index run
+    ctime_ns: int | None = None
+
+
+class Known(NamedTuple):
+    """What the indexer compares a scanned file with."""
+
+    size: int
+    mtime_ns: int
+    status: str
+    hash: str | None
+    inode: int | None
+    ctime_ns: int | None
 
 
 class Catalog:
@@ -77,6 +98,9 @@ class Catalog:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         self._in_tx = False
+        # a read-only schema-1 catalog cannot migrate: its files have no inode or ctime to read
+        new = self.db.execute("PRAGMA user_version").fetchone()[0] >= 2
+        self._identity = "inode, ctime_ns" if new else "NULL, NULL"
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -95,14 +119,24 @@ class Catalog:
             self._in_tx = True
 
     def commit(self) -> None:
+        """Commit the open transaction. If COMMIT fails (disk full), SQLite may have rolled back already;
+        either way none is left open and only COMMIT's own error is raised."""
         if self._in_tx:
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
             self._in_tx = False
 
     def rollback(self) -> None:
-        if self._in_tx:
-            self.db.execute("ROLLBACK")
-            self._in_tx = False
+        """Undo the open transaction, if SQLite still has one; never raises over the error that led here."""
+        self._in_tx = False
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # nothing more to undo than what SQLite undoes itself
 
     def close(self) -> None:
         self.rollback()
@@ -117,31 +151,38 @@ class Catalog:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
 
     # files ------------------------------------------------------------------------------
-    def files_under(self, roots: list[str]) -> dict[str, tuple[int, int, str]]:
-        """path -> (size, mtime_ns, status) for catalogued files inside any of the roots."""
+    def files_under(self, roots: list[str]) -> dict[str, Known]:
+        """path -> Known(size, mtime_ns, status, hash, inode, ctime_ns) for catalogued files inside any root."""
         out = {}
         for root in roots:
             prefix = root.rstrip("/") + "/"
             rows = self.db.execute(
-                "SELECT path, size, mtime_ns, status FROM files WHERE path >= ? AND path < ?",
+                f"SELECT path, size, mtime_ns, status, hash, {self._identity} FROM files WHERE path >= ? AND path < ?",
                 (to_db(prefix), to_db(prefix[:-1] + "0")),  # "0" sorts right after "/"
             )
-            out.update({from_db(p): (s, m, st) for p, s, m, st in rows})
+            out.update({from_db(p): Known(*rest) for p, *rest in rows})
         return out
 
     def file(self, path: str) -> FileRecord | None:
         row = self.db.execute(
-            "SELECT path, size, mtime_ns, status, hash, error, content_id FROM files WHERE path=?", (to_db(path),)
+            f"SELECT path, size, mtime_ns, status, hash, error, content_id, {self._identity} FROM files WHERE path=?",
+            (to_db(path),),
         ).fetchone()
         return FileRecord(from_db(row[0]), *row[1:]) if row else None
 
     def put_file(self, rec: FileRecord) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, content_id, indexed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, content_id, indexed_at, inode,"
+            " ctime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (to_db(rec.path), rec.size, rec.mtime_ns, rec.hash, rec.status, to_db(rec.error) if rec.error else None,
-             rec.content_id, time.time()),
+             rec.content_id, time.time(), rec.inode, rec.ctime_ns),
         )
+
+    def set_identity(self, rows: list[tuple[str, int, int]]) -> None:
+        """Record (path, inode, ctime_ns) for files whose content is known unchanged (filled in after a
+        migration, or re-hashed and found the same)."""
+        self.db.executemany("UPDATE files SET inode=?, ctime_ns=? WHERE path=?",
+                            [(ino, ct, to_db(p)) for p, ino, ct in rows])
 
     def remove_file(self, path: str) -> int | None:
         """Forget a file; returns the content id it held if no other file holds that content now."""

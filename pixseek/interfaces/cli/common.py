@@ -22,9 +22,16 @@ def open_collection(args: argparse.Namespace) -> Collection:
 
 
 def out(args: argparse.Namespace, data: Any, lines: Iterable[str]) -> None:
-    """--json: one JSON document on stdout; otherwise the human lines."""
+    """--json: one JSON document on stdout, strict JSON (a NaN or Infinity would break strict parsers, so
+    one is an error here; scores are kept finite upstream); otherwise the human lines."""
     if args.json:
-        print(json.dumps(data, ensure_ascii=False))
+        try:
+            text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:
+            from pixseek.errors import PixseekError
+
+            raise PixseekError(f"cannot write the result as JSON: {exc}") from None
+        print(text)
     else:
         for line in lines:
             print(line)
@@ -36,14 +43,15 @@ def log(text: str) -> None:
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
-    """argparse type of --box: a region X0,Y0,X1,Y1 that is not empty."""
+    """argparse type of --box: the one box check of encoders/images.py (finite, not negative, not empty),
+    imported here so `pixseek --help` does not load PIL."""
+    from pixseek.encoders.images import parse_box as check
+    from pixseek.errors import PixseekError
+
     try:
-        parts = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4 or parts[2] <= parts[0] or parts[3] <= parts[1]:
-        raise argparse.ArgumentTypeError(f"--box wants X0,Y0,X1,Y1 with X1>X0 and Y1>Y0, got {text!r}")
-    return parts  # type: ignore[return-value]
+        return check(text)
+    except PixseekError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def positive(text: str) -> int:
