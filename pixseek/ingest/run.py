@@ -58,22 +58,32 @@ def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: 
 
 
 def reindex(layout: Layout, after: Callable[[Stores], None] | None = None) -> Stores:
-    """Rebuild the image index from the stored vectors now (no re-embedding)."""
-    with index_lock(layout.folder):
-        ann = layout.folder / "visual.ann"
-        if ann.exists():
-            ann.unlink()  # the header would tell a stale index apart anyway; this makes the rebuild explicit
-        stores = layout.open_stores(writer=True)
-        if stores.visual is not None:
-            stores.visual.save()
-        if after is not None:
-            after(stores)
+    """Rebuild the image index from the stored vectors now (no re-embedding). The new index is written
+    beside the old one, whose files serve every reader until the new header replaces them in one rename
+    (store/ann/files.py): interrupted or out of disk, the collection keeps its previous index."""
+    from pixseek.store.ann import IndexedVectorStore
+
+    try:
+        with index_lock(layout.folder):
+            stores = layout.open_stores(writer=True)  # builds already if another index type was asked for
+            if isinstance(stores.visual, IndexedVectorStore):
+                if not stores.visual.rebuilt:
+                    stores.visual.rebuild()
+            elif stores.visual is not None:
+                stores.visual.save()
+            if after is not None:
+                after(stores)
+    except OSError as exc:  # derived files (joint space, mapping) on a full disk; the index raises its own
+        raise PixseekError(f"cannot write to collection {layout.folder}: {exc.strerror or exc}; the previous "
+                           "image index is kept, re-run `pixseek reindex` once fixed") from exc
     return stores
 
 
 def verify(layout: Layout, repair: bool = True) -> tuple[dict, Stores | None]:
-    """Check that catalog and vector files agree; repair from the catalog (see store/verify.py)."""
+    """Check that catalog and vector files agree row by row; repair by re-embedding damaged rows from their
+    photos, or removing their entries (see store/verify.py). repair=False writes nothing."""
     from pixseek.encoders.visual import visual_dim
+    from pixseek.ingest.reembed import reembedder
     from pixseek.store.verify import verify as check
 
     with index_lock(layout.folder):
@@ -83,6 +93,7 @@ def verify(layout: Layout, repair: bool = True) -> tuple[dict, Stores | None]:
         kinds = {"visual": (visual_dim(dim, n_classes), "float16")}
         if n_classes:
             kinds["probs"] = (n_classes, "float16")
-        report = check(layout.folder, layout.catalog, kinds, repair=repair)
-        stores = layout.open_stores(writer=True) if report.ok or repair else None
+        reembed = reembedder(layout.load_encoder) if repair else None
+        report = check(layout.folder, layout.catalog, kinds, repair=repair, reembed=reembed)
+        stores = layout.open_stores(writer=True) if repair else None  # --check-only writes nothing
     return report.to_dict(), stores

@@ -20,6 +20,7 @@ import numpy as np
 from pixseek.store.arrays import ArrayStore
 
 BLOCK = 8192
+DERIVED_DIR = "derived"  # inside the collection folder (search/context.py names the same folder)
 
 
 def derived_store(path: Path, dim: int, rows: int, live_ids: list[int], compute: Callable[[np.ndarray], np.ndarray],
@@ -73,3 +74,19 @@ def _extend(path: Path, dim: int, rows: int, compute, progress, label: str) -> N
                 bar.close()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def forget_derived(folder: Path) -> list[Path]:
+    """Remove the collection's derived files (after rows they were computed from were repaired in place:
+    rows only ever grow, so a repaired row would otherwise keep its old derived row). Each is computed
+    again, from the stored vectors, when a search next needs it. Returns the files removed."""
+    removed = []
+    for path in sorted((folder / DERIVED_DIR).glob("*.float16")):
+        with open(path.with_name(path.name + ".lock"), "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    return removed

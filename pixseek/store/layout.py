@@ -9,6 +9,7 @@ the StoreKind registered for the collection's URI (store/registry.py).
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ class Layout:
         if folder.exists() and not folder.is_dir():
             raise PixseekError(f"--db {folder} is a file, not a collection folder")
         readonly = (folder / "catalog.sqlite").is_file() and not os.access(folder, os.W_OK)
+        _refuse_foreign_catalog(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(folder / "catalog.sqlite", readonly=readonly)
@@ -74,6 +76,10 @@ class Layout:
             raise PixseekError(f"{folder} was indexed with encoder {stored_enc!r}, not {encoder!r}; use another --db")
         spec = stored_enc
         return cls(folder, catalog, spec, words or stored_words or DEFAULT_WORDS, lambda: load_encoder(spec))
+
+    def load_encoder(self) -> ImageEncoder:
+        """The collection's image encoder (loaded now: slow), e.g. to re-embed damaged rows."""
+        return self._encoder()
 
     # settings kept in the catalog -------------------------------------------------------------------
     @property
@@ -155,3 +161,31 @@ class Layout:
         if shape is None:
             shape = Shape(self.folder, 0, [], 0, None, self.index_spec, self.max_memory)
         return store_kind(self.vectors_uri).index_status(self.vectors_uri, shape, n)
+
+
+VECTOR_FILES = ("visual.float16", "probs.float16")
+PIXSEEK_TABLES = {"meta", "contents", "files"}
+
+
+def _refuse_foreign_catalog(folder: Path) -> None:
+    """A catalog that is empty (0 bytes, or no tables) beside vector files lost its collection; one that
+    belongs to another program must not get pixseek's tables written into it. Either is an error, never
+    an empty collection that `verify` would call consistent."""
+    path = folder / "catalog.sqlite"
+    if not path.is_file():
+        return
+    vectors = [name for name in VECTOR_FILES if (folder / name).is_file() and (folder / name).stat().st_size]
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return  # not a database at all: Catalog() says so
+    if tables and not PIXSEEK_TABLES <= tables:
+        raise PixseekError(f"{path} is not a pixseek catalog (it holds tables {', '.join(sorted(tables)[:5])}); "
+                           "use another --db" + (" or restore this collection's catalog from a backup" if vectors else ""))
+    if not tables and vectors:
+        raise PixseekError(f"{folder} holds vector files ({', '.join(vectors)}) but its catalog is empty: {path}; "
+                           "restore catalog.sqlite from a backup, or move the vector files away to start afresh")

@@ -4,17 +4,25 @@ A store maps integer ids (catalog content ids) to fixed-size vectors and answers
 queries over the live ones. The local store keeps rows in an append-only raw file: writes are appended
 and fsynced before the catalog commits them, and rows past the committed count (from a crash) are cut
 off when the store opens. Search is exact, streamed over a memory map in chunks so memory stays bounded.
+
+Every row carries a checksum (store/checksums.py). A row is checked once per process, when it is first
+read (loaded into the float32 copy, streamed past, or fetched by id); a damaged row (checksum, values
+out of range, or missing from a cut-short file) is reported once on stderr and is not live for search:
+it never reaches a result or an ANN index. `pixseek verify` repairs it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from pixseek.config import ram_limit_bytes
+from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, values_ok
 
 FileMeta = tuple[str, int, int]  # (path, mtime_ns, size) of the file a new vector came from
 
@@ -58,77 +66,165 @@ class VectorStore(Vectors, Protocol):
 
 
 class LocalVectorStore:
-    """Rows in `<folder>/<name>.<dtype>`, row i = id i; a live mask marks removed ids."""
+    """Rows in `<folder>/<name>.<dtype>`, row i = id i, their checksums in `<file>.sums`; a live mask
+    marks removed ids."""
 
     CHUNK = 65536
 
     def __init__(self, folder: Path, name: str, dim: int, dtype: str = "float32", committed_rows: int = 0,
-                 live_ids: list[int] | None = None, writer: bool = False) -> None:
+                 live_ids: list[int] | None = None, writer: bool = False,
+                 log: Callable[[str], None] | None = None) -> None:
         """`writer=True` only under the collection's index lock: it cuts off rows an interrupted run
-        appended but never committed. Readers leave such rows alone (an indexer may be about to commit
-        them) and simply never look past the committed count."""
+        appended but never committed, pads a cut-short file with zero rows (damaged, so that appends
+        stay at their row) and computes the sums of rows written before sums existed. Readers leave the
+        files alone (an indexer may be about to commit more rows) and never look past the committed count."""
         self.path = folder / f"{name}.{np.dtype(dtype).name}"
-        self.dim, self.dtype = dim, np.dtype(dtype)
+        self.kind, self.dim, self.dtype = name, dim, np.dtype(dtype)
         self.row_bytes = dim * self.dtype.itemsize
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self._map: np.ndarray | None = None
+        self._ram: np.ndarray | None = None
         if writer:
             self.path.touch(exist_ok=True)
         size = self.path.stat().st_size if self.path.exists() else 0
-        if size < committed_rows * self.row_bytes:
-            raise OSError(f"{self.path} holds {size // self.row_bytes} rows but the catalog expects {committed_rows}")
-        if writer and size > committed_rows * self.row_bytes:
+        self.rows = committed_rows
+        if writer and size != committed_rows * self.row_bytes:
             with open(self.path, "r+b") as f:
                 f.truncate(committed_rows * self.row_bytes)
-        self.rows = committed_rows
-        self.live = np.zeros(committed_rows, bool)
+                os.fsync(f.fileno())
+            size = committed_rows * self.row_bytes
+        self._present = min(size // self.row_bytes, committed_rows)  # rows the file holds
+        self._sums = read_sums(self.path, committed_rows)
+        if writer and (len(self._sums) < committed_rows or self._sums_size() != committed_rows * 4):
+            have = len(self._sums)
+            append_sums(self.path, row_sums(self._file_rows()[have:], have), have)
+            self._sums = read_sums(self.path, committed_rows)
+        self._live = np.zeros(committed_rows, bool)
         if live_ids:
-            self.live[np.asarray(live_ids, np.int64)] = True
-        self._map: np.ndarray | None = None
-        self._ram: np.ndarray | None = None
+            self._live[np.asarray(live_ids, np.int64)] = True
+        self._checked = np.zeros(committed_rows, bool)
+        self._bad = np.zeros(committed_rows, bool)
+        self._checked[self._present:] = self._bad[self._present:] = True
+        self._reported = np.zeros(committed_rows, bool)
+        self._report(np.arange(self._present, committed_rows))
 
     def __len__(self) -> int:
-        return int(self.live.sum())
+        return int(self._live.sum())
+
+    @property
+    def live(self) -> np.ndarray:
+        """Ids that are live and undamaged (checks every row not checked yet): what an index may hold."""
+        for start in range(0, self.rows, self.CHUNK):
+            self._check(np.arange(start, min(self.rows, start + self.CHUNK)))
+        return self._live & ~self._bad
+
+    def damaged_ids(self) -> np.ndarray:
+        """Every damaged row, live or not (checks every row)."""
+        self.live  # noqa: B018 (checks)
+        return np.flatnonzero(self._bad)
+
+    def _sums_size(self) -> int:
+        p = self.path.with_name(self.path.name + ".sums")
+        return p.stat().st_size if p.exists() else 0
+
+    def _file_rows(self) -> np.ndarray:
+        """The rows the file holds, as stored (memory-mapped)."""
+        if self._map is None or len(self._map) != self._present:
+            self._map = (np.memmap(self.path, self.dtype, "r", shape=(self._present, self.dim))
+                         if self._present else np.zeros((0, self.dim), self.dtype))
+        return self._map
+
+    def _check(self, ids: np.ndarray, rows32: np.ndarray | None = None) -> None:
+        """Check the rows `ids` not checked yet (rows32: the float32 values of `ids`, when converted already)."""
+        fresh = ~self._checked[ids]
+        if not fresh.any():
+            return
+        todo = ids[fresh]
+        contiguous = todo[-1] - todo[0] == len(todo) - 1
+        raw = self._file_rows()[todo[0] : todo[-1] + 1] if contiguous else self._file_rows()[todo]
+        values = None if rows32 is None else rows32[fresh]
+        self._bad[todo] = damaged(self.kind, raw, todo, self._sums, values)
+        self._checked[todo] = True
+        self._report(todo[self._bad[todo]])
+
+    def _report(self, ids: np.ndarray) -> None:
+        """Tell once about damaged rows that a search would have served."""
+        ids = ids[self._live[ids] & ~self._reported[ids]]
+        if len(ids):
+            self._reported[ids] = True
+            shown = ", ".join(map(str, ids[:5])) + (", ..." if len(ids) > 5 else "")
+            self.log(f"pixseek: warning: {self.path.name}: {len(ids)} damaged rows (contents {shown}) are left out "
+                     "of results; run `pixseek verify` to repair them")
 
     def _dense(self) -> np.ndarray | None:
         """The float32 rows in RAM when they fit under $PIXSEEK_RAM_MB (converting float16 on every query
-        costs more than the search itself), else None: queries stream over the memory map chunk by chunk."""
+        costs more than the search itself), else None: queries stream over the memory map chunk by chunk.
+        Rows are checked as they are loaded; damaged ones are zero in the copy."""
         if self.rows * self.dim * 4 > ram_limit_bytes():
             self._ram = None
             return None
         if self._ram is None or len(self._ram) != self.rows:
             have = 0 if self._ram is None else len(self._ram)
-            fresh = np.asarray(self._matrix()[have:], np.float32)
+            fresh = self._rows32(np.arange(have, self.rows))
             self._ram = fresh if self._ram is None else np.concatenate([self._ram, fresh])
         return self._ram
 
+    def _rows32(self, ids: np.ndarray) -> np.ndarray:
+        """Rows `ids` as float32, checked; damaged (or missing) rows are zero."""
+        ids = np.asarray(ids, np.int64)
+        out = np.zeros((len(ids), self.dim), np.float32)
+        there = ids < self._present
+        if there.all() and len(ids) and ids[-1] - ids[0] == len(ids) - 1:
+            out[:] = self._file_rows()[ids[0] : ids[-1] + 1]
+        elif there.any():
+            out[there] = self._file_rows()[ids[there]]
+        self._check(ids, out)
+        out[self._bad[ids]] = 0
+        return out
+
     def _matrix(self) -> np.ndarray:
-        if self._map is None or len(self._map) != self.rows:
-            self._map = (np.memmap(self.path, self.dtype, "r", shape=(self.rows, self.dim))
-                         if self.rows else np.zeros((0, self.dim), self.dtype))
-        return self._map
+        """All committed rows as stored; a cut-short file is padded with zero rows in memory."""
+        mat = self._file_rows()
+        if self._present < self.rows:
+            mat = np.concatenate([mat, np.zeros((self.rows - self._present, self.dim), self.dtype)])
+        return mat
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[FileMeta] | None = None) -> None:
         ids = np.asarray(ids, np.int64)
         assert vectors.shape == (len(ids), self.dim), (vectors.shape, self.dim)
         assert len(ids) == 0 or (ids == np.arange(self.rows, self.rows + len(ids))).all(), "ids must be appended in order"
+        assert self._present == self.rows, "a reader cannot append"
+        raw = np.ascontiguousarray(vectors, self.dtype)
         with open(self.path, "ab") as f:
-            f.write(np.ascontiguousarray(vectors, self.dtype).tobytes())
+            f.write(raw.tobytes())
             f.flush()
             os.fsync(f.fileno())
-        self.rows += len(ids)
-        self.live = np.concatenate([self.live, np.ones(len(ids), bool)])
+        append_sums(self.path, row_sums(raw, self.rows), self.rows)  # durable before the catalog commits
+        self._sums = np.concatenate([self._sums, row_sums(raw, self.rows)])
+        n = len(ids)
+        self.rows += n
+        self._present += n
+        self._live = np.concatenate([self._live, np.ones(n, bool)])
+        self._bad = np.concatenate([self._bad, ~values_ok(self.kind, np.asarray(raw, np.float32))])
+        self._checked = np.concatenate([self._checked, np.ones(n, bool)])
+        self._reported = np.concatenate([self._reported, np.zeros(n, bool)])
+        self._report(ids)
 
     def revive(self, ids: np.ndarray) -> None:
-        self.live[np.asarray(ids, np.int64)] = True
+        self._live[np.asarray(ids, np.int64)] = True
 
     def save(self) -> None:
         """Every add is fsynced already."""
 
     def remove(self, ids: np.ndarray) -> None:
-        self.live[np.asarray(ids, np.int64)] = False
+        self._live[np.asarray(ids, np.int64)] = False
 
     def get(self, ids: np.ndarray) -> np.ndarray:
-        src = self._ram if self._ram is not None and len(self._ram) == self.rows else self._matrix()
-        return np.asarray(src[np.asarray(ids, np.int64)], np.float32)
+        """(len(ids), dim) float32; damaged rows come back as zeros (they score 0 against anything)."""
+        ids = np.asarray(ids, np.int64)
+        if self._ram is not None and len(self._ram) == self.rows:
+            return self._ram[ids]
+        return self._rows32(ids)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.atleast_2d(np.asarray(queries, np.float32))
@@ -137,15 +233,16 @@ class LocalVectorStore:
 
         best = TopK(len(queries), k)
         dense = self._dense()
-        mat = dense if dense is not None else self._matrix()
-        chunk = len(mat) if dense is not None else self.CHUNK
+        chunk = self.rows if dense is not None else self.CHUNK
         for start in range(0, self.rows, max(chunk, 1)):
-            block = np.asarray(mat[start : start + chunk], np.float32)
+            stop = min(self.rows, start + chunk)
+            block = dense[start:stop] if dense is not None else self._rows32(np.arange(start, stop))
             scores = queries @ block.T
-            scores[:, ~self.live[start : start + len(block)]] = -np.inf
+            scores[:, ~(self._live[start:stop] & ~self._bad[start:stop])] = -np.inf
             best.push(scores, start)  # column j is row start + j
         return best.result()
 
     def matrix(self) -> np.ndarray:
-        """All rows (memory-mapped) for bulk scoring, e.g. re-ranking by class probabilities."""
+        """All rows (memory-mapped, unchecked) for bulk scoring, e.g. re-ranking an ANN index's candidates
+        (which never include a damaged row: the index only holds `live` ones)."""
         return self._matrix()

@@ -1,19 +1,33 @@
-"""`pixseek verify`: check that the catalog and the vector files agree, and repair from the catalog.
+"""`pixseek verify`: check that the catalog and the vector files agree row by row, and repair.
 
-The catalog is the source of truth. Repairs never invent data: rows written but never committed are cut
-off, contents whose vectors are missing or not finite are forgotten (their files are re-embedded by the
-next `pixseek index`), and live flags are recomputed from which files reference which contents.
+The catalog is the source of truth for which rows exist; each row's checksum and value rules
+(store/checksums.py) say whether its vector is intact. Checking reads the files directly, so a cut-short
+or missing vector file is a finding, not a failure to open. With `repair=False` nothing is written.
+Repairs never invent data: rows written but never committed are cut off; a damaged or missing row is
+re-embedded from a photo whose bytes still have the content's hash (through `reembed`, which the
+ingest layer supplies), else its entry is removed and reported (the content is retired, its file
+records dropped so the next `pixseek index` indexes whatever is there now); live flags are recomputed
+from which files reference which contents. Retired contents (hash ending in ':bad') keep their rows but
+are never checked, searched or revived again.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from pixseek.store.catalog import Catalog
+from pixseek.store.catalog import Catalog, from_db
+from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, sums_path, values_ok, write_rows
+from pixseek.store.derived import forget_derived
+
+CHUNK = 65536
+# (content id, its hash, the paths the catalog says hold it) -> {kind: float32 vector} for those
+# re-embedded from a file whose bytes still have that hash
+Reembed = Callable[[list[tuple[int, str, list[str]]]], dict[int, dict[str, np.ndarray]]]
 
 
 @dataclass
@@ -21,52 +35,40 @@ class VerifyReport:
     ok: bool = True
     problems: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    damaged: list[int] = field(default_factory=list)  # content ids whose vectors are damaged or missing
 
     def problem(self, text: str) -> None:
         self.ok = False
         self.problems.append(text)
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "problems": self.problems, "repaired": self.repaired}
+        return {"ok": self.ok, "problems": self.problems, "repaired": self.repaired, "damaged": self.damaged}
 
 
-def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], repair: bool = True) -> VerifyReport:
+def _ids(ids: list[int]) -> str:
+    return ", ".join(map(str, ids[:8])) + (f", ... ({len(ids)} in all)" if len(ids) > 8 else "")
+
+
+def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], repair: bool = True,
+           reembed: Reembed | None = None) -> VerifyReport:
     """kinds: vector file name -> (dim, dtype), e.g. {"visual": (2280, "float16"), "probs": (1000, "float16")}."""
     rep = VerifyReport()
     check = catalog.db.execute("PRAGMA quick_check").fetchone()[0]
     if check != "ok":
         rep.problem(f"catalog.sqlite fails its integrity check: {check}")
         return rep  # nothing below can be trusted; restore from a backup or re-index
-    rows = catalog.counts()["rows"]
-    bad: set[int] = set()
-    for name, (dim, dtype) in kinds.items():
-        path = folder / f"{name}.{np.dtype(dtype).name}"
-        row_bytes = dim * np.dtype(dtype).itemsize
-        size = path.stat().st_size if path.exists() else 0
-        have = size // row_bytes
-        if size % row_bytes or have > rows:
-            rep.problem(f"{path.name}: {size} bytes, {have} rows, but the catalog committed {rows} rows")
-            if repair:
-                with open(path, "r+b") as f:
-                    f.truncate(min(have, rows) * row_bytes)
-                    os.fsync(f.fileno())
-                rep.repaired.append(f"{path.name}: cut to {min(have, rows)} committed rows")
-        if have < rows:
-            rep.problem(f"{path.name}: vectors of contents {have}..{rows - 1} are missing")
-            bad.update(range(have, rows))
-        have = min(have, rows)
-        if have:
-            mat = np.memmap(path, np.dtype(dtype), "r", shape=(have, dim))
-            for start in range(0, have, 65536):
-                block = np.asarray(mat[start : start + 65536], np.float32)
-                nonfinite = np.flatnonzero(~np.isfinite(block).all(axis=1))
-                bad.update((nonfinite + start).tolist())
     db = catalog.db
-    if bad:
-        rep.problem(f"{len(bad)} contents have missing or non-finite vectors")
+    rows = catalog.counts()["rows"]
+    retired = np.zeros(rows, bool)
+    retired[[r[0] for r in db.execute("SELECT id FROM contents WHERE hash LIKE '%:bad%'")]] = True
+    bad = np.zeros(rows, bool)
+    files = {name: _check_file(folder, name, dim, dtype, rows, retired, bad, rep, repair)
+             for name, (dim, dtype) in kinds.items()}
+    bad &= ~retired
+    rep.damaged = np.flatnonzero(bad).tolist()
     orphans = db.execute("SELECT COUNT(*) FROM contents c WHERE live=1 AND NOT EXISTS "
                          "(SELECT 1 FROM files f WHERE f.content_id=c.id)").fetchone()[0]
-    dead = db.execute("SELECT COUNT(*) FROM contents c WHERE live=0 AND EXISTS "
+    dead = db.execute("SELECT COUNT(*) FROM contents c WHERE live=0 AND hash NOT LIKE '%:bad%' AND EXISTS "
                       "(SELECT 1 FROM files f WHERE f.content_id=c.id)").fetchone()[0]
     dangling = db.execute("SELECT COUNT(*) FROM files f WHERE status='ok' AND (content_id IS NULL OR NOT EXISTS "
                           "(SELECT 1 FROM contents c WHERE c.id=f.content_id))").fetchone()[0]
@@ -74,24 +76,107 @@ def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], re
                     (dangling, "indexed files without a stored content")):
         if n:
             rep.problem(f"{n} {what}")
-    if repair and (bad or orphans or dead or dangling):
+    if not repair:
+        return rep
+    if bad.any():
+        _repair_rows(folder, catalog, kinds, files, np.flatnonzero(bad), reembed, rep)
+    if orphans or dead or dangling:
         catalog.begin()
         try:
-            if bad:
-                marks = ",".join("?" * len(bad))
-                ids = sorted(bad)
-                # forget the files' size/mtime so the next index run re-reads and re-embeds them
-                db.execute(f"UPDATE files SET size=-1, content_id=NULL WHERE content_id IN ({marks})", ids)
-                db.execute(f"UPDATE contents SET live=0, hash=hash || ':bad' WHERE id IN ({marks})", ids)
-            db.execute("UPDATE files SET size=-1, content_id=NULL WHERE status='ok' AND (content_id IS NULL OR NOT EXISTS "
-                       "(SELECT 1 FROM contents c WHERE c.id=files.content_id))")
+            db.execute("DELETE FROM files WHERE status='ok' AND (content_id IS NULL OR NOT EXISTS "
+                       "(SELECT 1 FROM contents c WHERE c.id=files.content_id))")  # `index` adds them anew
             db.execute("UPDATE contents SET live=0 WHERE live=1 AND NOT EXISTS "
                        "(SELECT 1 FROM files f WHERE f.content_id=contents.id)")
-            db.execute("UPDATE contents SET live=1 WHERE live=0 AND hash NOT LIKE '%:bad' AND EXISTS "
+            db.execute("UPDATE contents SET live=1 WHERE live=0 AND hash NOT LIKE '%:bad%' AND EXISTS "
                        "(SELECT 1 FROM files f WHERE f.content_id=contents.id)")
             catalog.commit()
         except BaseException:
             catalog.rollback()
             raise
-        rep.repaired.append("catalog live flags recomputed; damaged contents will be re-embedded by `pixseek index`")
+        rep.repaired.append("catalog live flags recomputed; files without a stored content will be indexed again "
+                            "by `pixseek index`")
     return rep
+
+
+def _check_file(folder: Path, name: str, dim: int, dtype: str, rows: int, retired: np.ndarray, bad: np.ndarray,
+                rep: VerifyReport, repair: bool) -> Path:
+    """Check one vector file and its sums; marks damaged rows in `bad`. Repair: cut uncommitted rows, pad
+    missing ones with zeros (to be re-embedded) and compute the sums of rows written before sums existed."""
+    path = folder / f"{name}.{np.dtype(dtype).name}"
+    row_bytes = dim * np.dtype(dtype).itemsize
+    size = path.stat().st_size if path.exists() else 0
+    have = min(size // row_bytes, rows)
+    if size > rows * row_bytes or size % row_bytes:
+        rep.problem(f"{path.name}: {size} bytes, {size // row_bytes} rows, but the catalog committed {rows} rows")
+    missing = np.arange(have, rows)
+    missing = missing[~retired[missing]]
+    if len(missing):
+        rep.problem(f"{path.name}: {'missing' if not path.exists() else f'cut short at row {have}'}: "
+                    f"vectors of {len(missing)} contents are missing")
+        bad[missing] = True
+    stored = read_sums(path, rows)
+    found: list[int] = []
+    if have:
+        mat = np.memmap(path, np.dtype(dtype), "r", shape=(have, dim))
+        for start in range(0, have, CHUNK):
+            block = mat[start : start + CHUNK]
+            hit = np.flatnonzero(damaged(name, block, start, stored)) + start
+            found += hit[~retired[hit]].tolist()
+        del mat
+    if found:
+        rep.problem(f"{path.name}: {len(found)} damaged rows (checksum or values out of range): contents {_ids(found)}")
+        bad[found] = True
+    if not repair:
+        return path
+    if size != rows * row_bytes:
+        with open(path, "r+b" if path.exists() else "wb") as f:
+            f.truncate(rows * row_bytes)
+            os.fsync(f.fileno())
+        rep.repaired.append(f"{path.name}: {'cut' if size > rows * row_bytes else 'padded'} to {rows} committed rows")
+    sums_file = sums_path(path)
+    sums_size = sums_file.stat().st_size if sums_file.exists() else 0
+    if len(stored) < rows or sums_size != rows * 4:
+        mat = np.memmap(path, np.dtype(dtype), "r", shape=(rows, dim)) if rows else np.zeros((0, dim), dtype)
+        append_sums(path, row_sums(mat[len(stored):], len(stored)), len(stored))
+        if len(stored) < rows:
+            rep.repaired.append(f"{sums_file.name}: checksums computed for {rows - len(stored)} rows written "
+                                "before checksums existed")
+        del mat
+    return path
+
+
+def _repair_rows(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], files: dict[str, Path],
+                 ids: np.ndarray, reembed: Reembed | None, rep: VerifyReport) -> None:
+    """Re-embed damaged rows in place from their photos, or retire their contents."""
+    db = catalog.db
+    asks = []
+    for cid in ids.tolist():
+        digest = db.execute("SELECT hash FROM contents WHERE id=?", (cid,)).fetchone()
+        paths = [from_db(p) for (p,) in db.execute("SELECT path FROM files WHERE content_id=? AND status='ok' "
+                                                   "ORDER BY path", (cid,))]
+        asks.append((cid, digest[0] if digest else "", paths))
+    fresh = reembed([a for a in asks if a[2] and a[1]]) if reembed is not None else {}
+    fresh = {cid: vecs for cid, vecs in fresh.items()
+             if set(vecs) >= set(kinds) and all(values_ok(k, np.atleast_2d(vecs[k]))[0] for k in kinds)}
+    done = sorted(fresh)
+    if done:
+        for name, (_, dtype) in kinds.items():
+            write_rows(files[name], np.dtype(dtype), np.array(done), np.stack([fresh[c][name] for c in done]))
+        forget_derived(folder)  # rows derived from the damaged vectors are computed again when next needed
+        rep.repaired.append(f"re-embedded {len(done)} contents from their photos: {_ids(done)}")
+    gone = [cid for cid in ids.tolist() if cid not in fresh]
+    if gone:
+        marks = ",".join("?" * len(gone))
+        catalog.begin()
+        try:
+            # the file records go: `pixseek index` indexes whatever is at those paths now, as new contents
+            db.execute(f"DELETE FROM files WHERE content_id IN ({marks})", gone)
+            db.execute(f"UPDATE contents SET live=0, hash=hash || ':bad' WHERE id IN ({marks}) "
+                       "AND hash NOT LIKE '%:bad%'", gone)
+            db.execute(f"UPDATE contents SET live=0 WHERE id IN ({marks})", gone)
+            catalog.commit()
+        except BaseException:
+            catalog.rollback()
+            raise
+        rep.repaired.append(f"removed {len(gone)} entries whose photo is gone or changed (contents {_ids(gone)}); "
+                            "`pixseek index` adds what is at their paths now")
