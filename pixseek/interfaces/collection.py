@@ -24,7 +24,7 @@ from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.ingest import run
 from pixseek.interfaces.query_image import Box, ImageInput, QueryImages
-from pixseek.interfaces.results import Hit, IndexReport, Results, Tag, WordHit
+from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.engine import Searcher
 from pixseek.store.catalog import Catalog, FileRecord
@@ -177,6 +177,17 @@ class Collection:
         searcher = self.searcher
         visual, probs = self._images.visual_and_probs(image)
         return [Tag(w, round(s, 6)) for w, s in searcher.tag(visual, probs, k, vocabulary, bridge=bridge)]
+
+    def duplicates(self, threshold: float | None = None, progress: bool | None = None) -> list[DuplicateGroup]:
+        """Groups of near-duplicate photos (resized, recompressed, slightly cropped copies, bursts), each with
+        a suggested keeper; threshold: pair similarity, default calibrated (search/duplicates.py)."""
+        from pixseek.interfaces.tidy import THRESHOLD, duplicate_groups
+
+        if threshold is not None and not 0 < threshold <= 1:
+            raise PixseekError(f"--threshold is a similarity from 0 to 1, not {threshold}")
+        if self.visual is None:
+            return []
+        return duplicate_groups(self.catalog, self.visual, THRESHOLD if threshold is None else threshold, progress)
 
     def record(self, path: str) -> FileRecord | None:
         """The catalog's record of a file (indexed or failed), by absolute path."""

@@ -57,3 +57,13 @@ class IndexReport:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("indexed", "skipped", "failed", "removed", "seconds", "duplicates")}
+
+
+@dataclass
+class DuplicateGroup(_Result):
+    """Photos that are near-duplicates of each other; `keep` is the suggested one (most pixels, then the
+    largest file); `score` is the group's weakest pair similarity."""
+
+    paths: list[str]
+    score: float
+    keep: str
