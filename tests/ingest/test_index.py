@@ -53,6 +53,31 @@ def test_touched_but_unchanged_file_keeps_its_vector(photo_dir, tmp_path):
     assert col.catalog.counts()["rows"] == rows_before  # nothing re-embedded
 
 
+def test_catalog_keeps_each_files_inode_and_ctime(photo_dir, tmp_path):
+    col = Collection.open(tmp_path / "db")
+    col.index([photo_dir], progress=False)
+    for f in (p for p in photo_dir.rglob("*") if p.is_file()):
+        rec, st = col.catalog.file(str(f)), os.stat(f)
+        assert (rec.inode, rec.ctime_ns) == (st.st_ino, st.st_ctime_ns)
+
+
+def test_same_size_and_mtime_but_new_bytes_is_re_embedded(photo_dir, tmp_path):
+    """BMPs of one size are byte for byte the same length: overwrite one with another, put its mtime back."""
+    from PIL import Image
+
+    a, b = sorted(p for p in photo_dir.rglob("*.JPEG"))[:2]
+    Image.open(a).convert("RGB").save(photo_dir / "a.bmp")
+    Image.open(b).convert("RGB").resize(Image.open(a).size).save(tmp_path / "b.bmp")
+    col = Collection.open(tmp_path / "db")
+    col.index([photo_dir], progress=False)
+    st, rows = os.stat(photo_dir / "a.bmp"), col.catalog.counts()["rows"]
+    (photo_dir / "a.bmp").write_bytes((tmp_path / "b.bmp").read_bytes())
+    os.utime(photo_dir / "a.bmp", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(photo_dir / "a.bmp").st_size == st.st_size
+    r = col.index([photo_dir], progress=False)
+    assert (r.indexed, r.duplicates) == (1, 0) and col.catalog.counts()["rows"] == rows + 1
+
+
 def test_reopen_sees_same_vectors(photo_dir, tmp_path):
     with Collection.open(tmp_path / "db") as col:
         col.index([photo_dir], progress=False)

@@ -261,9 +261,15 @@ def test_bad_search_parameters(client, params):
     _error(client.get("/api/search", params=params), 400)
 
 
-@pytest.mark.parametrize("box", ["1,2,3", "a,b,c,d", "10,10,5,20", "10,10,20,10", "-5,0,10,10"])
+@pytest.mark.parametrize("box", ["1,2,3", "a,b,c,d", "10,10,5,20", "10,10,20,10", "-5,0,10,10", "0,0,inf,inf",
+                                 "0,0,1e309,10", "nan,0,10,10"])
 def test_bad_boxes(client, world, box):
     assert "box" in _error(client.get("/api/similar", params={"path": world["files"][0], "box": box}), 400)
+
+
+def test_docs_page_is_off_and_the_openapi_document_stays(client):
+    _error(client.get("/docs"), 404)
+    assert client.get("/openapi.json").status_code == 200
 
 
 def test_unknown_route_and_method_are_json(client):

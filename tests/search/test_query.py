@@ -96,3 +96,31 @@ def test_resolve_ignores_unknown_words_and_suggests(space):
         resolve("dgo", _known(space), suggest)
     with pytest.raises(PixseekError, match="nothing to search for"):
         resolve("the in of", _known(space), suggest)
+
+
+@pytest.mark.parametrize("q", ["101:dog", "dog -100.5:cat", "1" + "0" * 40 + ":dog", "9" * 400 + ":dog cat"])
+def test_resolve_refuses_weights_beyond_100(q):
+    from pixseek.search.terms import resolve
+
+    with pytest.raises(PixseekError, match="weights go from -100 to 100"):
+        resolve(q, lambda t: True)
+
+
+def test_resolve_keeps_weights_up_to_100():
+    from pixseek.search.terms import resolve
+
+    q = resolve("100:dog -100:cat 0.001:sea", lambda t: True)
+    assert [(t.text, t.weight) for t in q.terms] == [("dog", 100.0), ("cat", -100.0), ("sea", 0.001)]
+
+
+def test_ranker_leaves_out_non_finite_scores():
+    from pixseek.search.bridges.base import Part, Unit
+    from pixseek.search.ranker import rank
+    from pixseek.store.arrays import ArrayStore
+
+    rows = np.eye(4, dtype=np.float32)
+    rows[2] = np.nan  # a damaged row
+    store = ArrayStore(rows)
+    units = [Unit(np.array([1, 1, 1, 0], np.float32), 1.0, "a"), Unit(np.array([0, 0, 1, 1], np.float32), -1.0, "b")]
+    found = rank([Part(store, units)], k=4)
+    assert found and all(np.isfinite(s) for _, s in found) and 2 not in [i for i, _ in found]
