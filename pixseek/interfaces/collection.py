@@ -15,6 +15,8 @@ Searcher (search/), and what a query image is (indexed or new) is interfaces/que
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pixseek.encoders.base import Embedding, ImageEncoder
@@ -114,6 +116,28 @@ class Collection:
         counts, _ = run.index_run(self.layout, self.encoder, roots, reader, batch_size, progress, self.derive)
         return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,
                            counts.duplicates, counts.failures)
+
+    def watch(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
+              batch_size: int = 64, debounce: float = 1.0, stop=None,
+              on_change: Callable[[IndexReport], None] | None = None) -> None:
+        """Index `paths`, then keep the collection in step with them until `stop` (a threading.Event) is
+        set or the process is interrupted; `on_change` gets the report of every run after the first."""
+        from pixseek.ingest.watch import FolderEvents
+
+        roots = [Path(os.path.expanduser(str(p))) for p in paths]
+        missing = [str(r) for r in roots if not r.is_dir()]
+        if missing:
+            raise PixseekError(f"--watch needs folders; not a folder: {', '.join(missing)}")
+        with FolderEvents(roots) as events:
+            self.index(roots, progress, workers, batch_size)
+            for folders in events.batches(debounce, stop=stop):
+                try:
+                    report = self.index(folders, False, workers, batch_size)
+                except PixseekError as exc:  # a folder removed between the event and the run: the next sees it
+                    print(f"pixseek: {exc}", file=sys.stderr)
+                    continue
+                if on_change is not None:
+                    on_change(report)
 
     def set_index(self, spec: str | None = None, max_memory: str | int | None = None) -> None:
         """Choose the image index ("flat", "hnsw32", "ivf1024,pq32", "annoy100", "lsh256" or "auto") and the
