@@ -118,10 +118,14 @@ def decoded_bytes(im: Image.Image) -> int:
         work = 15  # RGBA copy, white background, composite, RGB
     else:
         work = 0 if im.mode == "RGB" else 3
-    try:
-        turned = im.getexif().get(0x0112, 1) not in (1, None)
-    except Exception:  # an unreadable EXIF block is exif_transpose's problem, not the estimate's
-        turned = False
+    turned = False
+    if im.info.get("exif"):  # read from the header's EXIF block: im.getexif() would decode a PNG to find one
+        try:
+            exif = Image.Exif()
+            exif.load(im.info["exif"])
+            turned = exif.get(0x0112, 1) not in (1, None)
+        except Exception:  # an unreadable EXIF block is exif_transpose's problem, not the estimate's
+            pass
     return im.width * im.height * (stored + work + (stored if turned else 0))
 
 

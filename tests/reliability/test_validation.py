@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from pixseek.encoders.images import MAX_PIXELS, check_decoded_size, to_rgb
+from pixseek.encoders.images import MAX_PIXELS, check_decoded_size, decoded_bytes, to_rgb
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
 from pixseek.ingest.decode import content_hash
@@ -143,6 +143,20 @@ def test_upload_needing_gigabytes_is_refused_before_decoding(client):
     for route in ("/api/similar", "/api/tag"):
         msg = _error(client.post(route, files={"file": ("deep.png", data, "image/png")}), 400)
         assert re.search(r"14100x14100 I;16 pixels need about [\d,]+ MB of memory, the limit is 1,024 MB", msg), msg
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_the_estimate_reads_only_the_header(tmp_path, fmt):
+    """A valid file: after the estimate its pixel data is still undecoded (PIL keeps `tile` until load)."""
+    src = Image.open(PHOTOS / "skimage_rocket.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter: the estimate counts the upright copy
+    src.save(tmp_path / f"x.{fmt}", fmt, exif=exif.tobytes())
+    im = Image.open(tmp_path / f"x.{fmt}")
+    check_decoded_size(im)
+    assert im.tile, "the estimate decoded the image"
+    w, h = im.size
+    assert decoded_bytes(im) == w * h * (3 + 3) if fmt == "JPEG" else decoded_bytes(im) >= w * h * 3
 
 
 def test_a_real_16_bit_photo_still_works_and_converts_as_before(client, world):
