@@ -85,10 +85,10 @@ class Service:
             paths = self.col.paths_with_bytes(data)
         return [Hit(p, 1.0) for p in paths]
 
-    def embed(self, data: bytes, box: Region | None = None) -> Embedding:
+    def embed(self, data: bytes, box: Region | None = None, name: str | None = None) -> Embedding:
         """A query image's embedding, made under `work` only: searches and health go on meanwhile."""
         with self.work:
-            return embed_image(self.col.encoder, data, box)
+            return embed_image(self.col.encoder, data, box, name)
 
 
 def _parse_box(text: str | None) -> Region | None:
@@ -138,7 +138,7 @@ def similar(svc: Svc, path: PathQ, k: K = 30, offset: Offset = 0, box: Box = Non
     if crop is None:  # the stored vectors: nothing to decode
         image = svc.record(path).path
         return _page(svc.run(lambda c: c.similar(image, k=offset + k)), offset, k)
-    emb = svc.embed(svc.read(path), crop)  # a crop needs pixels; read them safely
+    emb = svc.embed(svc.read(path), crop, path)  # a crop needs pixels; read them safely
     return _page(svc.run(lambda c: c.similar(emb, k=offset + k)), offset, k)
 
 

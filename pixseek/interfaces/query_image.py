@@ -21,9 +21,11 @@ from pixseek.store.layout import Stores
 ImageInput = str | Path | bytes | Embedding
 
 
-def embed_image(encoder: ImageEncoder, image: str | Path | bytes, box: Box | None = None) -> Embedding:
+def embed_image(encoder: ImageEncoder, image: str | Path | bytes, box: Box | None = None,
+                name: str | None = None) -> Embedding:
     """Decode one image file or encoded bytes (a region only, with `box`) and run the encoder on it.
-    Bad boxes and images are a PixseekError; the box is checked before anything is decoded."""
+    Bad boxes and images are a PixseekError naming the image (`name`, else its path or "upload");
+    the box is checked before anything is decoded."""
     box = parse_box(box) if box is not None else None
     if not isinstance(image, bytes):
         image = Path(os.path.expanduser(str(image)))
@@ -32,7 +34,8 @@ def embed_image(encoder: ImageEncoder, image: str | Path | bytes, box: Box | Non
     try:
         pixels, _ = load_for_encoder(image if isinstance(image, bytes) else str(image), encoder.input_size, box)
     except ImageError as exc:
-        raise PixseekError(f"cannot use {'upload' if isinstance(image, bytes) else image} as a query: {exc}") from None
+        shown = name or ("upload" if isinstance(image, bytes) else image)
+        raise PixseekError(f"cannot use {shown} as a query: {exc}") from None
     return encoder.embed(pixels[None])
 
 
