@@ -213,6 +213,16 @@ class Collection:
             return []
         return duplicate_groups(self.catalog, self.visual, THRESHOLD if threshold is None else threshold, progress)
 
+    def map(self, out: str | Path | None = None, projector: str | Path | None = None) -> dict:
+        """A picture of the collection laid out in 2-D (OUT.png), and/or TensorBoard Projector files (a folder)."""
+        from pixseek.interfaces.tidy import write_map
+
+        if out is None and projector is None:
+            raise PixseekError("give a picture to write (pixseek map OUT.png) or --projector DIR")
+        searcher = self._require_photos()
+        return write_map(self.catalog, self.visual, self.probs, searcher, Path(out) if out else None,
+                         Path(projector) if projector else None)
+
     def record(self, path: str) -> FileRecord | None:
         """The catalog's record of a file (indexed or failed), by absolute path."""
         return self.catalog.file(path)

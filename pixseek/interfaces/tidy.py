@@ -1,12 +1,16 @@
-"""Tidying a collection: near-duplicate groups with a suggested keeper (search/duplicates.py finds them)."""
+"""Tidying and looking at a collection: near-duplicate groups with a suggested keeper (search/duplicates.py
+finds them), and the map of the collection (search/collection_map.py lays it out)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from pixseek.interfaces.results import DuplicateGroup
 from pixseek.progress import progress_bar
 from pixseek.search.duplicates import THRESHOLD, near_duplicates
+from pixseek.search.engine import Searcher
 from pixseek.store.catalog import Catalog
 from pixseek.store.vectors import Vectors
 
@@ -34,3 +38,37 @@ def _group(held: list[list[tuple[str, int, int]]], score: float) -> DuplicateGro
     flat = [f for files in held for f in files]
     keep = max(flat, key=lambda f: (f[1], f[2], f[0]))[0]
     return DuplicateGroup(sorted(f[0] for f in flat), round(score, 6), keep)
+
+
+def top_tags(searcher: Searcher, visual: Vectors, probs: Vectors | None, ids: np.ndarray, k: int = 3,
+             batch: int = 2048) -> list[list[str]]:
+    """The k best tags of each photo, as `pixseek tag` would give them."""
+    out: list[list[str]] = []
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        vocab, scores = searcher.tag_scores(visual.get(chunk), probs.get(chunk) if probs is not None else None)
+        best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        out += [[vocab[j] for j in row] for row in best]
+    return out
+
+
+def write_map(catalog: Catalog, visual: Vectors, probs: Vectors | None, searcher: Searcher, out: Path | None,
+              projector: Path | None) -> dict:
+    """The map picture and/or the projector files of every photo; returns what was written."""
+    from pixseek.interfaces.map_files import write_picture, write_projector
+    from pixseek.search.collection_map import layout_2d
+
+    ids = np.array(sorted(i for i in catalog.live_ids() if i < visual.rows), np.int64)
+    paths_of = catalog.paths_of(ids.tolist())
+    ids = np.array([i for i in ids if i in paths_of], np.int64)
+    paths = [paths_of[i] for i in ids]
+    vectors = visual.get(ids)
+    tags = top_tags(searcher, visual, probs, ids)
+    report: dict = {"photos": len(ids)}
+    if out is not None:
+        report["legend"] = write_picture(out, paths, layout_2d(vectors), [t[0] for t in tags])
+        report["picture"] = str(out)
+    if projector is not None:
+        report["projector"] = str(projector)
+        report["files"] = write_projector(projector, paths, vectors, tags)
+    return report

@@ -1,4 +1,4 @@
-"""Commands that tidy a collection: `duplicates`."""
+"""Commands that tidy a collection or show it whole: `duplicates`, `map`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_duplicates)
 
+    s = sub.add_parser("map", parents=[common], help="a picture of the collection laid out in 2-D, or Projector files")
+    s.add_argument("out", nargs="?", metavar="OUT.png")
+    s.add_argument("--projector", metavar="DIR", help="write TensorBoard Projector files (tensors, metadata, sprite)")
+    s.set_defaults(func=cmd_map)
+
 
 def cmd_duplicates(args: argparse.Namespace) -> None:
     """One block per group: the suggested keeper marked `keep`, the others `    `; --json as documented."""
@@ -24,3 +29,11 @@ def cmd_duplicates(args: argparse.Namespace) -> None:
         lines.append(f"{len(g.paths)} photos, similarity >= {g.score:.3f}")
         lines += [f"  {'keep' if p == g.keep else '    '}  {p}" for p in g.paths]
     out(args, [g.to_dict() for g in groups], lines or ["no near-duplicates"])
+
+
+def cmd_map(args: argparse.Namespace) -> None:
+    """The picture and/or the projector folder; the legend (top tags and their photo counts) on stdout."""
+    report = open_collection(args).map(args.out, args.projector)
+    lines = [f"wrote {report[k]}" for k in ("picture", "projector") if k in report]
+    lines += [f"  {tag}: {n}" for tag, n in report.get("legend", {}).items()]
+    out(args, report, lines)
