@@ -11,6 +11,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--token", help="access token required on every request (default: $PIXSEEK_TOKEN)")
+    s.add_argument("--watch", action="append", metavar="DIR",
+                   help="also keep the collection in step with this folder while serving (repeatable)")
     s.set_defaults(func=cmd_serve)
 
 
@@ -20,4 +22,25 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from pixseek.config import default_db
     from pixseek.interfaces.http import serve
 
-    serve(args.db or default_db(), host=args.host, port=args.port, token=args.token)
+    folder = args.db or default_db()
+    if args.watch:
+        start_watcher(folder, args.watch)
+    serve(folder, host=args.host, port=args.port, token=args.token)
+
+
+def start_watcher(folder, paths: list[str]) -> None:
+    """Index `paths` and follow them in a background thread with its own collection handle (the server's
+    handle picks up each commit on its next request); a failure is printed, the server keeps serving."""
+    import sys
+    import threading
+
+    from pixseek.errors import PixseekError
+    from pixseek.interfaces.collection import Collection
+
+    def run() -> None:
+        try:
+            Collection.open(folder).watch(paths, progress=False)
+        except PixseekError as exc:
+            print(f"pixseek: watching stopped: {exc}", file=sys.stderr)
+
+    threading.Thread(target=run, name="pixseek-watch", daemon=True).start()
