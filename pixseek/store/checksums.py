@@ -77,18 +77,17 @@ def write_rows(path: Path, dtype: np.dtype, ids: np.ndarray, vectors: np.ndarray
 
 
 def values_ok(kind: str, block: np.ndarray) -> np.ndarray:
-    """(n,) True where a float32 row could have come out of the encoder for this kind of file."""
-    finite = np.isfinite(block).all(axis=1)
-    b = np.where(finite[:, None], block, 0.0).astype(np.float32, copy=False)
-    if kind == "visual":
-        norms = np.sqrt(np.einsum("ij,ij->i", b, b))
-        ok = (np.abs(norms[:, None] - _NORMS) <= TOLERANCE).any(axis=1)
-    elif kind == "probs":
-        ok = (b.min(axis=1, initial=0.0) >= 0) & (b.max(axis=1, initial=0.0) <= 1 + TOLERANCE)
-        ok &= np.abs(b.sum(axis=1) - 1) <= TOLERANCE
-    else:
-        ok = np.ones(len(b), bool)
-    return finite & ok
+    """(n,) True where a float32 row could have come out of the encoder for this kind of file. A NaN or
+    infinity makes a row's sum (of squares) non-finite: float16 values cannot overflow it."""
+    with np.errstate(invalid="ignore", over="ignore"):  # damaged rows are what this looks for
+        if kind == "probs":
+            total = block.sum(axis=1)
+            ok = np.isfinite(total) & (np.abs(total - 1) <= TOLERANCE)
+            return ok & (block.min(axis=1, initial=0.0) >= 0) & (block.max(axis=1, initial=0.0) <= 1 + TOLERANCE)
+        squares = np.einsum("ij,ij->i", block, block)
+        if kind != "visual":
+            return np.isfinite(squares)
+        return (np.abs(np.sqrt(squares)[:, None] - _NORMS) <= TOLERANCE).any(axis=1)
 
 
 def damaged(kind: str, raw: np.ndarray, ids: np.ndarray | int, stored: np.ndarray,
@@ -99,6 +98,8 @@ def damaged(kind: str, raw: np.ndarray, ids: np.ndarray | int, stored: np.ndarra
     ids = np.arange(ids, ids + len(raw)) if isinstance(ids, (int, np.integer)) else np.asarray(ids, np.int64)
     bad = ~values_ok(kind, np.asarray(raw, np.float32) if values is None else values)
     have = ids < len(stored)
-    if have.any():
+    if have.all():
+        bad |= row_sums(raw, ids) != stored[ids]
+    elif have.any():
         bad[have] |= row_sums(np.asarray(raw)[have], ids[have]) != stored[ids[have]]
     return bad

@@ -139,10 +139,11 @@ class LocalVectorStore:
         fresh = ~self._checked[ids]
         if not fresh.any():
             return
-        todo = ids[fresh]
+        every = bool(fresh.all())
+        todo = ids if every else ids[fresh]
         contiguous = todo[-1] - todo[0] == len(todo) - 1
         raw = self._file_rows()[todo[0] : todo[-1] + 1] if contiguous else self._file_rows()[todo]
-        values = None if rows32 is None else rows32[fresh]
+        values = None if rows32 is None else rows32 if every else rows32[fresh]
         self._bad[todo] = damaged(self.kind, raw, todo, self._sums, values)
         self._checked[todo] = True
         self._report(todo[self._bad[todo]])
@@ -172,14 +173,16 @@ class LocalVectorStore:
     def _rows32(self, ids: np.ndarray) -> np.ndarray:
         """Rows `ids` as float32, checked; damaged (or missing) rows are zero."""
         ids = np.asarray(ids, np.int64)
-        out = np.zeros((len(ids), self.dim), np.float32)
         there = ids < self._present
         if there.all() and len(ids) and ids[-1] - ids[0] == len(ids) - 1:
-            out[:] = self._file_rows()[ids[0] : ids[-1] + 1]
-        elif there.any():
+            out = np.asarray(self._file_rows()[ids[0] : ids[-1] + 1], np.float32)
+        else:
+            out = np.zeros((len(ids), self.dim), np.float32)
             out[there] = self._file_rows()[ids[there]]
         self._check(ids, out)
-        out[self._bad[ids]] = 0
+        bad = self._bad[ids]
+        if bad.any():
+            out[bad] = 0
         return out
 
     def _matrix(self) -> np.ndarray:
@@ -208,7 +211,7 @@ class LocalVectorStore:
         self._bad = np.concatenate([self._bad, ~values_ok(self.kind, np.asarray(raw, np.float32))])
         self._checked = np.concatenate([self._checked, np.ones(n, bool)])
         self._reported = np.concatenate([self._reported, np.zeros(n, bool)])
-        self._report(ids)
+        self._report(ids[self._bad[ids]])  # an encoder output out of range (NaN) is stored but never served
 
     def revive(self, ids: np.ndarray) -> None:
         self._live[np.asarray(ids, np.int64)] = True

@@ -35,6 +35,9 @@ def _flip(path, offset: int) -> None:
 
 
 def test_add_writes_a_checksum_per_row(tmp_path):
+    logs: list[str] = []
+    LocalVectorStore(tmp_path, "visual", DIM, "float16", 0, [], writer=True, log=logs.append).add(np.arange(50), _unit(50))
+    assert logs == []  # nothing damaged, nothing said
     store = _store(tmp_path, 50)
     raw = np.fromfile(tmp_path / "visual.float16", np.float16).reshape(50, DIM)
     assert sums_path(store.path).stat().st_size == 50 * 4
@@ -106,6 +109,10 @@ def test_a_cut_short_file_opens_with_its_missing_rows_damaged(tmp_path):
     assert writer.damaged_ids().tolist() == list(range(30, 40))
     writer.add(np.array([40]), _unit(1, 5))
     assert writer.damaged_ids().tolist() == list(range(30, 40)) and writer.live[40]
+    bad = _unit(1, 6)
+    bad[0, 0] = np.nan  # an encoder output that is not a vector: stored (the row is taken) but never served
+    writer.add(np.array([41]), bad)
+    assert not writer.live[41] and 41 in writer.damaged_ids()
 
 
 @pytest.mark.parametrize("spec", ["ivf16,pq8", "hnsw16"])
