@@ -21,7 +21,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="open_clip model name, e.g. ViT-B-32")
     p.add_argument("--pretrained", required=True, help="open_clip pretrained tag, e.g. openai")
-    p.add_argument("--tokenizer", required=True, help="a Hugging Face repo with tokenizer.json, e.g. openai/clip-vit-base-patch32")
+    p.add_argument("--tokenizer", required=True,
+                   help="a Hugging Face repo with tokenizer.json, e.g. openai/clip-vit-base-patch32")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
 

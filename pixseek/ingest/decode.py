@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pixseek.config import env_int
-from pixseek.encoders.images import ImageError, load_for_encoder
+from pixseek.encoders.base import Preprocess
+from pixseek.encoders.images import ImageError
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
@@ -29,7 +30,7 @@ class Prepared:
     probs: np.ndarray | None = None
 
 
-Task = tuple[str, int, int, int]  # (path, size, mtime_ns, encoder input size)
+Task = tuple[str, int, int, Preprocess]  # (path, size, mtime_ns, the encoder's preprocessing)
 
 
 def init_worker() -> None:
@@ -48,8 +49,8 @@ def content_hash(data: bytes) -> str:
 
 
 def prepare(task: Task) -> Prepared:
-    """task = (path, size, mtime_ns, input_size). Never raises: failures come back as `error`."""
-    path, size, mtime_ns, input_size = task
+    """task = (path, size, mtime_ns, preprocess). Never raises: failures come back as `error`."""
+    path, size, mtime_ns, preprocess = task
     try:
         if size > MAX_FILE_BYTES:
             return Prepared(path, size, mtime_ns, None, None, error=f"file too large ({size:,} bytes)")
@@ -58,7 +59,7 @@ def prepare(task: Task) -> Prepared:
         with open(path, "rb") as f:
             data = f.read()
         digest = content_hash(data)
-        pixels, (w, h) = load_for_encoder(data, input_size)
+        pixels, (w, h) = preprocess.load(data)
         return Prepared(path, size, mtime_ns, digest, pixels, w, h)
     except ImageError as exc:
         return Prepared(path, size, mtime_ns, None, None, error=str(exc))

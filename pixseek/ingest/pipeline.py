@@ -72,7 +72,7 @@ class Indexer:
                 if (old.inode, old.ctime_ns) != (found.inode, found.ctime_ns):
                     same.append((found.path, found.inode, found.ctime_ns))
             else:
-                todo.append((found.path, found.size, found.mtime_ns, self.encoder.input_size))
+                todo.append((found.path, found.size, found.mtime_ns, self.encoder.preprocess))
         gone = [p for p in known if p not in seen]
         if gone or same:
             self.catalog.begin()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.encoders.base import Embedding, ImageEncoder
-from pixseek.encoders.images import Box, ImageError, load_for_encoder, parse_box
+from pixseek.encoders.images import Box, ImageError, parse_box
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
 from pixseek.ingest.decode import content_hash
@@ -32,7 +32,7 @@ def embed_image(encoder: ImageEncoder, image: str | Path | bytes, box: Box | Non
         if not image.is_file():
             raise PixseekError(f"no such image file: {image}")
     try:
-        pixels, _ = load_for_encoder(image if isinstance(image, bytes) else str(image), encoder.input_size, box)
+        pixels, _ = encoder.preprocess.load(image if isinstance(image, bytes) else str(image), box)
     except ImageError as exc:
         shown = name or ("upload" if isinstance(image, bytes) else image)
         raise PixseekError(f"cannot use {shown} as a query: {exc}") from None

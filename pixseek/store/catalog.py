@@ -234,3 +234,12 @@ class Catalog:
             "failed": one("SELECT COUNT(*) FROM files WHERE status='failed'").fetchone()[0],
             "rows": one("SELECT COALESCE(MAX(id) + 1, 0) FROM contents").fetchone()[0],
         }
+
+    def files_of_contents(self) -> dict[int, list[tuple[str, int, int]]]:
+        """live content id -> its indexed files as (path, pixels, bytes), for choosing which copy to keep."""
+        rows = self.db.execute("SELECT f.content_id, f.path, COALESCE(c.width * c.height, 0), f.size FROM files f "
+                               "JOIN contents c ON c.id = f.content_id WHERE f.status='ok' AND c.live=1")
+        out: dict[int, list[tuple[str, int, int]]] = {}
+        for cid, path, pixels, size in rows.fetchall():
+            out.setdefault(cid, []).append((from_db(path), pixels, size))
+        return out
