@@ -6,13 +6,12 @@ for Ray, embedding) happens and nothing else: ids, vectors and commits stay with
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from pixseek.ingest.decode import Prepared, Task, init_worker, prepare
+from pixseek.ingest.decode import Prepared, Task, prepare
+from pixseek.ingest.pool import DecoderPool
 
 
 class Reader(Protocol):
@@ -22,33 +21,19 @@ class Reader(Protocol):
 
 
 class ProcessReader:
-    """Decoding in `workers` spawned processes, at most `window` files ahead so memory stays bounded."""
+    """Decoding in `workers` child processes, at most `window` files ahead so memory stays bounded.
+    The pool (ingest/pool.py) stops within seconds when the consumer stops, whatever the reason."""
 
     def __init__(self, workers: int | None = None, window: int = 256) -> None:
         self.workers = workers if workers is not None else max(1, (os.cpu_count() or 2) - 1)
         self.window = window
 
-    def read(self, todo: list[Task]) -> Iterable[Prepared]:
+    def read(self, todo: list[Task]) -> Iterator[Prepared]:
         if self.workers == 0 or (self.workers == 1 and len(todo) < self.window // 2):  # not worth a process
             yield from map(prepare, todo)
             return
-        window = threading.BoundedSemaphore(self.window)
-        stop = threading.Event()
-
-        def feed():  # runs in the pool's task thread; must never block forever, or the pool cannot shut down
-            for task in todo:
-                while not window.acquire(timeout=0.1):
-                    if stop.is_set():
-                        return
-                if stop.is_set():
-                    return
-                yield task
-
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(self.workers, initializer=init_worker) as pool:
-            try:
-                for item in pool.imap_unordered(prepare, feed(), chunksize=4):
-                    window.release()
-                    yield item
-            finally:
-                stop.set()
+        pool = DecoderPool(self.workers, self.window)
+        try:
+            yield from pool.run(todo)
+        finally:
+            pool.close()

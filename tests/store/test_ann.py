@@ -3,6 +3,8 @@ add/remove/reload round-trips through IndexedVectorStore, and damaged files are 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +287,114 @@ def test_crash_mid_save_keeps_last_good_index(tmp_path, photos, monkeypatch):
         index.save(path)
     monkeypatch.undo()
     assert len(AnnIndex.load(path)) == 200
+
+
+# -- readers never build; rebuilds swap atomically ------------------------------------------------------
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+def _reader(tmp_path: Path, photos: np.ndarray, rows: int, spec: str = "hnsw16"):
+    warnings: list[str] = []
+    store = open_store(tmp_path, photos.shape[1], rows, list(range(rows)))
+    vs = IndexedVectorStore(store, tmp_path, spec, persist=False, log=lambda m: None, warn=warnings.append)
+    return vs, store, warnings
+
+
+@pytest.mark.parametrize("damage", ["missing", "damaged", "too many rows"])
+def test_reader_without_a_sound_index_searches_exactly_and_writes_nothing(tmp_path, photos, damage):
+    path = saved_store(tmp_path, photos)
+    rows = 200
+    if damage == "missing":
+        path.unlink()
+    elif damage == "damaged":
+        target = payload(path, ".faiss")
+        target.write_bytes(target.read_bytes()[:-100])
+    else:
+        rows = 150  # the index covers rows the catalog no longer has (a verify cut them)
+    before = _listing(tmp_path)
+    vs, store, warnings = _reader(tmp_path, photos, rows)
+    assert vs.index is None and len(warnings) == 1
+    assert "searching exactly until `pixseek index` or `pixseek reindex` rebuilds it" in warnings[0]
+    assert damage == "too many rows" or f"the image index is {damage}" in warnings[0]
+    scores, ids = vs.search(photos[:20], 10, ef=10)  # knobs of the missing index are ignored
+    want_scores, want_ids = store.search(photos[:20], 10)
+    assert (ids == want_ids).all() and np.allclose(scores, want_scores)
+    vs.save()
+    assert _listing(tmp_path) == before
+
+
+def test_reader_catches_up_a_few_rows_but_never_builds(tmp_path, photos):
+    from pixseek.store.ann.indexed import READER_CATCH_UP
+
+    vs = IndexedVectorStore(open_store(tmp_path, photos.shape[1]), tmp_path, "hnsw16", log=lambda m: None)
+    vs.add(np.arange(120), photos[:120])
+    vs.save()
+    vs.add(np.arange(120, 200), photos[120:])  # committed rows the index file does not cover yet
+    index_files = lambda: {k: v for k, v in _listing(tmp_path).items() if ".ann" in k}  # noqa: E731
+    before = index_files()
+    near, _, warnings = _reader(tmp_path, photos, 200)
+    assert near.index is not None and len(near.index) == 200 and not warnings
+    assert near.search(photos[190], 1)[1][0, 0] == 190
+    extra = READER_CATCH_UP + 1 - 80  # now more rows behind than a reader adds in memory
+    vs.add(np.arange(200, 200 + extra), photos[np.arange(extra) % 200])
+    far, store, warnings = _reader(tmp_path, photos, 200 + extra)
+    assert far.index is None and len(warnings) == 1 and "behind" in warnings[0]
+    assert (far.search(photos[:5], 3)[1] == store.search(photos[:5], 3)[1]).all()
+    assert index_files() == before  # the vector rows grew; the index file was never written by a reader
+
+
+def test_reader_serves_a_sound_index_of_another_type(tmp_path, photos):
+    """After an interrupted `reindex --index lsh128`, the old hnsw16 file keeps serving readers."""
+    saved_store(tmp_path, photos, "hnsw16")
+    vs, _, warnings = _reader(tmp_path, photos, 200, spec="lsh128")
+    assert vs.index is not None and vs.index.spec.text == "hnsw16" and not warnings
+
+
+def test_rebuild_swaps_in_a_new_generation_beside_the_old(tmp_path, photos):
+    path = saved_store(tmp_path, photos)
+    old_parts = {p.name for p in tmp_path.glob(f"{path.name}.*")}
+    reader, _, _ = _reader(tmp_path, photos, 200)  # a reader holding the old generation
+    writer = IndexedVectorStore(open_store(tmp_path, photos.shape[1], 200, list(range(200))), tmp_path, "hnsw16",
+                                log=lambda m: None)
+    assert not writer.rebuilt  # sound and of the asked type: loaded, not rebuilt on open
+    writer.rebuild()
+    new_parts = {p.name for p in tmp_path.glob(f"{path.name}.*")}
+    assert writer.rebuilt and new_parts and not new_parts & old_parts  # old generation gone, only after the swap
+    assert AnnIndex.load(path).meta["rows"] == 200
+    assert (reader.search(photos[:5], 1)[1][:, 0] == np.arange(5)).all()  # still answers from what it loaded
+
+
+def test_failed_rebuild_keeps_the_previous_index_and_leaves_no_files(tmp_path, photos):
+    """A real write failure (the file size limit, EFBIG, as a full disk gives ENOSPC) in a child process."""
+    path = saved_store(tmp_path, photos)
+    before = _listing(tmp_path)
+    script = f"""
+import resource, sys
+from pathlib import Path
+from pixseek.errors import PixseekError
+from pixseek.store.ann import IndexedVectorStore
+from pixseek.store.vectors import LocalVectorStore
+folder = Path({str(tmp_path)!r})
+vs = IndexedVectorStore(LocalVectorStore(folder, "images", {photos.shape[1]}, committed_rows=200,
+                        live_ids=list(range(200))), folder, "hnsw16", log=lambda m: None)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+try:
+    vs.rebuild()
+except PixseekError as exc:
+    print(exc)
+    sys.exit(1)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.startswith(f"cannot write to collection {tmp_path}: File too large; the photos and the "
+                                  "previous image index are kept"), done.stdout
+    assert _listing(tmp_path) == before  # no temp file, no half generation
+    assert len(AnnIndex.load(path)) == 200
+
+
+def test_ivfpq_training_on_few_vectors_prints_no_faiss_warnings(words, capfd):
+    assert AnnIndex.build("ivf16,pq8", words).backend is not None  # 5,000 points, 256 centroids per sub-quantizer
+    assert "WARNING clustering" not in capfd.readouterr().err

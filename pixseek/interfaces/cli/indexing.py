@@ -42,6 +42,7 @@ def cmd_index(args: argparse.Namespace) -> None:
     if args.index or args.max_memory:
         col.set_index(args.index, args.max_memory)
     progress = False if args.no_progress else None
+    args.interrupt_hint = lambda: f"{_photos_kept(col)} photos kept, run again to resume"
     r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray)
     lines = [f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
              f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s"]
@@ -50,6 +51,7 @@ def cmd_index(args: argparse.Namespace) -> None:
 
 def cmd_reindex(args: argparse.Namespace) -> None:
     """Rebuild the image index from the stored vectors, so switching index type needs no re-embedding."""
+    args.interrupt_hint = lambda: "the previous image index is kept until a new one is finished, run `pixseek reindex` again"
     info = open_collection(args).reindex(args.index, args.max_memory)
     out(args, info, [f"index: {info['type']} ({info['reason']})"])
 
@@ -68,9 +70,18 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> None:
     """Check catalog and vectors agree and repair from the catalog; --check-only exits 3 on problems, for scripts."""
+    again = "pixseek verify --check-only" if args.check_only else "pixseek verify"
+    args.interrupt_hint = lambda: f"run `{again}` again to finish"
     r = open_collection(args).verify(repair=not args.check_only)
     lines = ["consistent" if r["ok"] else "problems found:"] + [f"  {p}" for p in r["problems"]]
     lines += [f"repaired: {x}" for x in r["repaired"]]
     out(args, r, lines)
     if not r["ok"] and args.check_only:
         raise SystemExit(3)
+
+
+def _photos_kept(col) -> int:
+    """Photos the collection holds now; the run's uncommitted batch is rolled back first, not counted.
+    Called in the main thread (from `main`, or its signal handler) like everything using the catalog."""
+    col.catalog.rollback()
+    return col.catalog.counts()["files"]

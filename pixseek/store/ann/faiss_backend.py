@@ -48,6 +48,7 @@ class FaissBackend:
                 pt = faiss.PolysemousTraining()
                 pt.n_iter, pt.n_redo = 20000, 1  # the default (500k x 2) takes minutes for little gain
                 ivfpq.polysemous_training = pt
+            _quiet_clustering(faiss.downcast_index(inner))
             index = inner if d2 == d else faiss.IndexPreTransform(faiss.RemapDimensionsTransform(d, d2, False), inner)
         if not index.is_trained:
             train = x if n <= 256 * 1024 else x[np.random.default_rng(0).choice(n, 256 * 1024, replace=False)]
@@ -88,9 +89,13 @@ class FaissBackend:
         return scores, pos
 
     def save(self, path: Path) -> None:
+        """Serialized in memory and written by Python, so a full disk is an OSError with its errno (faiss's
+        own writer raises a RuntimeError carrying a C++ message) and the caller's clean-up applies."""
         import faiss
 
-        faiss.write_index(self.index, str(path))
+        data = faiss.serialize_index(self.index)
+        with open(path, "wb") as f:
+            f.write(memoryview(data))
 
     @classmethod
     def load(cls, spec: IndexSpec, path: Path, dim: int) -> FaissBackend:
@@ -98,3 +103,12 @@ class FaissBackend:
         import faiss
 
         return cls(spec, faiss.read_index(str(path)))
+
+
+def _quiet_clustering(ivfpq) -> None:
+    """faiss prints "WARNING clustering N points to K centroids" whenever it gets fewer than
+    min_points_per_centroid (39) points per centroid: once per PQ sub-quantizer (32 lines for pq32) when a
+    collection has under 10k vectors. Training is the same with fewer points (only the line depends on
+    this threshold), and the coarse lists are already sized for 39 points each, so lower it to 1."""
+    ivfpq.cp.min_points_per_centroid = 1
+    ivfpq.pq.cp.min_points_per_centroid = 1

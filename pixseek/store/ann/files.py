@@ -28,6 +28,10 @@ class IndexFileError(PixseekError):
     """The index file is missing, truncated, corrupt or of another format; rebuild it from the vectors."""
 
 
+class IndexWriteError(PixseekError):
+    """A new index could not be written (a full disk, say); the previous generation is whole and kept."""
+
+
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.savez(f, **arrays)
@@ -55,10 +59,15 @@ def write_index_files(path: Path, spec: str, dim: int, meta: dict,
     """Save one generation: payloads maps a part's key to (file suffix, function writing the file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     gen = _max_generation(path) + 1  # never overwrite a file the current header may name
-    parts = {key: _write_part(path.parent / f"{path.name}.{gen}.{suffix}", write)
-             for key, (suffix, write) in payloads.items()}
-    header = {"format": FORMAT_VERSION, "spec": spec, "dim": dim, "generation": gen, "parts": parts, "meta": meta}
-    atomic_write(path, json.dumps(header, indent=1).encode())  # fsynced, folder too: the save is now durable
+    try:
+        parts = {key: _write_part(path.parent / f"{path.name}.{gen}.{suffix}", write)
+                 for key, (suffix, write) in payloads.items()}
+        header = {"format": FORMAT_VERSION, "spec": spec, "dim": dim, "generation": gen, "parts": parts, "meta": meta}
+        atomic_write(path, json.dumps(header, indent=1).encode())  # fsynced, folder too: the save is now durable
+    except BaseException:  # a full disk, an interrupt: drop this generation's finished parts, keep the old one
+        for suffix, _ in payloads.values():
+            (path.parent / f"{path.name}.{gen}.{suffix}").unlink(missing_ok=True)
+        raise
     for stale in path.parent.glob(f"{path.name}.*"):
         if not stale.name.startswith(f"{path.name}.{gen}.") and _generation_of(path, stale) is not None:
             stale.unlink(missing_ok=True)

@@ -3,26 +3,34 @@
 The LocalVectorStore stays the source of truth (its rows and live mask are durable); the index is a
 derived file next to it that can always be rebuilt from those rows. Adds go into the index
 incrementally, removals are tombstones, and the index is rebuilt when tombstones (or vectors waiting in
-its exact side buffer) pass `rebuild_at`. On open the index file is checked: missing, corrupt, built for
-another index type, or covering more rows than the store has -> rebuilt; covering fewer -> the new rows
-are added. The file's header records the row count it covers.
+its exact side buffer) pass `rebuild_at`. The file's header records the row count it covers.
+
+Only a writer (the process holding the collection's index lock) builds, trains or writes the index. On
+open a writer rebuilds an index that is missing, corrupt, built for another index type, or covering
+more rows than the store has. A reader never does: it serves any valid index (of the type asked for or
+the one it replaces, so an interrupted `reindex` leaves the old index serving), catches it up in memory
+with at most READER_CATCH_UP new rows, and otherwise searches exactly (the store's own scan) with one
+warning until a writing command rebuilds the file.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from pixseek.store.ann.choice import is_auto, resolve_index
-from pixseek.store.ann.files import IndexFileError
+from pixseek.store.ann.files import IndexFileError, IndexWriteError
 from pixseek.store.ann.index import AnnIndex
 from pixseek.store.ann.spec import IndexSpec, parse_spec
 from pixseek.store.vectors import FileMeta, LocalVectorStore
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3
+READER_CATCH_UP = 2000  # new rows a reader adds to a loaded index in memory (ms for HNSW); more -> exact scan
+_UNTIL = "searching exactly until `pixseek index` or `pixseek reindex` rebuilds it"
 
 
 def _stderr(msg: str) -> None:
@@ -38,15 +46,18 @@ class IndexedVectorStore:
 
     def __init__(self, store: LocalVectorStore, folder: Path, spec: str = "auto", rebuild_at: float = 0.2,
                  max_memory_bytes: int = DEFAULT_MAX_MEMORY, log: Callable[[str], None] = _stderr,
-                 persist: bool = True) -> None:
-        """persist=False for readers: they catch up in memory and never write the index file (only the
-        process holding the collection's index lock does)."""
+                 persist: bool = True, warn: Callable[[str], None] = _stderr) -> None:
+        """persist=False for readers: they never build, train or write an index (see the module);
+        `warn` gets their one line when they fall back to exact search."""
         self.store, self.dim = store, store.dim
         self.persist = persist
         self.path = Path(folder) / (store.path.stem + ".ann")
         self.requested, self.rebuild_at, self.max_memory_bytes, self.log = spec, rebuild_at, max_memory_bytes, log
-        self.index = self._open()
-        self.index.attach_vectors(store.matrix)
+        self.warn = warn
+        self.rebuilt = False  # whether opening built a fresh index (reindex then need not build another)
+        self.index: AnnIndex | None = self._open() if persist else self._open_reader()
+        if self.index is not None:
+            self.index.attach_vectors(store.matrix)
 
     # -- the store interface ----------------------------------------------------------------------
 
@@ -59,16 +70,20 @@ class IndexedVectorStore:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[FileMeta] | None = None) -> None:
         self.store.add(ids, vectors)
-        self.index.add(ids, vectors)
-        self._maybe_rebuild()
+        if self.index is not None:
+            self.index.add(ids, vectors)
+            self._maybe_rebuild()
 
     def remove(self, ids: np.ndarray) -> None:
         self.store.remove(ids)
-        self.index.remove(ids)
-        self._maybe_rebuild()
+        if self.index is not None:
+            self.index.remove(ids)
+            self._maybe_rebuild()
 
     def revive(self, ids: np.ndarray) -> None:
         self.store.revive(ids)
+        if self.index is None:
+            return
         missing = self.index.revive(ids)
         if len(missing):  # dropped by a rebuild while removed: add their vectors back
             self.index.add(missing, self.store.get(missing))
@@ -80,15 +95,23 @@ class IndexedVectorStore:
         return self.store.matrix()
 
     def search(self, queries: np.ndarray, k: int, **knobs: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids), each (n_queries, k), best first; missing slots have id -1. Knobs: see AnnIndex."""
+        """(scores, ids), each (n_queries, k), best first; missing slots have id -1. Knobs: see AnnIndex
+        (ignored while a reader searches exactly)."""
+        if self.index is None:
+            return self.store.search(queries, k)
         return self.index.search(queries, k, **knobs)
 
     def save(self) -> None:
         """Write the index atomically; call after a batch of adds/removes (the store itself is already durable)."""
-        if not self.persist:
+        if not self.persist or self.index is None:
             return
         self.index.meta["rows"] = self.store.rows
-        self.index.save(self.path)
+        self._write(self.index)
+
+    def rebuild(self) -> None:
+        """Build a fresh index from the stored vectors and swap it in: the old file serves until the new
+        one's header replaces it (files.py), so an interrupted or failed rebuild leaves the old one."""
+        self.index = self._rebuild()
 
     # -- keeping the index in step ----------------------------------------------------------------
 
@@ -97,6 +120,47 @@ class IndexedVectorStore:
         if is_auto(self.requested):
             self.log(f"index auto -> {text}: {why}")
         return parse_spec(text)
+
+    def _write(self, index: AnnIndex) -> None:
+        if not self.persist:
+            return
+        try:
+            index.save(self.path)
+        except OSError as exc:  # ENOSPC, EDQUOT, EROFS...: the previous generation is still whole
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise IndexWriteError(f"cannot write to collection {self.path.parent}: {reason}; the photos and the "
+                                  "previous image index are kept, re-run the command once fixed") from exc
+
+    def _open_reader(self) -> AnnIndex | None:
+        """A valid index caught up in memory, or None (search exactly) with one warning; never a build."""
+        if not self.store.rows:
+            return None
+        try:
+            index = AnnIndex.load(self.path)
+        except IndexFileError:
+            self.warn(f"pixseek: warning: the image index is {'damaged' if self.path.exists() else 'missing'}; {_UNTIL}")
+            return None
+        covered = int(index.meta.get("rows", -1))
+        if index.dim != self.dim or not 0 <= covered <= self.store.rows:
+            self.warn(f"pixseek: warning: the image index does not match the stored vectors; {_UNTIL}")
+            return None
+        new = np.arange(covered, self.store.rows)
+        new = new[self.store.live[new]]
+        if len(new) > READER_CATCH_UP:
+            self.warn(f"pixseek: warning: the image index is {len(new):,} photos behind; {_UNTIL}")
+            return None
+        if len(new):
+            index.add(new, self.store.get(new))
+        self._sync_live(index)
+        return index
+
+    def _sync_live(self, index: AnnIndex) -> None:
+        held, live = index.live_ids(), np.flatnonzero(self.store.live)
+        index.remove(np.setdiff1d(held, live))
+        missing = index.revive(np.setdiff1d(live, held))
+        if len(missing):
+            index.add(missing, self.store.get(missing))
+        index.meta["rows"] = self.store.rows
 
     def _open(self) -> AnnIndex:
         try:
@@ -117,26 +181,44 @@ class IndexedVectorStore:
         new = new[self.store.live[new]]
         if len(new):
             index.add(new, self.store.get(new))
-        held, live = index.live_ids(), np.flatnonzero(self.store.live)
-        index.remove(np.setdiff1d(held, live))
-        missing = index.revive(np.setdiff1d(live, held))
-        if len(missing):
-            index.add(missing, self.store.get(missing))
-        index.meta["rows"] = self.store.rows
+        self._sync_live(index)
         if index.stale_fraction > self.rebuild_at and len(self.store) >= index.spec.min_train():
             return self._rebuild()
         return index
 
     def _rebuild(self) -> AnnIndex:
         ids = np.flatnonzero(self.store.live).astype(np.int64)
-        index = AnnIndex.build(self._wanted_spec(), self.store.get(ids), ids)
+        spec, vectors = self._wanted_spec(), self.store.get(ids)
+        index = _interruptible(lambda: AnnIndex.build(spec, vectors, ids))
         index.meta["rows"] = self.store.rows
         index.attach_vectors(self.store.matrix)
-        if self.persist:
-            index.save(self.path)
+        self._write(index)
+        self.rebuilt = True
         return index
 
     def _maybe_rebuild(self) -> None:
         idx = self.index
         if idx.stale_fraction > self.rebuild_at and (idx.backend is not None or len(self.store) >= idx.spec.min_train()):
             self.index = self._rebuild()
+
+
+def _interruptible(build: Callable[[], AnnIndex]) -> AnnIndex:
+    """Run a build in a helper thread and wait for it in short slices. faiss and Annoy release the GIL
+    but hold the calling thread for the whole build (minutes for IVF-PQ), and Python runs signal handlers
+    only in the main thread between bytecodes: so Ctrl-C or SIGTERM during a build acted only when it
+    ended. Abandoned on an interrupt, the daemon thread ends with the process; nothing was written yet."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["index"] = build()
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="pixseek-index-build", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)
+    if "error" in box:
+        raise box["error"]
+    return box["index"]
