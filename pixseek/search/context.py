@@ -23,10 +23,8 @@ from pixseek.search.joint_space import JointSpace, find_joint_space
 from pixseek.search.mapping import Mapping, active_mapping, derive_rows
 from pixseek.search.trained_classes import TrainedClasses
 from pixseek.store.arrays import ArrayStore
-from pixseek.store.derived import derived_store
+from pixseek.store.derived import DERIVED_DIR, derived_store
 from pixseek.store.vectors import Vectors
-
-DERIVED_DIR = "derived"
 
 
 @dataclass

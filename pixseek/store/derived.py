@@ -20,7 +20,7 @@ import numpy as np
 from pixseek.store.arrays import ArrayStore
 
 BLOCK = 8192
-DERIVED_DIR = "derived"  # inside the collection folder (search/context.py names the same folder)
+DERIVED_DIR = "derived"  # inside the collection folder
 
 
 def derived_store(path: Path, dim: int, rows: int, live_ids: list[int], compute: Callable[[np.ndarray], np.ndarray],
