@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from pixseek.interfaces.cli.common import open_collection, out, positive
 
@@ -11,7 +12,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     """Add this group's subcommands to the `pixseek` parser, each with its handler as `func`."""
     s = sub.add_parser("index", parents=[common], help="index (or update) the images below folders")
     s.add_argument("paths", nargs="+", metavar="DIR")
-    s.add_argument("--encoder", help="image encoder for a new collection: efficientnet-lite0 (default) or onnx:PATH")
+    s.add_argument("--encoder", help="image encoder for a new collection: efficientnet-lite0 (default), onnx:PATH, "
+                   "or clip:DIR (a CLIP model folder laid out as Immich's, see README)")
     s.add_argument("--words", help="word vectors for a new collection: glove-6b-50d (default) or a GloVe .txt file")
     s.add_argument("--index", metavar="SPEC", help="image index: auto (default), flat, hnsw32, ivf1024,pq32, "
                    "ivf1024,pq32,polysemous, annoy100, lsh256")
@@ -21,6 +23,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="decode and embed on a Ray cluster (no ADDRESS: start Ray on this machine)")
     s.add_argument("--batch-size", type=positive, default=64)
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--watch", action="store_true",
+                   help="then keep following the folders (added, changed, moved, deleted photos) until interrupted")
     s.set_defaults(func=cmd_index)
 
     s = sub.add_parser("status", parents=[common], help="counts, model, index, size and failed files")
@@ -43,10 +47,18 @@ def cmd_index(args: argparse.Namespace) -> None:
         col.set_index(args.index, args.max_memory)
     progress = False if args.no_progress else None
     args.interrupt_hint = lambda: f"{_photos_kept(col)} photos kept, run again to resume"
+    if args.watch:
+        print(f"pixseek: watching {', '.join(args.paths)} (Ctrl-C to stop)", file=sys.stderr)
+        col.watch(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size,
+                  on_change=lambda r: print(_report_line(r), file=sys.stderr, flush=True))
+        return
     r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray)
-    lines = [f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
-             f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s"]
-    out(args, r.to_dict(), lines)
+    out(args, r.to_dict(), [_report_line(r)])
+
+
+def _report_line(r) -> str:
+    return (f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
+            f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s")
 
 
 def cmd_reindex(args: argparse.Namespace) -> None:
