@@ -14,7 +14,7 @@ semaphores, no resource tracker). One thread in the parent feeds tasks and recei
 to stop and given a second, the workers are terminated, waited for with a timeout and killed.
 
 A worker that dies (a decoder crash, the OOM killer) is replaced: the tasks it held are retried one per
-message, and the one a worker dies on again comes back as a failed file. If the parent is killed, the
+message, and a file that two workers died on, each holding it alone, comes back as a failed file. If the parent is killed, the
 workers see their task pipe close (or their result pipe break) and exit.
 """
 
@@ -107,6 +107,8 @@ class DecoderPool:
         self._lock = threading.Lock()  # guards _workers against close() while the thread replaces one
         self._workers: list[_Worker] = []
         self._thread: threading.Thread | None = None
+        self._deaths: dict[str, int] = {}  # path -> workers that died holding it alone
+        self.deaths_per_file = 2  # a file fails after this many (one death may be the OOM killer's, not the file's)
 
     def run(self, todo: list[Task]) -> Iterator[Prepared]:
         chunks = deque(todo[i : i + self.chunk] for i in range(0, len(todo), self.chunk))
@@ -195,8 +197,10 @@ class DecoderPool:
         first = dead.held[0] if dead.held else []
         lost = [t for chunk in list(dead.held)[1:] for t in chunk]
         if len(first) == 1:
+            self._deaths[first[0][0]] = self._deaths.get(first[0][0], 0) + 1
+        if len(first) == 1 and self._deaths[first[0][0]] >= self.deaths_per_file:
             path, size, mtime_ns, _ = first[0]
-            why = f"the decoding process died ({_exit_reason(code)}) on this file"
+            why = f"the decoding process died ({_exit_reason(code)}) on this file {self.deaths_per_file} times"
             self._out.put([Prepared(path, size, mtime_ns, None, None, error=why)])
         else:
             lost = first + lost

@@ -231,3 +231,25 @@ def test_interrupted_reindex_keeps_a_whole_index_serving(hnsw_collection, tmp_pa
         after = _search(db)
         assert after.returncode == 0 and "image index" not in after.stderr, after.stderr
     print(f"\nreindex rounds: {max(2, ROUNDS)}, stopped by the signal: {stopped}")
+
+
+@requires_data
+def test_a_decoding_process_killed_mid_run_is_replaced_and_no_file_is_lost(tmp_path):
+    """kill -9 of workers (a decoder crash, the OOM killer): the run goes on and accounts for every file."""
+    photos, db = tmp_path / "photos", tmp_path / "db"
+    _copy_photos(photos, 10)  # 500 photos
+    proc = subprocess.Popen([sys.executable, "-m", "pixseek", "index", str(photos), "--db", str(db), "--no-progress",
+                             "--workers", "2", "--batch-size", "16", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None and _committed(db) == 0:
+        time.sleep(0.02)
+    killed = 0
+    for victim in _workers_of(proc.pid)[:1] * 2:  # the same worker twice: the second kill finds it gone
+        if _alive(victim):
+            os.kill(victim, signal.SIGKILL)
+            killed += 1
+        time.sleep(0.3)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    report = json.loads(out)
+    assert killed and report["indexed"] + report["failed"] == 500 and report["failed"] == 0, (report, err)
