@@ -125,7 +125,7 @@ api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": 
 
 @api.get("/search", summary="Images for words: dog beach, dog -grass, 2:sunset")
 def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=500)], k: K = 30, offset: Offset = 0,
-           bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise or joint")] = "auto") -> dict:
+           bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise, joint or clip")] = "auto") -> dict:
     """{"results": [{"path", "score", "tags"}], "ignored": [{"word", "suggestion"}], "terms": [...]}: words nobody
     knows are left out; `terms` are the words searched for."""
     found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge))
