@@ -28,7 +28,7 @@ from common import DATA, require  # noqa: E402
 
 from pixseek.interfaces.collection import Collection  # noqa: E402
 
-GRID = [round(t, 3) for t in np.arange(0.80, 0.995, 0.005)]
+GRID = [round(t, 3) for t in np.arange(0.60, 0.995, 0.005)]
 
 
 def originals(kind: str, n: int) -> list[Path]:
@@ -86,6 +86,9 @@ def all_pairs(col: Collection, owner: dict[str, int]) -> tuple[np.ndarray, np.nd
     ids = np.array([cid for _, cid in rows])
     who = np.array([owner[p] for p, _ in rows])
     v = col.visual.get(ids)
+    dim, n_classes = col.layout.dims()
+    if n_classes:  # pairs are scored on the features half, as Collection.duplicates does
+        v = v[:, :dim] / np.linalg.norm(v[:, :dim], axis=1, keepdims=True)
     iu = np.triu_indices(len(ids), 1)
     return (v @ v.T)[iu], (who[:, None] == who[None, :])[iu]
 

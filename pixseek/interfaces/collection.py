@@ -211,7 +211,9 @@ class Collection:
             raise PixseekError(f"--threshold is a similarity from 0 to 1, not {threshold}")
         if self.visual is None:
             return []
-        return duplicate_groups(self.catalog, self.visual, THRESHOLD if threshold is None else threshold, progress)
+        dim, n_classes = self.layout.dims()
+        return duplicate_groups(self.catalog, self.visual, THRESHOLD if threshold is None else threshold, progress,
+                                feature_dims=dim if n_classes else None)
 
     def map(self, out: str | Path | None = None, projector: str | Path | None = None) -> dict:
         """A picture of the collection laid out in 2-D (OUT.png), and/or TensorBoard Projector files (a folder)."""

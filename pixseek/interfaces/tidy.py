@@ -16,14 +16,14 @@ from pixseek.store.vectors import Vectors
 
 
 def duplicate_groups(catalog: Catalog, visual: Vectors, threshold: float = THRESHOLD,
-                     progress: bool | None = None) -> list[DuplicateGroup]:
+                     progress: bool | None = None, feature_dims: int | None = None) -> list[DuplicateGroup]:
     """Every group of near-duplicate photos. A content held by several files (byte-identical copies) is
     a group too, at score 1."""
     live = np.array(catalog.live_ids(), np.int64)
     live = live[live < visual.rows]
     bar = progress_bar(len(live), "comparing", progress)
     try:
-        groups = near_duplicates(visual, live, threshold, progress=bar.update)
+        groups = near_duplicates(visual, live, threshold, progress=bar.update, feature_dims=feature_dims)
     finally:
         bar.close()
     files = catalog.files_of_contents()

@@ -3,9 +3,10 @@ vectors: a self-join through the store's own search (the ANN index when the coll
 at or above a similarity threshold, joined into groups.
 
 Each photo asks for its `neighbours` nearest; pairs at or above the threshold are joined closest first,
-and two groups merge only if every pair across them is at or above the threshold too (complete
-linkage), so a chain of look-alikes (64-pixel beaches, a lake, a coast...) never grows into one large
-group; the group's score is its weakest pair. The default threshold was calibrated on labelled real
+and two groups merge only if every pair across them stays within SPREAD of the threshold (a bounded
+complete linkage): the copies of one photo stay together although they differ more among themselves
+than from the original, while a chain of look-alikes (64-pixel beaches, a lake, a coast...) cannot grow
+into one large group. The group's score is its weakest pair. The default threshold was calibrated on labelled real
 photos (benchmarks/duplicates.py, docs/benchmarks.md).
 """
 
@@ -18,7 +19,9 @@ import numpy as np
 
 from pixseek.store.vectors import Vectors
 
-THRESHOLD = 0.825  # pair similarity (cosine of visual vectors), calibrated: benchmarks/duplicates.py
+THRESHOLD = 0.74  # feature cosine of a pair, calibrated: benchmarks/duplicates.py (docs/benchmarks.md)
+SPREAD = 0.1  # how far below the threshold two members of one group may be (the copies of one photo differ
+# more among themselves than each differs from the original; a long chain of look-alikes differs far more)
 
 
 @dataclass
@@ -28,16 +31,33 @@ class Group:
 
 
 def near_duplicates(store: Vectors, ids: np.ndarray, threshold: float = THRESHOLD, neighbours: int = 10,
-                    batch: int = 512, progress: Callable[[int], None] | None = None) -> list[Group]:
-    """Groups of two or more live ids in which every pair is at or above `threshold`, largest first."""
+                    batch: int = 512, progress: Callable[[int], None] | None = None,
+                    feature_dims: int | None = None) -> list[Group]:
+    """Groups of two or more live ids, largest first: linked by pairs at or above `threshold`, and no two
+    members more than SPREAD below it. feature_dims: score pairs by the first this many dimensions only
+    (the image features of a visual vector, without its class half: two photos of one class share their
+    class probabilities, a copy shares its features), re-normalised; candidates still come from the
+    store's search over whole vectors."""
     ids = np.asarray(ids, np.int64)
+
+    def part(rows: np.ndarray) -> np.ndarray:
+        v = store.get(np.asarray(rows, np.int64))
+        if feature_dims is None:
+            return v
+        v = v[:, :feature_dims]
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
     pairs: dict[tuple[int, int], float] = {}
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
-        scores, found = store.search(store.get(chunk), neighbours + 1)
-        for me, row_s, row_i in zip(chunk.tolist(), scores, found):
-            for s, other in zip(row_s.tolist(), row_i.tolist()):
-                if other >= 0 and other != me and s >= threshold:
+        _, found = store.search(store.get(chunk), neighbours + 1)
+        mine = part(chunk)
+        for n, (me, row_i) in enumerate(zip(chunk.tolist(), found)):
+            others = [o for o in row_i.tolist() if o >= 0 and o != me]
+            if not others:
+                continue
+            for other, s in zip(others, (part(others) @ mine[n]).tolist()):
+                if s >= threshold:
                     pairs[(min(me, other), max(me, other))] = s
         if progress is not None:
             progress(len(chunk))
@@ -46,8 +66,8 @@ def near_duplicates(store: Vectors, ids: np.ndarray, threshold: float = THRESHOL
         ga, gb = group_of.get(a, [a]), group_of.get(b, [b])
         if ga is gb:
             continue
-        if len(ga) * len(gb) > 1 and (store.get(np.array(ga)) @ store.get(np.array(gb)).T).min() < threshold:
-            continue  # a merge that would put two members below the threshold: kept apart (no chaining)
+        if len(ga) * len(gb) > 1 and (part(ga) @ part(gb).T).min() < threshold - SPREAD:
+            continue  # a merge that would put two members far apart: kept apart (no chaining)
         merged = ga + gb
         for i in merged:
             group_of[i] = merged
@@ -57,6 +77,6 @@ def near_duplicates(store: Vectors, ids: np.ndarray, threshold: float = THRESHOL
             continue
         seen.add(id(members))
         members = sorted(members)
-        vectors = store.get(np.array(members))
+        vectors = part(members)
         groups.append(Group(members, float((vectors @ vectors.T)[np.triu_indices(len(members), 1)].min())))
     return sorted(groups, key=lambda g: (-len(g.ids), -g.score, g.ids[0]))

@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     """Add this group's subcommands to the `pixseek` parser, each with its handler as `func`."""
     s = sub.add_parser("duplicates", parents=[common], help="groups of near-duplicate photos, with the one to keep")
     s.add_argument("--threshold", type=float, metavar="T",
-                   help="pair similarity from 0 to 1 (default 0.825, calibrated on labelled real photos)")
+                   help="pair similarity from 0 to 1 (default 0.74, calibrated on labelled real photos)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_duplicates)
 
