@@ -85,3 +85,10 @@ def wordnet_candidates() -> list[str]:
     """Folders that may hold WordNet's dict files, in the order they are tried."""
     nltk = [str(Path(p) / "corpora" / "wordnet") for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
     return [env("PIXSEEK_WORDNET"), *nltk]
+
+
+def child_environment(import_root: str) -> dict[str, str]:
+    """The environment for a pixseek helper process (a decoding worker): this one's, with `import_root`
+    first on PYTHONPATH so that the child imports this very pixseek."""
+    path = os.pathsep.join(filter(None, [import_root, os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path)

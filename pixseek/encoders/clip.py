@@ -152,15 +152,15 @@ class ClipModel:
 
     @cached_property
     def visual(self):
-        path = self.folder / "visual" / "model.onnx"
-        session = _session(path, "image")
-        _check_dim(session, path, self.dim)
-        return session
+        return self._tower("visual", "image")
 
     @cached_property
     def textual(self):
-        path = self.folder / "textual" / "model.onnx"
-        session = _session(path, "text")
+        return self._tower("textual", "text")
+
+    def _tower(self, part: str, input_name: str):
+        path = self.folder / part / "model.onnx"
+        session = _session(path, input_name)
         _check_dim(session, path, self.dim)
         return session
 

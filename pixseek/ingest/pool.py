@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from pixseek.config import child_environment
 from pixseek.ingest.decode import Prepared, Task, init_worker, prepare
 
 _WORKER = "from pixseek.ingest.pool import worker_main; worker_main()"
@@ -57,7 +58,7 @@ class _Worker:
     def __init__(self) -> None:
         task_r, task_w = os.pipe()
         res_r, res_w = os.pipe()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")])))
+        env = child_environment(_PACKAGE_ROOT)
         try:
             self.proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(task_r), str(res_w)], pass_fds=(task_r, res_w),
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,

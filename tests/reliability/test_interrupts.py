@@ -221,7 +221,10 @@ def test_interrupted_reindex_keeps_a_whole_index_serving(hnsw_collection, tmp_pa
     for rnd, spec in enumerate(["lsh256", "hnsw16", "annoy20", "hnsw32"][: max(2, ROUNDS)]):
         sig = (signal.SIGINT, signal.SIGTERM)[rnd % 2]
         done, sent, _ = _interrupt(["reindex", "--index", spec, "--db", str(db)], sig, lambda: True, rng.uniform(0.8, 2.5))
-        if sent and done.returncode != 0:
+        if sent and done.returncode == -sig and done.stdout.startswith("index:") and not done.stderr:
+            pass  # the signal came after the work was done and printed, while Python shut down: the shell
+            # sees the same 128 + signal, nothing is lost, and nothing was printed on stderr
+        elif sent and done.returncode != 0:
             stopped += 1
             _assert_clean_stop(done, sig)
         else:

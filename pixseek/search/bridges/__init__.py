@@ -43,32 +43,33 @@ class BridgeContext:
     visual_store: Vectors | None = None
 
 
+def _needs(part, message: str):
+    """A part of the context a bridge cannot work without; its absence is the user's clear error."""
+    if part is None:
+        raise PixseekError(message)
+    return part
+
+
 def _conse(ctx: BridgeContext) -> Bridge:
-    if ctx.classes is None:
-        raise PixseekError("this collection's encoder has no classifier head and no trained mapping, so it cannot "
-                           "search by words through conse: run `pixseek train DATASET`, or use --bridge joint")
-    return ConseBridge(ctx.classes, ctx.class_store)
+    return ConseBridge(_needs(ctx.classes, "this collection's encoder has no classifier head and no trained mapping, "
+                              "so it cannot search by words through conse: run `pixseek train DATASET`, or use "
+                              "--bridge joint"), ctx.class_store)
 
 
 def _devise(ctx: BridgeContext) -> Bridge:
-    if ctx.trained is None:
-        raise PixseekError("this collection has no learned mapping: run `pixseek train DATASET` first, "
-                           "or use --bridge conse")
-    return DeviseBridge(ctx.trained, ctx.mapped_store, ctx.class_store)
+    return DeviseBridge(_needs(ctx.trained, "this collection has no learned mapping: run `pixseek train DATASET` "
+                               "first, or use --bridge conse"), ctx.mapped_store, ctx.class_store)
 
 
 def _joint(ctx: BridgeContext) -> Bridge:
-    if ctx.joint is None:
-        raise PixseekError("this collection has no joint image-text space (none ships for its encoder): "
-                           "run `pixseek train --captions FILE` first, or use --bridge conse")
-    return JointBridge(ctx.joint, ctx.phrases, ctx.joint_store)
+    space = _needs(ctx.joint, "this collection has no joint image-text space (none ships for its encoder): run "
+                   "`pixseek train --captions FILE` first, or use --bridge conse")
+    return JointBridge(space, ctx.phrases, ctx.joint_store)
 
 
 def _clip(ctx: BridgeContext) -> Bridge:
-    if ctx.text_tower is None:
-        raise PixseekError("this collection was not indexed with a CLIP model (--encoder clip:DIR), so it has "
-                           "no text tower: use --bridge auto")
-    return ClipBridge(ctx.text_tower, ctx.visual_store)
+    return ClipBridge(_needs(ctx.text_tower, "this collection was not indexed with a CLIP model (--encoder clip:DIR), "
+                             "so it has no text tower: use --bridge auto"), ctx.visual_store)
 
 
 def _auto(ctx: BridgeContext) -> Bridge:

@@ -47,3 +47,25 @@ class Bridge(Protocol):
         """(vocabulary, (n_images, n_words) scores) for images given by their stored vectors; `words`
         replaces the bridge's default vocabulary."""
         ...
+
+
+class TextMemo:
+    """Query texts -> unit vectors, remembered: a page of results, its next page and the tags of each
+    photo ask for the same texts again and again."""
+
+    LIMIT = 20_000
+
+    def __init__(self, encode, dim: int) -> None:
+        self.encode, self.dim = encode, dim  # encode: list[str] -> (n, dim) unit rows
+        self._memo: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if todo:
+            if len(self._memo) > self.LIMIT:
+                self._memo.clear()
+            self._memo.update(zip(todo, self.encode(todo)))
+        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def clear(self) -> None:
+        self._memo.clear()

@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from pixseek.search.bridges.base import Part, Unit
+from pixseek.search.bridges.base import Part, TextMemo, Unit
 from pixseek.search.bridges.joint import SCENE_WORDS
 from pixseek.search.terms import Query
 from pixseek.store.vectors import Vectors
@@ -25,15 +25,7 @@ class ClipBridge:
     def __init__(self, tower, store: Vectors | None) -> None:
         self.tower = tower  # encoders/clip.py ClipModel (anything with encode_texts(list) -> (n, dim) unit rows)
         self.store = store
-        self._memo: dict[str, np.ndarray] = {}
-
-    def text_vectors(self, texts: list[str]) -> np.ndarray:
-        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
-        if todo:
-            if len(self._memo) > 20_000:
-                self._memo.clear()
-            self._memo.update(zip(todo, self.tower.encode_texts(todo)))
-        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.tower.dim), np.float32)
+        self.text_vectors = TextMemo(tower.encode_texts, tower.dim)
 
     def parts(self, query: Query) -> list[Part]:
         pieces = list(query.phrases) + [t for t in query.terms if t.weight < 0]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixseek.search.bridges.base import Part, Unit
+from pixseek.search.bridges.base import Part, TextMemo, Unit
 from pixseek.search.joint_space import JointSpace
 from pixseek.search.terms import Query
 from pixseek.store.vectors import Vectors
@@ -28,20 +28,11 @@ class JointBridge:
         self.space = space
         self.phrases = phrases  # encoders/phrases.py PhraseEncoder (or anything with encode(list) -> (n, dim))
         self.store = store  # unit joint vectors, one per image row
-        self._memo: dict[str, np.ndarray] = {}
-
-    def text_vectors(self, texts: list[str]) -> np.ndarray:
-        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
-        if todo:
-            if len(self._memo) > 20_000:
-                self._memo.clear()
-            for t, v in zip(todo, self.space.map_texts(self.phrases.encode(todo))):
-                self._memo[t] = v
-        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.space.dim), np.float32)
+        self.text_vectors = TextMemo(lambda texts: space.map_texts(phrases.encode(texts)), space.dim)
 
     def forget(self) -> None:
         """Drop remembered sentence vectors (for measuring the encoder's share of a query)."""
-        self._memo.clear()
+        self.text_vectors.clear()
 
     def parts(self, query: Query) -> list[Part]:
         vectors = self.text_vectors([t.text for t in query.phrases])
