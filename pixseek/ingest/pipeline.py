@@ -26,6 +26,7 @@ from pixseek.encoders.visual import visual_vectors
 from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import ProcessReader, Reader
 from pixseek.ingest.scan import Found, scan
+from pixseek.progress import progress_bar
 from pixseek.store.catalog import Catalog, FileRecord, Known
 from pixseek.store.vectors import VectorStore
 
@@ -90,7 +91,7 @@ class Indexer:
     def _process(self, todo: list, counts: RunCounts, progress: bool | None, log) -> None:
         """Batches flow through plan -> embed (in a thread: ONNX Runtime releases the GIL) -> write, so
         batch i is written and committed while batch i+1 is being embedded."""
-        bar = _progress_bar(len(todo), progress)
+        bar = progress_bar(len(todo), "indexing", progress)
         self._next_id = self.catalog.counts()["rows"]
         self._inflight: dict[str, int] = {}  # hashes planned as new but not yet committed -> their ids
         pending: list[Prepared] = []
@@ -250,10 +251,3 @@ class _Plan:
     existing: dict[str, int]
     revive: list[int]
     embedding: Future | None  # -> Embedding of `new`, in order
-
-
-def _progress_bar(total: int, enabled: bool | None):
-    from tqdm import tqdm
-
-    disable = not sys.stderr.isatty() if enabled is None else not enabled
-    return tqdm(total=total, unit="img", desc="indexing", disable=disable, smoothing=0.05, file=sys.stderr)
