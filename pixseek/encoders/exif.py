@@ -1,0 +1,112 @@
+"""What a photo's header says about it (date taken, camera, upright size), read without decoding pixels.
+
+The detail view shows it and the catalog keeps the date taken for date filters. Photos come from anywhere,
+so a damaged or hostile EXIF block yields `None` fields, never an exception.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
+
+_EXIF_IFD = 0x8769
+_DATE_TIME_ORIGINAL = 0x9003
+_MAKE, _MODEL, _ORIENTATION = 0x010F, 0x0110, 0x0112
+_QUARTER_TURNS = (5, 6, 7, 8)  # orientations that swap width and height
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    """Header facts about one photo; any of them may be unknown (None, or 0 for the size)."""
+
+    date_taken: datetime | None  # EXIF DateTimeOriginal (naive, the camera's local time)
+    camera: str | None  # EXIF Make + Model, e.g. "Canon Canon EOS 5D" -> "Canon EOS 5D"
+    width: int  # upright, after the EXIF orientation
+    height: int
+
+
+def read_photo_info(source: str | Path | bytes) -> PhotoInfo:
+    """PhotoInfo of a file or its bytes; an unreadable file gives PhotoInfo(None, None, 0, 0)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow warns on corrupt EXIF; the answer is just "unknown"
+        return _read(source)
+
+
+def _read(source: str | Path | bytes) -> PhotoInfo:
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            w, h = im.size
+            exif = _exif(im)
+    except Exception:  # noqa: BLE001 - not an image, missing, truncated: nothing known
+        return PhotoInfo(None, None, 0, 0)
+    if exif is None:
+        return PhotoInfo(None, None, w, h)
+    if _get(exif, _ORIENTATION) in _QUARTER_TURNS:
+        w, h = h, w
+    sub = {}
+    try:
+        sub = exif.get_ifd(_EXIF_IFD) or {}
+    except Exception:  # noqa: BLE001 - a broken sub-IFD pointer
+        pass
+    return PhotoInfo(parse_exif_date(sub.get(_DATE_TIME_ORIGINAL)), _camera(exif), w, h)
+
+
+def _exif(im: Image.Image) -> Image.Exif | None:
+    """The EXIF block from the header only (PIL's getexif() may decode a whole PNG to look for one)."""
+    raw = im.info.get("exif")
+    if not raw and im.format in ("JPEG", "TIFF", "WEBP", "MPO"):
+        try:
+            return im.getexif() or None
+        except Exception:  # noqa: BLE001
+            return None
+    if not raw:
+        return None
+    try:
+        exif = Image.Exif()
+        exif.load(raw if isinstance(raw, bytes) else bytes(raw))
+        return exif
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _get(exif: Image.Exif, tag: int):
+    try:
+        return exif.get(tag)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _text(value) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\x00", "").strip()
+    return value[:200] or None
+
+
+def _camera(exif: Image.Exif) -> str | None:
+    make, model = _text(_get(exif, _MAKE)), _text(_get(exif, _MODEL))
+    if make and model and model.lower().startswith(make.split()[0].lower()):
+        return model  # "NIKON CORPORATION" + "NIKON D750" reads better as the model alone
+    return " ".join(p for p in (make, model) if p) or None
+
+
+def parse_exif_date(value) -> datetime | None:
+    """EXIF's "YYYY:MM:DD HH:MM:SS" (also with dashes, or without the time); None when absent or invalid
+    (cameras write "0000:00:00 00:00:00" when their clock was never set)."""
+    text = _text(value)
+    if not text:
+        return None
+    text = text[:19].replace("-", ":").replace("T", " ")
+    for fmt, n in (("%Y:%m:%d %H:%M:%S", 19), ("%Y:%m:%d %H:%M", 16), ("%Y:%m:%d", 10)):
+        try:
+            return datetime.strptime(text[:n], fmt)
+        except ValueError:
+            continue
+    return None
