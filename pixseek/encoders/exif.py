@@ -110,3 +110,21 @@ def parse_exif_date(value) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+def wall_ns(moment: datetime) -> int:
+    """A naive wall-clock time as ns since 1970-01-01 00:00 of the same clock (no time zone applied)."""
+    delta = moment - datetime(1970, 1, 1)
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+
+
+def taken_ns(path: str | Path, mtime_ns: int) -> int:
+    """When a photo was taken, for date filters: EXIF DateTimeOriginal, else the file's mtime in local
+    time, both as wall-clock ns (wall_ns), so "taken on 2024-05-01" means that calendar day either way."""
+    taken = read_photo_info(path).date_taken
+    if taken is None:
+        try:
+            taken = datetime.fromtimestamp(mtime_ns / 1e9)
+        except (OverflowError, OSError, ValueError):
+            return 0
+    return wall_ns(taken)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.encoders.base import Embedding, ImageEncoder
+from pixseek.encoders.exif import taken_ns
 from pixseek.encoders.visual import visual_vectors
 from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import ProcessReader, Reader
@@ -84,6 +85,7 @@ class Indexer:
             counts.removed = len(gone)
         if todo:
             self._process(todo, counts, progress, log)
+        self._backfill_taken(progress)
         counts.seconds = round(time.perf_counter() - start, 3)
         return counts
 
@@ -166,6 +168,7 @@ class Indexer:
                 self.probs.add(cids, emb.probs, meta)
         released: list[int] = []
         used: set[str] = set()
+        taken = {item.path: taken_ns(item.path, item.mtime_ns) for item in batch if not item.error}
         self.catalog.begin()
         try:
             for h, p in new.items():
@@ -179,7 +182,7 @@ class Indexer:
                 old = self.catalog.file(item.path)
                 cid = ids[item.hash]
                 self.catalog.put_file(FileRecord(item.path, item.size, item.mtime_ns, "ok", item.hash, None, cid,
-                                                 *self._identity.get(item.path, (None, None))))
+                                                 *self._identity.get(item.path, (None, None)), taken[item.path]))
                 if old and old.content_id is not None and old.content_id != cid:
                     if self.catalog.release_content(old.content_id):
                         released.append(old.content_id)
@@ -196,6 +199,25 @@ class Indexer:
             if store is not None and revive:
                 store.revive(np.array(revive))
         self._remove_vectors(released)
+
+    def _backfill_taken(self, progress: bool | None, batch: int = 256) -> None:
+        """Read the date taken of files catalogued before schema 3 (or by a run interrupted between
+        writing a file and reading its date), committing per batch: an interrupted backfill resumes."""
+        total = self.catalog.count_untaken()
+        if not total:
+            return
+        bar = progress_bar(total, "reading dates taken", progress)
+        try:
+            for _ in range(total // batch + 1):  # bounded: a row that cannot be updated must not loop forever
+                if not (rows := self.catalog.untaken(batch)):
+                    break
+                taken = [(p, taken_ns(p, m)) for p, m in rows]
+                self.catalog.begin()
+                self.catalog.set_taken(taken)
+                self.catalog.commit()
+                bar.update(len(rows))
+        finally:
+            bar.close()
 
     def _fail(self, path, size, mtime_ns, error, counts: RunCounts, log, in_tx: bool = False) -> None:
         old = self.catalog.file(path)

@@ -5,7 +5,9 @@ vectors they point at are on disk, so a crash at any point leaves a catalog that
 vector files up to the last commit. A failed COMMIT (disk full) leaves no transaction open and raises
 only its own error. Schema 2 adds each file's inode and ctime, so a file replaced by another of the
 same size and mtime is seen as changed; a schema-1 catalog migrates in place (those columns NULL until
-the next index run fills them in), and one opened read-only is read as it is.
+the next index run fills them in), and one opened read-only is read as it is. Schema 3 adds `taken_ns`,
+each file's date taken (EXIF DateTimeOriginal, else its mtime, as local wall-clock time in ns since
+1970-01-01), for date filters; NULL until read (older catalogs are backfilled, see ingest/pipeline.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # File names are bytes on Linux; Python shows undecodable bytes as lone surrogates, which SQLite text
 # cannot hold. They are stored as private-use characters U+F780..U+F7FF instead, reversibly.
@@ -56,6 +58,9 @@ MIGRATIONS = {
     ALTER TABLE files ADD COLUMN inode INTEGER;
     ALTER TABLE files ADD COLUMN ctime_ns INTEGER
     """,
+    3: """
+    ALTER TABLE files ADD COLUMN taken_ns INTEGER
+    """,
 }
 
 
@@ -70,6 +75,7 @@ class FileRecord:
     content_id: int | None = None
     inode: int | None = None  # None: catalogued before schema 2, not yet seen by an index run
     ctime_ns: int | None = None
+    taken_ns: int | None = None  # date taken (see the module docstring); None: not read yet
 
 
 class Known(NamedTuple):
@@ -101,6 +107,7 @@ class Catalog:
         # a read-only schema-1 catalog cannot migrate: its files have no inode or ctime to read
         new = self.db.execute("PRAGMA user_version").fetchone()[0] >= 2
         self._identity = "inode, ctime_ns" if new else "NULL, NULL"
+        self.has_taken = self.db.execute("PRAGMA user_version").fetchone()[0] >= 3
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -173,10 +180,55 @@ class Catalog:
     def put_file(self, rec: FileRecord) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, content_id, indexed_at, inode,"
-            " ctime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " ctime_ns, taken_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (to_db(rec.path), rec.size, rec.mtime_ns, rec.hash, rec.status, to_db(rec.error) if rec.error else None,
-             rec.content_id, time.time(), rec.inode, rec.ctime_ns),
+             rec.content_id, time.time(), rec.inode, rec.ctime_ns, rec.taken_ns),
         )
+
+    # date taken (schema 3) ---------------------------------------------------------------------
+    def untaken(self, limit: int) -> list[tuple[str, int]]:
+        """Up to `limit` (path, mtime_ns) of indexed files whose date taken was never read (backfill)."""
+        rows = self.db.execute("SELECT path, mtime_ns FROM files WHERE status='ok' AND taken_ns IS NULL LIMIT ?",
+                               (limit,)).fetchall()
+        return [(from_db(p), m) for p, m in rows]
+
+    def count_untaken(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM files WHERE status='ok' AND taken_ns IS NULL").fetchone()[0]
+
+    def set_taken(self, rows: list[tuple[str, int]]) -> None:
+        """Record (path, taken_ns) for files read by the backfill."""
+        self.db.executemany("UPDATE files SET taken_ns=? WHERE path=?", [(t, to_db(p)) for p, t in rows])
+
+    def ids_where(self, folder: str | None = None, taken_from_ns: int | None = None, taken_to_ns: int | None = None,
+                  extensions: list[str] | None = None) -> list[int]:
+        """Live content ids held by an indexed file matching every condition given: below `folder`, taken
+        in [from, to) (a file not read yet counts by its mtime), its name ending in one of `extensions`
+        (lower case, with the dot). Filters (search/filters.py) turn these into the ids a search may return."""
+        where, args = ["f.status='ok'", "c.live=1"], []
+        if folder is not None:
+            prefix = folder.rstrip("/") + "/"
+            where.append("f.path >= ? AND f.path < ?")
+            args += [to_db(prefix), to_db(prefix[:-1] + "0")]  # "0" sorts right after "/"
+        taken = "COALESCE(f.taken_ns, f.mtime_ns)" if self.has_taken else "f.mtime_ns"
+        if taken_from_ns is not None:
+            where.append(f"{taken} >= ?")
+            args.append(taken_from_ns)
+        if taken_to_ns is not None:
+            where.append(f"{taken} < ?")
+            args.append(taken_to_ns)
+        if extensions:
+            # lower() and substr on the stored path; an extension is letters and digits only (filters.py)
+            where.append("(" + " OR ".join("lower(substr(f.path, -?)) = ?" for _ in extensions) + ")")
+            for ext in extensions:
+                args += [len(ext), ext]
+        rows = self.db.execute("SELECT DISTINCT f.content_id FROM files f JOIN contents c ON c.id = f.content_id "
+                               f"WHERE {' AND '.join(where)}", args)
+        return [r[0] for r in rows]
+
+    def has_files_under(self, folder: str) -> bool:
+        prefix = folder.rstrip("/") + "/"
+        return self.db.execute("SELECT 1 FROM files WHERE status='ok' AND path >= ? AND path < ? LIMIT 1",
+                               (to_db(prefix), to_db(prefix[:-1] + "0"))).fetchone() is not None
 
     def set_identity(self, rows: list[tuple[str, int, int]]) -> None:
         """Record (path, inode, ctime_ns) for files whose content is known unchanged (filled in after a

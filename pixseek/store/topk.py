@@ -11,9 +11,13 @@ to k columns with -inf / -1 unless asked not to.
 
 `ids` names the block's columns: an int offset (column j is id offset + j, the rows of a chunk starting
 at offset) or an int array broadcastable to the scores' shape (one id per column, or one per entry).
+
+    top_k_among(get, queries, k, ids)  only the listed ids (a filter's allowed ids), rows read by `get`
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -64,3 +68,19 @@ def _finish(scores: np.ndarray, ids: np.ndarray, k: int, pad: bool) -> tuple[np.
         fill = ((0, 0), (0, k - scores.shape[1]))
         scores, ids = np.pad(scores, fill, constant_values=-np.inf), np.pad(ids, fill, constant_values=-1)
     return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
+
+
+def top_k_among(get: Callable[[np.ndarray], np.ndarray], queries: np.ndarray, k: int, ids: np.ndarray,
+                chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """The exact best k of each query among `ids` only, their rows read by `get` in chunks (so memory
+    stays bounded); an all-zero row (a damaged one, as stores return it) is never kept."""
+    queries = np.atleast_2d(np.asarray(queries, np.float32))
+    best = TopK(len(queries), k)
+    ids = np.asarray(ids, np.int64)
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        rows = np.asarray(get(part), np.float32)
+        scores = queries @ rows.T
+        scores[:, ~rows.any(axis=1)] = -np.inf
+        best.push(scores, part)
+    return best.result()

@@ -17,8 +17,10 @@ class MetaFilter:
     """Metadata conditions pushed down to Milvus with the vector search (all optional, combined with AND).
 
     folder: only images at or below this folder. modified_after / modified_before: file mtime in
-    seconds since the epoch. min_bytes / max_bytes: file size. A content shared by several files carries
-    the metadata of the file that brought it into the collection first.
+    seconds since the epoch. min_bytes / max_bytes: file size. ids: only these content ids (conditions
+    Milvus keeps no field for, such as the date taken or the file type, resolved by the catalog first).
+    A content shared by several files carries the metadata of the file that brought it into the
+    collection first.
     """
 
     folder: str | None = None
@@ -26,6 +28,7 @@ class MetaFilter:
     modified_before: float | None = None
     min_bytes: int | None = None
     max_bytes: int | None = None
+    ids: tuple[int, ...] | None = None
 
     def expr(self) -> str:
         parts = []
@@ -40,6 +43,8 @@ class MetaFilter:
             parts.append(f"size >= {int(self.min_bytes)}")
         if self.max_bytes is not None:
             parts.append(f"size <= {int(self.max_bytes)}")
+        if self.ids is not None:
+            parts.append(f"id in [{','.join(str(int(i)) for i in self.ids)}]")
         return " and ".join(parts)
 
 
