@@ -1,17 +1,23 @@
 """A query image: an indexed photo (its stored vectors are used, nothing is decoded), a new file,
 upload or region of one (embedded now), or an Embedding made beforehand by `embed_image` (a server
-decodes and embeds outside its collection lock, then searches under it)."""
+decodes and embeds outside its collection lock, then searches under it).
+
+A region is searched as drawn: it is padded to a square (letterboxed with the ImageNet mean colour,
+which the encoders normalise to about zero) with the margin the encoder's centre crop takes away, so a
+tall or wide box reaches the encoder whole instead of losing its ends to the square crop."""
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from pixseek.encoders.base import Embedding, ImageEncoder
-from pixseek.encoders.images import Box, ImageError, parse_box
+from pixseek.encoders.images import Box, ImageError, check_box, open_image, parse_box
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
 from pixseek.ingest.decode import content_hash
@@ -19,6 +25,27 @@ from pixseek.store.catalog import Catalog
 from pixseek.store.layout import Stores
 
 ImageInput = str | Path | bytes | Embedding
+PAD = (124, 116, 104)  # the ImageNet mean colour
+CROP_MARGIN = 256 / 224  # encoders resize the short side to size*256/224 and keep the centre size x size
+MAX_SIDE = 1024  # a region is shrunk to this before padding: encoders take a few hundred pixels
+
+
+def region_square(source: str | bytes, box: Box) -> bytes:
+    """The region `box` of an image, letterboxed onto a square canvas (as BMP bytes, cheap to write and
+    read back) so that the encoder's resize and centre crop keep all of it. Raises ImageError."""
+    im = open_image(source)
+    region = im.crop(check_box(box, *im.size))
+    w, h = region.size
+    if max(w, h) > MAX_SIDE:
+        scale = MAX_SIDE / max(w, h)
+        region = region.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR, reducing_gap=3.0)
+        w, h = region.size
+    side = round(max(w, h) * CROP_MARGIN)
+    canvas = Image.new("RGB", (side, side), PAD)
+    canvas.paste(region, ((side - w) // 2, (side - h) // 2))
+    out = io.BytesIO()
+    canvas.save(out, "BMP")
+    return out.getvalue()
 
 
 def embed_image(encoder: ImageEncoder, image: str | Path | bytes, box: Box | None = None,
@@ -32,7 +59,8 @@ def embed_image(encoder: ImageEncoder, image: str | Path | bytes, box: Box | Non
         if not image.is_file():
             raise PixseekError(f"no such image file: {image}")
     try:
-        pixels, _ = encoder.preprocess.load(image if isinstance(image, bytes) else str(image), box)
+        source = image if isinstance(image, bytes) else str(image)
+        pixels, _ = encoder.preprocess.load(region_square(source, box) if box is not None else source, None)
     except ImageError as exc:
         shown = name or ("upload" if isinstance(image, bytes) else image)
         raise PixseekError(f"cannot use {shown} as a query: {exc}") from None
@@ -80,14 +108,16 @@ class QueryImages:
             return self.stores.visual.get(np.array([known]))[0], known
         return visual_vectors(self.embed(image, box))[0], known
 
-    def visual_and_probs(self, image: ImageInput) -> tuple[np.ndarray, np.ndarray | None]:
-        """(1, dim) visual vectors and (1, classes) probabilities (or None), stored or computed now."""
-        known = self.known_id(image)
+    def visual_and_probs(self, image: ImageInput, box: Box | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(1, dim) visual vectors and (1, classes) probabilities (or None), stored or computed now; a
+        region (`box`) is always embedded."""
+        box = parse_box(box) if box is not None else None
+        known = self.known_id(image) if box is None else None
         if known is not None:
             ids = np.array([known])
             probs = self.stores.probs.get(ids) if self.stores.probs is not None else None
             return self.stores.visual.get(ids), probs
-        emb = self.embed(image)
+        emb = self.embed(image, box)
         return visual_vectors(emb), emb.probs
 
     def paths_with_bytes(self, data: bytes) -> list[str]:

@@ -8,12 +8,14 @@ by the one ranker (search/ranker.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from pixseek.errors import PixseekError
 from pixseek.search.bridges import Bridge, BridgeContext, open_bridge
+from pixseek.search.cutoff import resolve_min_score
+from pixseek.search.filters import Allowed, restrict
 from pixseek.search.ranker import rank
 from pixseek.search.terms import Ignored, Query, resolve, suggester
 from pixseek.store.vectors import Vectors
@@ -24,6 +26,7 @@ class Ranked:
     id: int
     score: float
     tags: list[str] | None = None
+    text: dict | None = None  # the photo text that matched, {"matched", "box"} (search/photo_text_match.py)
 
 
 @dataclass
@@ -62,17 +65,29 @@ class Searcher:
     def resolve(self, text: str) -> Query:
         return resolve(text, self.known, self.suggest)
 
-    def similar(self, vector: np.ndarray, k: int = 10, exclude: set[int] | None = None) -> list[Ranked]:
+    def similar(self, vector: np.ndarray, k: int = 10, exclude: set[int] | None = None,
+                allowed: Allowed | None = None, min_score: float | None = None) -> list[Ranked]:
+        """Images nearest a visual vector, among `allowed` ids only; below min_score (None: the calibrated
+        "similar" cut-off, search/cutoff.py) left out."""
         exclude = exclude or set()
-        scores, ids = self.visual.search(vector[None, :], k + len(exclude))
-        out = [Ranked(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0 and int(i) not in exclude]
+        cut = resolve_min_score(min_score, "similar")
+        scores, ids = restrict(self.visual, allowed).search(vector[None, :], k + len(exclude))
+        out = [Ranked(int(i), float(s)) for s, i in zip(scores[0], ids[0])
+               if i >= 0 and int(i) not in exclude and s >= cut]
         return out[:k]
 
-    def search(self, text: str, k: int = 10, bridge: str = "auto", candidates: int = 1000) -> Ranking:
-        """Rank images for a query (`dog beach`, `dog -grass`, `2:sunset`, a sentence) through a bridge."""
+    def search(self, text: str, k: int = 10, bridge: str = "auto", candidates: int = 1000,
+               allowed: Allowed | None = None, min_score: float | None = None) -> Ranking:
+        """Rank images for a query (`dog beach`, `dog -grass`, `2:sunset`, a sentence) through a bridge,
+        among `allowed` ids only (search/filters.py); results below min_score (None: the bridge's calibrated
+        cut-off, search/cutoff.py) are left out."""
         b = self.bridge(bridge)
         query = self.resolve(text)
-        found = rank(b.parts(query), k, candidates)
+        parts = b.parts(query)
+        if allowed is not None:
+            parts = [replace(p, store=restrict(p.store, allowed)) for p in parts]
+        cut = resolve_min_score(min_score, b.name)
+        found = [(i, s) for i, s in rank(parts, k, candidates) if s >= cut]
         tags = b.explain(np.array([i for i, _ in found], np.int64), query)
         return Ranking([Ranked(i, s, t) for (i, s), t in zip(found, tags)], query.ignored,
                        [t.text for t in query.terms if t.weight > 0])
