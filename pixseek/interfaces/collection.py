@@ -5,6 +5,7 @@
     col.index(["~/Pictures"])
     col.search("dog -grass", k=5)            # -> [Hit(path, score, tags)]
     col.similar("~/Pictures/cat.jpg", box=(10, 20, 200, 220))
+    col.search("dog", under="~/Pictures/2024", after="2024-05-01", type="jpg,png", min_score=0)
     col.words("man")                         # -> [WordHit("woman", 0.89), ...]
     col.tag("~/Pictures/cat.jpg")            # -> [Tag("tabby", 0.61), ...]
 
@@ -25,10 +26,14 @@ from pixseek.encoders.wordnet import load_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.ingest import run
+from pixseek.ingest.ocr_stage import read_text, text_of
 from pixseek.interfaces.query_image import Box, ImageInput, QueryImages
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
+from pixseek.search import photo_text_match
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.engine import Searcher
+from pixseek.search.filters import Allowed, allowed, parse_filters
+from pixseek.store import photo_text
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.vectors import VectorStore
@@ -107,15 +112,17 @@ class Collection:
 
     # writing -------------------------------------------------------------------------------------
     def index(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
-              batch_size: int = 64, ray: str | None = None) -> IndexReport:
+              batch_size: int = 64, ray: str | None = None, ocr: bool | None = None) -> IndexReport:
         """Add new and changed images below `paths`, drop deleted ones. Safe to interrupt and re-run.
-        ray: decode and embed on a Ray cluster at this address ("local" or "" starts one here)."""
+        ray: decode and embed on a Ray cluster at this address ("local" or "" starts one here).
+        ocr: True/False turns reading text in photos on/off for this and later runs (None: as before)."""
         roots = [Path(os.path.expanduser(str(p))) for p in paths]
         reader = run.make_reader(workers, batch_size, ray, self.encoder_spec)
         self._progress = progress
         counts, _ = run.index_run(self.layout, self.encoder, roots, reader, batch_size, progress, self.derive)
+        text = read_text(self.layout, ocr, progress, workers)
         return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,
-                           counts.duplicates, counts.failures)
+                           counts.duplicates, counts.failures, text.to_dict() if text else None)
 
     def watch(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
               batch_size: int = 64, debounce: float = 1.0, stop=None,
@@ -169,20 +176,35 @@ class Collection:
         """Run the encoder on one image file or encoded bytes, optionally on a region only."""
         return self._images.embed(image, box)
 
-    def similar(self, image: ImageInput, k: int = 10, box: Box | None = None) -> list[Hit]:
-        """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it."""
+    def similar(self, image: ImageInput, k: int = 10, box: Box | None = None, min_score: float | None = None,
+                under: str | None = None, after: str | None = None, before: str | None = None,
+                type: str | list[str] | None = None) -> list[Hit]:
+        """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it;
+        the filters and min_score as for `search`."""
         _check_k(k)
         searcher = self._require_photos()
+        allow = self._allowed(under, after, before, type)
         vector, known = self._images.visual(image, box)
-        return self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None))
+        return self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None, allowed=allow,
+                                           min_score=min_score))
 
-    def search(self, query: str, k: int = 10, bridge: str = "auto") -> Results:
+    def search(self, query: str, k: int = 10, bridge: str = "auto", min_score: float | None = None,
+               under: str | None = None, after: str | None = None, before: str | None = None,
+               type: str | list[str] | None = None) -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
         `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`.
-        bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/)."""
+        bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
+        min_score: leave out weaker results (None: the bridge's calibrated cut-off; 0: keep all).
+        under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
+        of these file types ("jpg,png"); see search/filters.py."""
         _check_k(k)
-        ranking = self._require_photos().search(query, k, bridge=bridge)
+        searcher = self._require_photos()
+        ranking = photo_text_match.search(self.catalog.db, searcher, query, k, bridge=bridge,
+                                          allowed=self._allowed(under, after, before, type), min_score=min_score)
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
+
+    def _allowed(self, under, after, before, type) -> Allowed | None:
+        return allowed(self.catalog, self._stores.shape.rows, parse_filters(under, after, before, type))
 
     def words(self, word: str, k: int = 10) -> list[WordHit]:
         """Words nearest to `word` in word-vector space (cosine)."""
@@ -195,11 +217,12 @@ class Collection:
             raise PixseekError(f"unknown word {word!r}: not in the {vectors.name} vocabulary")
         return [WordHit(w, round(s, 6)) for w, s in vectors.nearest(v, k, exclude={word.lower().strip()})]
 
-    def tag(self, image: ImageInput, k: int = 10, vocabulary: list[str] | None = None, bridge: str = "auto") -> list[Tag]:
-        """Words that describe an image (indexed or not; the collection may be empty), best first."""
+    def tag(self, image: ImageInput, k: int = 10, vocabulary: list[str] | None = None, bridge: str = "auto",
+            box: Box | None = None) -> list[Tag]:
+        """Words that describe an image (indexed or not; the collection may be empty), or a region of it, best first."""
         _check_k(k)
         searcher = self.searcher
-        visual, probs = self._images.visual_and_probs(image)
+        visual, probs = self._images.visual_and_probs(image, box)
         return [Tag(w, round(s, 6)) for w, s in searcher.tag(visual, probs, k, vocabulary, bridge=bridge)]
 
     def duplicates(self, threshold: float | None = None, progress: bool | None = None) -> list[DuplicateGroup]:
@@ -240,7 +263,7 @@ class Collection:
 
     def _hits(self, ranked) -> list[Hit]:
         paths = self.catalog.paths_of([r.id for r in ranked])
-        return [Hit(paths[r.id], round(r.score, 6), r.tags) for r in ranked if r.id in paths]
+        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text) for r in ranked if r.id in paths]
 
     def status(self) -> dict:
         counts = self.catalog.counts()
@@ -255,7 +278,12 @@ class Collection:
             "bridges": bridge_files(self.folder, self.encoder_spec),
             "size_bytes": sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()),
             "failed": [{"path": p, "error": e} for p, e in self.catalog.failed()],
+            "text": {"ocr": self.catalog.get_meta("ocr") == "1", **photo_text.counts(self.catalog.db)},
         }
+
+    def text(self, image: str | Path) -> dict:
+        """What was read in a photo: from the catalog when it is indexed and read, else read now (OCR)."""
+        return text_of(self.catalog, image)
 
 
 def _check_k(k: int) -> None:

@@ -18,6 +18,7 @@ class Hit(_Result):
     path: str
     score: float
     tags: list[str] | None = None
+    text: dict | None = None  # the photo text that matched: {"matched": line, "box": [x0, y0, x1, y1]}
 
 
 @dataclass
@@ -54,9 +55,11 @@ class IndexReport:
     seconds: float
     duplicates: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    text: dict | None = None  # the OCR stage's counts (ingest/ocr_stage.py) when the collection reads text
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("indexed", "skipped", "failed", "removed", "seconds", "duplicates")}
+        out = {k: getattr(self, k) for k in ("indexed", "skipped", "failed", "removed", "seconds", "duplicates")}
+        return out if self.text is None else {**out, "text": self.text}
 
 
 @dataclass

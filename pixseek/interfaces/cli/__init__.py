@@ -13,9 +13,9 @@ import signal
 import sys
 
 from pixseek.errors import PixseekError
-from pixseek.interfaces.cli import demo, indexing, learning, queries, serving, tidy
+from pixseek.interfaces.cli import demo, indexing, learning, queries, serving, text, tidy
 
-GROUPS = (indexing, queries, tidy, demo, serving, learning)
+GROUPS = (indexing, queries, text, tidy, demo, serving, learning)
 RESUME = "everything committed so far is kept, run the same command to resume"
 GRACE_S = 1.0  # how long the unwinding after a signal may take before the process exits anyway
 

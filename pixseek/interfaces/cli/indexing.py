@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="decode and embed on a Ray cluster (no ADDRESS: start Ray on this machine)")
     s.add_argument("--batch-size", type=positive, default=64)
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--ocr", action="store_true", default=None,
+                   help="also read text in the photos (kept for later runs of this collection; --no-ocr stops it)")
+    s.add_argument("--no-ocr", dest="ocr", action="store_false")
     s.add_argument("--watch", action="store_true",
                    help="then keep following the folders (added, changed, moved, deleted photos) until interrupted")
     s.set_defaults(func=cmd_index)
@@ -49,16 +52,24 @@ def cmd_index(args: argparse.Namespace) -> None:
     args.interrupt_hint = lambda: f"{_photos_kept(col)} photos kept, run again to resume"
     if args.watch:
         print(f"pixseek: watching {', '.join(args.paths)} (Ctrl-C to stop)", file=sys.stderr)
+        if args.ocr is not None:  # kept in the collection: every run of the watch follows it
+            from pixseek.ingest.ocr_stage import wanted
+
+            wanted(col.catalog, args.ocr)
         col.watch(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size,
                   on_change=lambda r: print(_report_line(r), file=sys.stderr, flush=True))
         return
-    r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray)
+    r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray,
+                  ocr=args.ocr)
     out(args, r.to_dict(), [_report_line(r)])
 
 
 def _report_line(r) -> str:
-    return (f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
+    line = (f"indexed {r.indexed} ({r.duplicates} duplicates), skipped {r.skipped} unchanged, "
             f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s")
+    if r.text is not None:
+        line += f"; read text in {r.text['read']} photos ({r.text['with_text']} with text) in {r.text['seconds']:.1f}s"
+    return line
 
 
 def cmd_reindex(args: argparse.Namespace) -> None:
@@ -76,6 +87,8 @@ def cmd_status(args: argparse.Namespace) -> None:
              f"index: {st['index']['type']} ({st['index']['reason']})",
              f"joint space: {st['bridges']['joint'] or 'none (search by words through conse only)'}",
              f"learned mapping: {st['bridges']['mapping'] or 'none'}", f"size on disk: {st['size_bytes'] / 1e6:.1f} MB",
+             f"text in photos: {st['text']['with_text']} of {st['text']['read']} read" if st["text"]["ocr"] else
+             "text in photos: not read (index --ocr)",
              f"failed: {len(st['failed'])}"] + [f"  {f['path']}: {f['error']}" for f in st["failed"]]
     out(args, st, lines)
 

@@ -1,0 +1,185 @@
+"""Reading text in photos as its own stage, after embedding: every live content not read yet is decoded
+from one of its files, read (encoders/ocr.py) and stored (store/photo_text.py), a batch per commit.
+
+So photos indexed before OCR was turned on are read without being embedded again, and a run killed at
+any point resumes where its last commit left off. Whether a collection reads text is kept in its catalog
+meta (`ocr`): `index --ocr` turns it on and later runs keep doing it. On several cores the photos are
+read in worker processes (spawned, one ONNX Runtime thread each, niced like the decoders); a few photos,
+or one core, are read here.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+from pixseek.config import encoder_threads, env_int
+from pixseek.encoders.images import ImageError
+from pixseek.encoders.ocr import PPOCRReader, TextReader, load_upright
+from pixseek.errors import PixseekError
+from pixseek.progress import progress_bar
+from pixseek.store import photo_text
+from pixseek.store.catalog import Catalog
+from pixseek.store.layout import Layout
+from pixseek.store.lock import index_lock
+
+META = "ocr"  # "1": this collection reads text in its photos
+BATCH = 16  # photos per commit
+MIN_FOR_PROCESSES = 48  # fewer photos than this are read here: starting workers would cost more
+
+Item = tuple[int, str]  # (content id, a path holding it)
+Result = tuple[int, list | None, bool, str | None]  # (content id, lines, gated, error)
+
+
+@dataclass
+class TextCounts:
+    read: int = 0  # photos read this run
+    with_text: int = 0  # of those, photos where some text was found
+    gated: int = 0  # of those, photos the gate passed over (no text, no recognition)
+    failed: int = 0  # photos whose file could not be decoded (marked read, without text)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def wanted(catalog: Catalog, ocr: bool | None) -> bool:
+    """True/False set the collection's setting (kept for later runs); None follows it."""
+    if ocr is not None and (catalog.get_meta(META) == "1") != ocr:
+        catalog.begin()
+        catalog.set_meta(META, "1" if ocr else "0")
+        catalog.commit()
+    return catalog.get_meta(META) == "1"
+
+
+def read_text(layout: Layout, ocr: bool | None = None, progress: bool | None = None, workers: int | None = None,
+              reader: TextReader | None = None, on_batch: Callable[[int], None] | None = None) -> TextCounts | None:
+    """Read every live photo not read yet, if this collection reads text (None: it does not).
+    workers: processes (default one per core); reader: read here with this one instead (tests, scripts).
+    on_batch gets the number of photos read so far after each commit."""
+    catalog = layout.catalog
+    if catalog.readonly:
+        if ocr:
+            raise PixseekError(f"collection {layout.folder} is read-only: reading text needs write access")
+        return None
+    with index_lock(layout.folder):
+        if not wanted(catalog, ocr):
+            return None
+        start = time.perf_counter()
+        catalog.begin()
+        photo_text.ensure(catalog.db)
+        photo_text.prune(catalog.db)
+        catalog.commit()
+        ids = photo_text.unread(catalog.db)
+        paths = catalog.paths_of(ids)
+        todo = [(cid, paths[cid]) for cid in ids if cid in paths]
+        counts = TextCounts()
+        bar = progress_bar(len(todo), "reading text", progress)
+        try:
+            for results in _results(todo, reader, workers):
+                catalog.begin()
+                for cid, lines, gated, error in results:
+                    photo_text.put(catalog.db, cid, lines or [])
+                    counts.read += 1
+                    counts.with_text += bool(lines)
+                    counts.gated += gated
+                    counts.failed += error is not None
+                catalog.commit()
+                bar.update(len(results))
+                if on_batch is not None:
+                    on_batch(counts.read)
+        except BaseException:
+            catalog.rollback()
+            raise
+        finally:
+            bar.close()
+        counts.seconds = round(time.perf_counter() - start, 3)
+        return counts
+
+
+def _results(todo: list[Item], reader: TextReader | None, workers: int | None) -> Iterator[list[Result]]:
+    batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if reader is not None or n <= 1 or len(todo) < MIN_FOR_PROCESSES:
+        here = reader or local_reader()
+        for batch in batches:
+            yield _read_batch(batch, here)
+        return
+    yield from _in_processes(batches, n)
+
+
+def _in_processes(batches: list[list[Item]], n: int) -> Iterator[list[Result]]:
+    """Batches read by `n` spawned workers, at most 2n in flight; results as they finish. Stopped early
+    (interrupt, error), the queued batches are cancelled and the workers left to finish and exit."""
+    import multiprocessing
+
+    pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+    queue = list(reversed(batches))
+    running: set[Future] = set()
+    try:
+        while queue or running:
+            while queue and len(running) < 2 * n:
+                running.add(pool.submit(_read_in_worker, queue.pop()))
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                yield f.result()
+    finally:
+        pool.shutdown(wait=not running and not queue, cancel_futures=True)
+
+
+_WORKER_READER: PPOCRReader | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def local_reader() -> PPOCRReader:
+    """The reader used in this process, loaded once (a watcher or server reads again and again)."""
+    return PPOCRReader(threads=encoder_threads())
+
+
+def _init_worker() -> None:
+    """In each worker: Ctrl-C is the parent's to handle; low priority; one ONNX Runtime thread."""
+    global _WORKER_READER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(env_int("PIXSEEK_WORKER_NICE"))
+    except OSError:
+        pass  # not allowed to lower priority: run at the parent's
+    _WORKER_READER = PPOCRReader(threads=1)
+
+
+def _read_in_worker(batch: list[Item]) -> list[Result]:
+    return _read_batch(batch, _WORKER_READER)
+
+
+def _read_batch(batch: list[Item], reader: TextReader) -> list[Result]:
+    out = []
+    for cid, path in batch:
+        try:
+            reading = reader.read(load_upright(path))
+        except ImageError as exc:  # changed or gone since it was indexed: the next index run sees to it
+            out.append((cid, None, False, str(exc)))
+            continue
+        out.append((cid, [(t.text, t.box, t.confidence) for t in reading.lines], reading.gated, None))
+    return out
+
+
+def text_of(catalog: Catalog, image: str | os.PathLike) -> dict:
+    """{"path", "source": "catalog" | "ocr", "lines": [{"text", "box", "confidence"}]} for one photo: what
+    the OCR stage stored when the photo is indexed and read, else read now (nothing is stored)."""
+    path = os.path.abspath(os.path.expanduser(str(image)))
+    rec = catalog.file(path)
+    if rec is not None and rec.status == "ok" and rec.content_id is not None:
+        stored = photo_text.lines_of(catalog.db, rec.content_id)
+        if stored is not None:
+            lines = [{"text": s.text, "box": list(s.box), "confidence": round(s.confidence, 4)} for s in stored]
+            return {"path": path, "source": "catalog", "lines": lines}
+    try:
+        reading = local_reader().read(load_upright(path))
+    except ImageError as exc:
+        raise PixseekError(f"cannot read {image}: {exc}") from None
+    return {"path": path, "source": "ocr", "lines": [t.to_dict() for t in reading.lines]}
