@@ -95,7 +95,11 @@ def _parse_box(text: str | None) -> Region | None:
     return parse_box(text) if text else None
 
 
-def _page(hits: list, offset: int, k: int) -> list[dict]:
+def _page(hits: list, offset: int, k: int, response: Response | None = None) -> list[dict]:
+    """One page of hits; with `response`, X-Result-Count is set when the count above the cut-off is known
+    (fewer hits came back than were asked for, so the list ended at the cut-off or the collection's end)."""
+    if response is not None and len(hits) < offset + k:
+        response.headers["X-Result-Count"] = str(len(hits))
     return [h.to_dict() for h in hits[offset:offset + k]]
 
 
@@ -120,46 +124,65 @@ Box = Annotated[str | None, Query(max_length=200, description="X0,Y0,X1,Y1: sear
 PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by its path in the catalog")]
 Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
+
+def narrowing(min_score: Annotated[float | None, Query(description="leave out results scoring below this; 0 shows "
+                                                       "all; absent: the calibrated default")] = None,
+              under: Annotated[str | None, Query(max_length=4096, description="only photos below this folder")] = None,
+              after: Annotated[str | None, Query(max_length=40, description="taken on or after YYYY-MM-DD")] = None,
+              before: Annotated[str | None, Query(max_length=40, description="taken on or before YYYY-MM-DD")] = None,
+              type: Annotated[str | None, Query(max_length=200, description="file types, e.g. jpg,png")] = None) -> dict:
+    """The cut-off and filters search and similar take (search/cutoff.py, search/filters.py)."""
+    return {"min_score": min_score, "under": under, "after": after, "before": before, "type": type}
+
+
+Narrow = Annotated[dict, Depends(narrowing)]
+
 api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": '{"error": message}'}})
 
 
 @api.get("/search", summary="Images for words: dog beach, dog -grass, 2:sunset")
-def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=500)], k: K = 30, offset: Offset = 0,
+def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query(min_length=1, max_length=500)],
+           k: K = 30, offset: Offset = 0,
            bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise, joint or clip")] = "auto") -> dict:
     """{"results": [{"path", "score", "tags"}], "ignored": [{"word", "suggestion"}], "terms": [...]}: words nobody
-    knows are left out; `terms` are the words searched for."""
-    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge))
-    return {**found.to_dict(), "results": _page(found, offset, k)}
+    knows are left out; `terms` are the words searched for. Header X-Result-Count: results above the cut-off,
+    when known."""
+    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, **narrow))
+    return {**found.to_dict(), "results": _page(found, offset, k, response)}
 
 
 @api.get("/similar", summary="Images like an indexed image, or like a region of it")
-def similar(svc: Svc, path: PathQ, k: K = 30, offset: Offset = 0, box: Box = None) -> list[dict]:
+def similar(svc: Svc, response: Response, narrow: Narrow, path: PathQ, k: K = 30, offset: Offset = 0,
+            box: Box = None) -> list[dict]:
     crop = _parse_box(box)
     if crop is None:  # the stored vectors: nothing to decode
         image = svc.record(path).path
-        return _page(svc.run(lambda c: c.similar(image, k=offset + k)), offset, k)
+        return _page(svc.run(lambda c: c.similar(image, k=offset + k, **narrow)), offset, k, response)
     emb = svc.embed(svc.read(path), crop, path)  # a crop needs pixels; read them safely
-    return _page(svc.run(lambda c: c.similar(emb, k=offset + k)), offset, k)
+    return _page(svc.run(lambda c: c.similar(emb, k=offset + k, **narrow)), offset, k, response)
 
 
 @api.post("/similar", summary="Images like an uploaded image, or like a region of it")
-def similar_upload(request: Request, svc: Svc, file: Upload, k: K = 30, offset: Offset = 0, box: Box = None) -> list[dict]:
+def similar_upload(request: Request, svc: Svc, response: Response, narrow: Narrow, file: Upload, k: K = 30,
+                   offset: Offset = 0, box: Box = None) -> list[dict]:
     data, crop = _read_upload(request, file), _parse_box(box)
-    same = svc.upload_hit(data) if crop is None else []
+    filtered = any(v is not None for key, v in narrow.items() if key != "min_score")  # the same file may not pass
+    same = svc.upload_hit(data) if crop is None and not filtered else []
     query = data if same else svc.embed(data, crop)  # an indexed image's stored vectors, else embedded now
-    return _page(same + svc.run(lambda c: c.similar(query, k=offset + k)), offset, k)
+    return _page(same + svc.run(lambda c: c.similar(query, k=offset + k, **narrow)), offset, k, response)
 
 
 @api.get("/tag", summary="Words that describe an indexed image")
-def tag(svc: Svc, path: PathQ, k: K = 10) -> list[dict]:
-    image = svc.record(path).path
+def tag(svc: Svc, path: PathQ, k: K = 10, box: Box = None) -> list[dict]:
+    crop = _parse_box(box)
+    image = svc.record(path).path if crop is None else svc.embed(svc.read(path), crop, path)  # a region: its pixels
     return [t.to_dict() for t in svc.run(lambda c: c.tag(image, k=k))]
 
 
 @api.post("/tag", summary="Words that describe an uploaded image")
-def tag_upload(request: Request, svc: Svc, file: Upload, k: K = 10) -> list[dict]:
-    data = _read_upload(request, file)
-    query = data if svc.upload_hit(data) else svc.embed(data)
+def tag_upload(request: Request, svc: Svc, file: Upload, k: K = 10, box: Box = None) -> list[dict]:
+    data, crop = _read_upload(request, file), _parse_box(box)
+    query = data if crop is None and svc.upload_hit(data) else svc.embed(data, crop)
     return [t.to_dict() for t in svc.run(lambda c: c.tag(query, k=k))]
 
 
