@@ -31,6 +31,7 @@ from pixseek.interfaces.query_image import Box, ImageInput, QueryImages
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
 from pixseek.search import photo_text_match
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
+from pixseek.search.cutoff import shipped_cutoffs
 from pixseek.search.engine import Searcher
 from pixseek.search.filters import Allowed, allowed, parse_filters
 from pixseek.store import photo_text
@@ -92,6 +93,7 @@ class Collection:
             snap = Snapshot(s.visual, s.probs, s.shape.rows if s.shape else 0, s.shape.live if s.shape else [])
             self._searcher = open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
                                            progress=self._progress)
+            self._searcher.cutoffs = shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec))
         return self._searcher
 
     def derive(self, stores: Stores | None = None) -> None:

@@ -46,6 +46,7 @@ class Searcher:
         self.wordnet = wordnet
         self._bridges: dict[str, Bridge] = {}
         self._suggest = None
+        self.cutoffs: dict[str, float | None] = {}  # bridge name -> default min score (search/cutoff.py); none: keep all
 
     def bridge(self, name: str = "auto") -> Bridge:
         if name not in self._bridges:
@@ -70,7 +71,7 @@ class Searcher:
         """Images nearest a visual vector, among `allowed` ids only; below min_score (None: the calibrated
         "similar" cut-off, search/cutoff.py) left out."""
         exclude = exclude or set()
-        cut = resolve_min_score(min_score, "similar")
+        cut = resolve_min_score(min_score, "similar", self.cutoffs)
         scores, ids = restrict(self.visual, allowed).search(vector[None, :], k + len(exclude))
         out = [Ranked(int(i), float(s)) for s, i in zip(scores[0], ids[0])
                if i >= 0 and int(i) not in exclude and s >= cut]
@@ -86,7 +87,7 @@ class Searcher:
         parts = b.parts(query)
         if allowed is not None:
             parts = [replace(p, store=restrict(p.store, allowed)) for p in parts]
-        cut = resolve_min_score(min_score, b.name)
+        cut = resolve_min_score(min_score, b.name, self.cutoffs)
         found = [(i, s) for i, s in rank(parts, k, candidates) if s >= cut]
         tags = b.explain(np.array([i for i, _ in found], np.int64), query)
         return Ranking([Ranked(i, s, t) for (i, s), t in zip(found, tags)], query.ignored,

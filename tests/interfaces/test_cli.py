@@ -104,7 +104,7 @@ def test_tag_json(db, photo_dir):
 def test_grid_is_written(db, photo_dir, tmp_path):
     out = tmp_path / "grid.png"
     query = next(p for p in photo_dir.rglob("*") if p.is_file())
-    run_cli("similar", str(query), "-k", "8", "--grid", str(out), db=db)
+    run_cli("similar", str(query), "-k", "8", "--grid", str(out), "--min-score", "0", db=db)  # all 8: no cut-off
     with Image.open(out) as im:
         assert im.width >= 600 and im.height >= 600
 

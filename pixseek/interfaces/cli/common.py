@@ -71,3 +71,19 @@ def bridge_option(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--bridge", choices=list(BRIDGES), default="auto",
                         help="words->images: " + "; ".join(f"{name}: {text}" for name, (_, text) in BRIDGES.items()))
+
+
+def narrowing_options(parser: argparse.ArgumentParser) -> None:
+    """--min-score and the filters `search` and `similar` share (search/cutoff.py, search/filters.py)."""
+    parser.add_argument("--min-score", type=float, default=None, metavar="S",
+                        help="leave out results scoring below S (0 shows all; default: the calibrated cut-off)")
+    parser.add_argument("--under", metavar="DIR", help="only photos below this folder")
+    parser.add_argument("--after", metavar="DATE", help="only photos taken on or after this day (YYYY-MM-DD)")
+    parser.add_argument("--before", metavar="DATE", help="only photos taken on or before this day (YYYY-MM-DD)")
+    parser.add_argument("--type", metavar="EXTS", help="only these file types, e.g. jpg,png")
+
+
+def narrowing(args: argparse.Namespace) -> dict:
+    """The keyword arguments narrowing_options gave, for Collection.search and Collection.similar."""
+    return {"min_score": args.min_score, "under": args.under, "after": args.after, "before": args.before,
+            "type": args.type}

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pixseek.errors import PixseekError
-from pixseek.interfaces.cli.common import bridge_option, open_collection, out, parse_box, positive
+from pixseek.interfaces.cli.common import bridge_option, narrowing, narrowing_options, open_collection, out, parse_box, positive
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1", help="search with this region only")
     s.add_argument("-k", type=positive, default=10)
     s.add_argument("--grid", metavar="OUT.png", help="write the query and results as a picture")
+    narrowing_options(s)
     s.set_defaults(func=cmd_similar)
 
     s = sub.add_parser("search", parents=[common], help='images from words: dog beach, "dog -grass", 2:sunset')
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("-k", type=positive, default=10)
     bridge_option(s)
     s.add_argument("--grid", metavar="OUT.png")
+    narrowing_options(s)
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("words", parents=[common], help="words nearest to a word in word-vector space")
@@ -34,6 +36,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     s = sub.add_parser("tag", parents=[common], help="words that describe an image")
     s.add_argument("image")
+    s.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1", help="describe this region only")
     s.add_argument("-k", type=positive, default=10)
     bridge_option(s)
     s.add_argument("--vocab", metavar="FILE", help="candidate words, one per line (default: ImageNet names + broader words)")
@@ -48,7 +51,7 @@ def _hit_lines(hits: Iterable) -> list[str]:
 def cmd_similar(args: argparse.Namespace) -> None:
     """Images like an image (or one region of it, --box); --grid also draws query and results."""
     col = open_collection(args)
-    hits = col.similar(args.image, k=args.k, box=args.box)
+    hits = col.similar(args.image, k=args.k, box=args.box, **narrowing(args))
     out(args, [h.to_dict() for h in hits], _hit_lines(hits))
     if args.grid:
         from pixseek.interfaces.grid import write_grid
@@ -62,7 +65,7 @@ def cmd_search(args: argparse.Namespace) -> None:
     """Images from words; the words the query could not use are named on stderr, not silently dropped."""
     col = open_collection(args)
     query = " ".join(args.query)
-    hits = col.search(query, k=args.k, bridge=args.bridge)
+    hits = col.search(query, k=args.k, bridge=args.bridge, **narrowing(args))
     for note in hits.ignored:
         print(f"pixseek: {note.message()}", file=sys.stderr)
     out(args, hits.to_dict(), _hit_lines(hits))
@@ -88,10 +91,11 @@ def cmd_tag(args: argparse.Namespace) -> None:
             vocab = [w.strip() for w in Path(args.vocab).read_text(encoding="utf-8").splitlines() if w.strip()]
         except OSError as exc:
             raise PixseekError(f"cannot read --vocab {args.vocab}: {exc.strerror}") from None
-    tags = open_collection(args).tag(args.image, k=args.k, vocabulary=vocab, bridge=args.bridge)
+    tags = open_collection(args).tag(args.image, k=args.k, vocabulary=vocab, bridge=args.bridge, box=args.box)
     out(args, [t.to_dict() for t in tags], [f"{t.score:7.4f}  {t.tag}" for t in tags])
     if args.grid:
         from pixseek.interfaces.grid import write_grid
 
-        write_grid(args.grid, [], query=args.image, text_cell=[f"{t.score:.2f} {t.tag}" for t in tags], columns=2)
+        write_grid(args.grid, [], query=args.image, text_cell=[f"{t.score:.2f} {t.tag}" for t in tags], columns=2,
+                   box=args.box)
         print(f"wrote {args.grid}", file=sys.stderr)
