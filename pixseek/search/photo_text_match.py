@@ -47,7 +47,7 @@ def split(query: str) -> TextQuery:
     required = [(m.group(1) if m.group(1) is not None else m.group(2)).strip() for m in _FILTER.finditer(query)]
     if any(len(normalise(r)) == 0 for r in required):
         raise PixseekError('text: needs something to look for, e.g. text:"RE16"')
-    rest = _FILTER.sub(" ", query).strip()
+    rest = " ".join(_FILTER.sub(" ", query).split())
     words = []
     if rest and rest.count('"') % 2 == 0:
         try:
