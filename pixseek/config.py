@@ -15,6 +15,11 @@ DEFAULT_WORDS = "glove-6b-50d"
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
 MAX_DECODED_BYTES = 1024 * 2**20  # an image whose decoded pixels (and RGB conversion) need more is refused unread
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+# the web page's uploaded query images, kept in the server's memory so a URL can name one (most recent kept)
+WEB_UPLOAD_COUNT = 64
+WEB_UPLOAD_BYTES = 256 * 2**20
+WEB_UPLOAD_SECONDS = 3600  # after its last use
+WEB_PREVIEW_SIZE = 1600  # the detail view's copy of an original, at most this many pixels wide and high
 
 
 @dataclass(frozen=True)

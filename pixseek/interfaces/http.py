@@ -33,6 +33,7 @@ from pixseek.encoders.images import Box as Region
 from pixseek.encoders.images import parse_box
 from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
+from pixseek.interfaces.http_pages import add_pages
 from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
 
@@ -251,6 +252,7 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
     app.state.settings = settings
     app.state.service = Service(settings)
     app.include_router(api)
+    add_pages(app)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)

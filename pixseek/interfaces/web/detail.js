@@ -1,0 +1,132 @@
+// The detail view (lightbox): the photo at a limited size, its file facts, date taken, camera and tags;
+// arrow keys walk through the list it was opened from, Escape closes it.
+import { $, api, baseName, chip, qs } from "./api.js";
+import { go, nav } from "./route.js";
+
+// source: { hits: [{path, score?, text?}], more: () => Promise<bool> | null, done: () => bool }
+const view = { source: null, index: 0, seq: 0, opener: null, info: null };
+
+export function openDetail(source, index, opener) {
+  Object.assign(view, { source, opener });
+  const dialog = $("detail");
+  if (!dialog.open) dialog.showModal();
+  show(index);
+}
+
+export function closeDetail() {
+  if ($("detail").open) $("detail").close();
+}
+
+function fact(name, value) {
+  const dt = document.createElement("dt");
+  dt.textContent = name;
+  const dd = document.createElement("dd");
+  dd.textContent = value;
+  return [dt, dd];
+}
+
+function bytes(n) {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${Math.round(n / 1e3)} kB` : `${n} bytes`;
+}
+
+function when(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function position() {
+  const { source, index } = view;
+  const more = source.done && !source.done() ? "+" : "";
+  return `${index + 1} of ${source.hits.length}${more}`;
+}
+
+async function show(index) {
+  const { source } = view;
+  if (index < 0) return;
+  if (index >= source.hits.length) {
+    if (!source.more || !(await source.more()) || index >= source.hits.length) return;
+  }
+  const seq = ++view.seq;
+  view.index = index;
+  const hit = source.hits[index];
+  const name = baseName(hit.path);
+  $("d-name").textContent = name;
+  $("d-pos").textContent = position();
+  $("d-prev").disabled = index === 0;
+  $("d-next").disabled = index === source.hits.length - 1 && (!source.done || source.done());
+  $("d-textbox").hidden = true;
+  const img = $("d-img");
+  img.alt = name;
+  img.src = `/api/preview?${qs({ path: hit.path })}`;
+  $("d-open").href = `/api/original?${qs({ path: hit.path })}`;
+  $("d-download").href = $("d-open").href;
+  $("d-download").download = name;
+  const facts = [...fact("Path", hit.path)];
+  if (hit.score !== undefined) facts.push(...fact("Score", hit.score.toFixed(3)));
+  $("d-facts").replaceChildren(...facts);
+  $("d-tags").replaceChildren();
+  view.info = null;
+  try {
+    const info = await api(`/api/info?${qs({ path: hit.path })}`);
+    if (seq !== view.seq) return;
+    view.info = info;
+    const rows = [...fact("Path", info.path)];
+    if (hit.score !== undefined) rows.push(...fact("Score", hit.score.toFixed(3)));
+    rows.push(...fact("Size", `${bytes(info.bytes)}${info.width ? ` · ${info.width} × ${info.height} px` : ""}`));
+    rows.push(...fact(info.date_source === "exif" ? "Taken" : "File date", when(info.date_taken)));
+    if (info.camera) rows.push(...fact("Camera", info.camera));
+    if (hit.text && hit.text.matched) rows.push(...fact("Text", hit.text.matched));
+    $("d-facts").replaceChildren(...rows);
+    $("d-tags").replaceChildren(...info.tags.map((t) => chip(t.tag, t.score, () => {
+      closeDetail();
+      go({ view: "search", kind: "text", q: t.tag, box: null, weak: false, filters: nav.route.filters || {} });
+    })));
+    drawTextBox();
+  } catch (err) {
+    if (seq === view.seq) $("d-facts").append(...fact("Error", err.message));
+  }
+}
+
+// a hit found by the text in the photo (OCR) says where: outline that region
+function drawTextBox() {
+  const hit = view.source && view.source.hits[view.index];
+  const box = hit && hit.text && hit.text.box;
+  const img = $("d-img");
+  if (!box || !view.info || !view.info.width || !img.complete || !img.clientWidth) { $("d-textbox").hidden = true; return; }
+  const s = img.clientWidth / view.info.width;
+  Object.assign($("d-textbox").style, { left: `${box[0] * s}px`, top: `${box[1] * s}px`,
+    width: `${(box[2] - box[0]) * s}px`, height: `${(box[3] - box[1]) * s}px` });
+  $("d-textbox").hidden = false;
+}
+
+function current() { return view.source.hits[view.index]; }
+
+export function setupDetail(onRegion) {
+  const dialog = $("detail");
+  $("d-img").addEventListener("load", drawTextBox);
+  $("d-prev").addEventListener("click", () => show(view.index - 1));
+  $("d-next").addEventListener("click", () => show(view.index + 1));
+  $("d-close").addEventListener("click", closeDetail);
+  $("d-similar").addEventListener("click", () => {
+    const path = current().path;
+    closeDetail();
+    go({ view: "search", kind: "path", path, box: null, weak: false, filters: nav.route.filters || {} });
+  });
+  $("d-region").addEventListener("click", () => {
+    const path = current().path;
+    closeDetail();
+    onRegion(path);
+  });
+  dialog.addEventListener("keydown", (e) => {
+    if (e.target.closest("input")) return;
+    if (e.key === "ArrowRight") { e.preventDefault(); show(view.index + 1); }
+    else if (e.key === "ArrowLeft") { e.preventDefault(); show(view.index - 1); }
+  });
+  dialog.addEventListener("close", () => {
+    // back to the card of the photo last shown, so Tab goes on from there
+    const cards = view.opener && view.opener.parentElement ? view.opener.parentElement.querySelectorAll(".card") : [];
+    const target = cards[view.index] || view.opener;
+    if (target && target.isConnected) target.focus();
+  });
+  window.addEventListener("resize", drawTextBox);
+}

@@ -1,0 +1,74 @@
+// The near-duplicates review view (#dupes): groups of look-alike photos, their similarity, the suggested
+// keeper marked. Read-only: the server deletes nothing.
+import { $, api, baseName, qs } from "./api.js";
+import { openDetail } from "./detail.js";
+import { card } from "./results.js";
+import { go } from "./route.js";
+
+const PAGE = 30;
+const dupes = { threshold: null, offset: 0, total: 0, seq: 0 };
+
+function say(text, isError = false) {
+  $("dupes-message").textContent = text;
+  $("dupes-message").classList.toggle("error", isError);
+}
+
+function group(g, number) {
+  const section = document.createElement("section");
+  section.className = "dupe-group";
+  const title = document.createElement("h3");
+  title.textContent = `Group ${number}: ${g.paths.length} photos · similarity ${g.score.toFixed(3)}`;
+  section.setAttribute("aria-label", title.textContent);
+  const grid = document.createElement("div");
+  grid.className = "grid";
+  const paths = [g.keep, ...g.paths.filter((p) => p !== g.keep)]; // the keeper first
+  const source = { hits: paths.map((path) => ({ path })), more: null, done: () => true };
+  paths.forEach((path, i) => {
+    const c = card({ path }, (fig) => openDetail(source, i, fig));
+    if (path === g.keep) {
+      c.classList.add("keep");
+      const badge = document.createElement("span");
+      badge.className = "keep-badge";
+      badge.textContent = "keep";
+      c.prepend(badge);
+      c.setAttribute("aria-label", `${baseName(path)}, suggested keeper`);
+    }
+    grid.append(c);
+  });
+  section.append(title, grid);
+  return section;
+}
+
+async function loadGroups() {
+  const seq = dupes.seq;
+  $("more-dupes").hidden = true;
+  try {
+    const body = await api(`/api/duplicates?${qs({ threshold: dupes.threshold, offset: dupes.offset, k: PAGE })}`);
+    if (seq !== dupes.seq) return;
+    $("threshold").value = body.threshold;
+    body.groups.forEach((g, i) => $("dupes").append(group(g, dupes.offset + i + 1)));
+    dupes.offset += body.groups.length;
+    dupes.total = body.total;
+    say(body.total ? `${body.total.toLocaleString()} group${body.total === 1 ? "" : "s"} of near-duplicates at similarity ≥ ${body.threshold}`
+      : `no near-duplicates at similarity ≥ ${body.threshold}`);
+    $("more-dupes").hidden = dupes.offset >= dupes.total;
+  } catch (err) {
+    if (seq === dupes.seq) say(err.message, true);
+  }
+}
+
+export function showDupes(route) {
+  dupes.seq += 1;
+  Object.assign(dupes, { threshold: route.threshold, offset: 0, total: 0 });
+  $("dupes").replaceChildren();
+  say("grouping near-duplicates… (a few seconds on a large collection)");
+  return loadGroups();
+}
+
+export function setupDupes() {
+  $("more-dupes").addEventListener("click", loadGroups);
+  $("dupes-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    go({ view: "dupes", threshold: $("threshold").value || null });
+  });
+}

@@ -1,0 +1,51 @@
+// Filter controls: under a folder, a date-taken range, file types. They travel in the URL with the query.
+import { $, api, narrow } from "./api.js";
+
+let wanted = {};
+
+export async function setupFilters(apply) {
+  $("filters").addEventListener("submit", (e) => { e.preventDefault(); apply(formFilters()); });
+  $("f-clear").addEventListener("click", () => { fillFilters({}); apply({}); });
+  try {
+    const facets = await api("/api/facets");
+    $("folders").replaceChildren(...facets.folders.map((f) => {
+      const o = document.createElement("option");
+      o.value = f.path;
+      o.label = `${f.count.toLocaleString()} photos`;
+      return o;
+    }));
+    $("f-types").append(...facets.types.map((t) => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = t.type;
+      box.name = "type";
+      label.append(box, ` ${t.type} (${t.count.toLocaleString()})`);
+      return label;
+    }));
+    fillFilters(wanted);
+  } catch (err) { /* no filters offered; searches still work */ }
+}
+
+export function formFilters() {
+  const out = {};
+  const under = $("f-under").value.trim();
+  if (under) out.under = under;
+  if ($("f-after").value) out.after = $("f-after").value;
+  if ($("f-before").value) out.before = $("f-before").value;
+  const types = [...document.querySelectorAll("#f-types input:checked")].map((b) => b.value);
+  if (types.length) out.type = types.join(",");
+  return out;
+}
+
+export function fillFilters(filters) {
+  wanted = filters || {};
+  $("f-under").value = wanted.under || "";
+  $("f-after").value = wanted.after || "";
+  $("f-before").value = wanted.before || "";
+  const types = new Set((wanted.type || "").split(",").filter(Boolean));
+  document.querySelectorAll("#f-types input").forEach((b) => { b.checked = types.has(b.value); });
+  const n = Object.keys(wanted).length;
+  $("filter-count").textContent = n ? `(${n} on)` : "";
+  if (n && !narrow()) $("filters-panel").open = true;
+}

@@ -1,0 +1,167 @@
+// The result grid: one search at a time, pages of results (infinite scroll), the relevance cut-off.
+import { $, apiCounted, baseName, chip, form, qs, thumbUrl, uploadBlob } from "./api.js";
+import { openDetail } from "./detail.js";
+import { go } from "./route.js";
+
+const PAGE = 40;
+export const results = { route: null, hits: [], offset: 0, done: true, loading: false, seq: 0, count: null };
+let onFirstPage = null;
+
+export function message(text, isError = false) {
+  $("message").textContent = text;
+  $("message").classList.toggle("error", isError);
+}
+
+function ignoredNotes(ignored) {
+  return (ignored || []).map((i) => `ignored unknown word "${i.word}"` + (i.suggestion ? ` (did you mean "${i.suggestion}"?)` : ""));
+}
+
+async function fetchPage(route, offset) {
+  const params = { k: PAGE, offset, ...route.filters, min_score: route.weak ? 0 : null };
+  const box = route.box ? route.box.map(Math.round).join(",") : null;
+  if (route.kind === "text") return apiCounted(`/api/search?${qs({ q: route.q, ...params })}`);
+  if (route.kind === "path") return apiCounted(`/api/similar?${qs({ path: route.path, box, ...params })}`);
+  const blob = await uploadBlob(route.upload);
+  return apiCounted(`/api/similar?${qs({ box, ...params })}`, form(blob));
+}
+
+export function card(hit, open) {
+  const fig = document.createElement("figure");
+  fig.className = "card";
+  fig.dataset.path = hit.path;
+  fig.tabIndex = 0;
+  fig.setAttribute("role", "button");
+  const name = baseName(hit.path);
+  fig.setAttribute("aria-label", hit.score === undefined ? name : `${name}, score ${hit.score.toFixed(3)}`);
+  const img = document.createElement("img");
+  img.loading = "lazy";
+  img.alt = "";
+  img.src = thumbUrl(hit.path);
+  const cap = document.createElement("figcaption");
+  if (hit.score !== undefined) {
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = hit.score.toFixed(3);
+    cap.append(score);
+  }
+  const label = document.createElement("span");
+  label.className = "name";
+  label.textContent = name;
+  cap.append(label);
+  const extra = [...(hit.tags || []), ...(hit.text && hit.text.matched ? [`text: “${hit.text.matched}”`] : [])];
+  if (extra.length) {
+    const tags = document.createElement("span");
+    tags.className = "tags";
+    tags.textContent = extra.join(", ");
+    cap.append(tags);
+  }
+  fig.append(img, cap);
+  fig.addEventListener("click", () => open(fig));
+  fig.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(fig); }
+  });
+  return fig;
+}
+
+const source = { hits: results.hits, more: () => loadMore(), done: () => results.done };
+
+function showCount(page) {
+  const n = results.count;
+  let text;
+  if (n !== null) text = n ? `${n.toLocaleString()} result${n === 1 ? "" : "s"}` : "no results";
+  else text = results.offset ? `${results.offset}${results.done ? "" : "+"} results` : "no results";
+  text += results.route.weak ? " (weaker matches included)" : "";
+  message([text, ...ignoredNotes(page && page.ignored)].join(" · "));
+}
+
+export async function loadMore() {
+  if (results.loading || results.done || !results.route) return false;
+  results.loading = true;
+  const seq = results.seq;
+  const route = results.route;
+  let failed = false;
+  try {
+    const { body, count } = await fetchPage(route, results.offset);
+    if (seq !== results.seq) return false; // a newer search started meanwhile
+    const hits = Array.isArray(body) ? body : body.results; // text search also says which words it left out
+    if (results.offset === 0 && body.terms) showWords(body.terms);
+    const start = results.hits.length;
+    results.hits.push(...hits);
+    hits.forEach((h, i) => $("results").append(card(h, (fig) => openDetail(source, start + i, fig))));
+    results.offset += hits.length;
+    if (count !== null) results.count = count;
+    results.done = hits.length < PAGE || results.offset >= 10000 || (count !== null && results.offset >= count);
+    showCount(body);
+    if (onFirstPage && start === 0) { onFirstPage(); onFirstPage = null; }
+  } catch (err) {
+    if (seq === results.seq) { message(err.message, true); results.done = true; failed = true; }
+  } finally {
+    if (seq === results.seq) {
+      results.loading = false;
+      $("more").hidden = results.done;
+      $("weaker").hidden = !results.done || failed;
+      $("weaker").textContent = route.weak ? "Hide weaker matches" : "Show weaker matches";
+    }
+  }
+  if (seq === results.seq && !results.done && nearBottom()) return loadMore();
+  return seq === results.seq;
+}
+
+function nearBottom() {
+  return $("sentinel").getBoundingClientRect().top < window.innerHeight + 400;
+}
+
+export function clearResults() {
+  results.seq += 1;
+  results.route = null;
+  results.hits.length = 0;
+  results.done = true;
+  $("results").replaceChildren();
+  $("more").hidden = true;
+  $("weaker").hidden = true;
+  $("words-panel").hidden = true;
+  message("");
+}
+
+// then: called once the first page is on screen (e.g. to bring results into view on a phone)
+export function runSearch(route, then = null) {
+  clearResults();
+  Object.assign(results, { route, offset: 0, done: false, loading: false, count: null });
+  onFirstPage = then;
+  message("searching…");
+  return loadMore();
+}
+
+async function showWords(terms) {
+  // the query's content terms as the server resolved them: no stopwords, no unknown words
+  const seq = results.seq;
+  const route = results.route;
+  const words = [...new Set(terms.map((t) => t.toLowerCase()))].slice(0, 4);
+  const groups = await Promise.all(words.map((w) =>
+    apiCounted(`/api/words?${qs({ word: w, k: 8 })}`).then(({ body }) => [w, body]).catch(() => [w, []])));
+  if (seq !== results.seq) return;
+  const nodes = groups.filter(([, hits]) => hits.length).map(([w, hits]) => {
+    const div = document.createElement("div");
+    div.className = "word-group";
+    const title = document.createElement("b");
+    title.textContent = w;
+    const chips = document.createElement("div");
+    chips.className = "chips";
+    chips.append(...hits.map((h) => chip(h.word, h.score, () => {
+      const q = `${route.q} ${h.word}`;
+      $("q").value = q;
+      go({ ...route, q, weak: false });
+    })));
+    div.append(title, chips);
+    return div;
+  });
+  $("words").replaceChildren(...nodes);
+  $("words-panel").hidden = nodes.length === 0;
+}
+
+export function setupResults() {
+  $("more").addEventListener("click", loadMore);
+  $("weaker").addEventListener("click", () => results.route && go({ ...results.route, weak: !results.route.weak }));
+  new IntersectionObserver((entries) => { if (entries[0].isIntersecting) loadMore(); }, { rootMargin: "400px" })
+    .observe($("sentinel"));
+}
