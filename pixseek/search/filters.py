@@ -122,14 +122,19 @@ def allowed(catalog, rows: int, filters: Filters) -> Allowed | None:
         return None
     if filters.under is not None and not catalog.has_files_under(filters.under):
         raise PixseekError(f"no indexed photos under {filters.under}: under wants a folder inside the collection")
-    lo = wall_ns(datetime.combine(filters.after, datetime.min.time())) if filters.after else None
-    hi = wall_ns(datetime.combine(filters.before + timedelta(days=1), datetime.min.time())) if filters.before else None
+    lo = _ns(filters.after) if filters.after else None
+    hi = _ns(filters.before + timedelta(days=1)) if filters.before and filters.before < date.max else None
     ids = np.array(catalog.ids_where(filters.under, lo, hi, list(filters.types) or None), np.int64)
     mask = np.zeros(rows, bool)
     mask[ids[ids < rows]] = True
     only_folder = filters.after is None and filters.before is None and not filters.types
     push = MetaFilter(folder=filters.under, ids=None if only_folder else tuple(np.flatnonzero(mask).tolist()))
     return Allowed(mask, push)
+
+
+def _ns(day: date) -> int:
+    """Midnight starting `day` as wall-clock ns, within SQLite's int64 (years 1678 to 2262)."""
+    return max(-(2**63), min(2**63 - 1, wall_ns(datetime.combine(day, datetime.min.time()))))
 
 
 class Restricted:

@@ -130,3 +130,37 @@ def test_search_on_empty_collection_explains(tmp_path):
     assert proc.returncode == 1 and "is empty" in proc.stderr
 
 
+
+
+# cut-off, filters, regions (issue 15) -----------------------------------------------------------
+@requires_data
+def test_search_and_similar_filters_and_min_score(db, photo_dir):
+    fish = photo_dir / "n01443537"
+    rows = cli_json("search", "cat", "-k", "20", "--under", str(fish), "--min-score", "0", db=db)["results"]
+    assert len(rows) == 6 and all(r["path"].startswith(f"{fish}/") for r in rows)
+    every = cli_json("search", "goldfish", "-k", "100", "--min-score", "0", db=db)["results"]
+    default = cli_json("search", "goldfish", "-k", "100", db=db)["results"]
+    assert len(default) < len(every) == 34
+    query = sorted(fish.glob("*.JPEG"))[0]
+    png = cli_json("similar", str(query), "-k", "10", "--type", "png", "--min-score", "0", db=db)
+    assert len(png) == 3 and all(r["path"].endswith(".png") for r in png)
+    dated = cli_json("similar", str(query), "--after", "2000-01-01", "--before", "2999-12-31", db=db)
+    assert isinstance(dated, list)
+
+
+@requires_data
+def test_bad_filters_give_a_clear_error(db):
+    for args, message in [(("search", "cat", "--after", "2024-13-01"), "YYYY-MM-DD"),
+                          (("search", "cat", "--under", "/nowhere"), "no indexed photos under"),
+                          (("similar", "x.jpg", "--type", "exe"), "type wants"),
+                          (("search", "cat", "--min-score", "nan"), "min_score")]:
+        proc = run_cli(*args, db=db, check=False)
+        assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr, args
+
+
+@requires_data
+def test_tag_with_a_box(db, photo_dir):
+    photo = photo_dir / "skimage_chelsea.png"
+    whole = cli_json("tag", str(photo), "-k", "5", db=db)
+    strip = cli_json("tag", str(photo), "-k", "5", "--box", "0,0,150,300", db=db)
+    assert strip != whole and len(strip) == 5

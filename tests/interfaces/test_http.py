@@ -310,3 +310,58 @@ def test_foreign_host_header_is_refused(world):
     local = TestClient(create_app(world["db"], allowed_hosts={"127.0.0.1", "localhost"}), base_url="http://127.0.0.1")
     assert local.get("/api/health").status_code == 200
     assert "Host" in _error(local.get("/api/health", headers={"Host": "evil.example"}), 400)
+
+
+# cut-off, filters, regions (issue 15) -----------------------------------------------------------
+@requires_data
+def test_result_count_header_and_min_score(client, world):
+    resp = client.get("/api/search", params={"q": "goldfish", "k": 100})
+    rows = resp.json()["results"]
+    _hits(rows)
+    assert int(resp.headers["X-Result-Count"]) == len(rows) < world["col"].status()["images"]  # the cut-off ended it
+    assert "X-Result-Count" not in client.get("/api/search", params={"q": "goldfish", "k": 2}).headers  # not known
+    every = client.get("/api/search", params={"q": "goldfish", "k": 100, "min_score": 0})
+    assert int(every.headers["X-Result-Count"]) == len(every.json()["results"]) == world["col"].status()["images"]
+    strict = client.get("/api/search", params={"q": "goldfish", "k": 100, "min_score": 0.7}).json()["results"]
+    assert all(r["score"] >= 0.7 for r in strict) and len(strict) < len(rows)
+
+
+@requires_data
+def test_filters_on_search_and_similar(client, world):
+    photos = world["photos"]
+    fish = str(photos / "n01443537")
+    rows = client.get("/api/search", params={"q": "cat", "k": 10, "under": fish, "min_score": 0}).json()["results"]
+    assert len(rows) == 6 and all(r["path"].startswith(fish + "/") for r in rows)
+    query = sorted(world["files"])[0]
+    png = client.get("/api/similar", params={"path": query, "k": 10, "type": "png", "min_score": 0}).json()
+    assert png and all(r["path"].endswith(".png") for r in png)
+    with open(query, "rb") as f:
+        up = client.post("/api/similar", params={"k": 10, "under": fish, "min_score": 0},
+                         files={"file": ("q.jpg", f, "image/jpeg")})
+    assert up.status_code == 200 and all(r["path"].startswith(fish + "/") for r in up.json())
+    assert int(up.headers["X-Result-Count"]) == len(up.json()) == 6
+    dated = client.get("/api/search", params={"q": "cat", "after": "2000-01-01", "before": "2999-12-31", "k": 50})
+    assert dated.status_code == 200
+
+
+@requires_data
+@pytest.mark.parametrize("params, message", [({"after": "2024-13-01"}, "YYYY-MM-DD"), ({"before": "soon"}, "YYYY-MM-DD"),
+                                             ({"under": "/nowhere"}, "no indexed photos under"), ({"type": "exe"}, "type"),
+                                             ({"min_score": "nan"}, "min_score"), ({"min_score": "high"}, "min_score")])
+def test_bad_filter_values_are_clear_400s(client, params, message):
+    assert message in _error(client.get("/api/search", params={"q": "cat", **params}), 400)
+
+
+@requires_data
+def test_tags_follow_the_box(client, world):
+    query = str(world["photos"] / "skimage_chelsea.png")
+    w, h = Image.open(query).size
+    box = f"0,0,{w // 3},{h}"  # a tall strip at the left
+    whole = client.get("/api/tag", params={"path": query, "k": 5}).json()
+    region = client.get("/api/tag", params={"path": query, "k": 5, "box": box}).json()
+    assert region != whole
+    assert region == [t.to_dict() for t in world["col"].tag(query, k=5, box=box)]
+    with open(query, "rb") as f:
+        up = client.post("/api/tag", params={"k": 5, "box": box}, files={"file": ("q.png", f, "image/png")}).json()
+    assert [r["tag"] for r in up] == [r["tag"] for r in region]
+    assert "box" in _error(client.get("/api/tag", params={"path": query, "box": "5,5,1,1"}), 400)

@@ -105,6 +105,7 @@ def test_date_taken_range_by_exif_then_mtime(world):
     assert sorted(h.path for h in old) == world["old"]
     recent = col.search("fish", k=48, after="2016-01-01", min_score=0)
     assert len(recent) == 48 - 4 and not set(world["old"]) & {h.path for h in recent}
+    assert len(col.search("fish", k=48, after="0001-01-01", before="9999-12-31", min_score=0)) == 48  # no overflow
 
 
 @pytest.mark.parametrize("kwargs, message", [

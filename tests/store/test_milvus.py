@@ -120,12 +120,12 @@ def test_removed_and_restored_files(photos, tmp_path):
     kept = victim.read_bytes()
     victim.unlink()
     assert col.index([folder], progress=False, workers=0).removed == 1
-    hits = col.similar(sorted(folder.iterdir())[0], k=100)
+    hits = col.similar(sorted(folder.iterdir())[0], k=100, min_score=0)  # every photo: no cut-off
     assert len(hits) == 38 and str(victim) not in {h.path for h in hits}
     victim.write_bytes(kept)
     r = col.index([folder], progress=False, workers=0)
     assert r.indexed == 1 and r.duplicates == 1  # revived from the kept row, not re-embedded
-    assert str(victim) in {h.path for h in col.similar(sorted(folder.iterdir())[1], k=100)}
+    assert str(victim) in {h.path for h in col.similar(sorted(folder.iterdir())[1], k=100, min_score=0)}
 
 
 def test_index_strings_map_to_milvus():
@@ -160,3 +160,22 @@ def test_cli_through_a_milvus_lite_uri(photos, tmp_path):
     assert "/n01443537/" in similar[0]["path"]
     assert cli_json("tag", hits[0]["path"], "-k", "2", "--db", db)[0]["tag"]
     assert (tmp_path / "cli.db-catalog" / "catalog.sqlite").is_file()
+
+
+@requires_data
+def test_collection_filters_are_pushed_down_to_milvus(pair, photos):
+    """Folder and file type through Collection.search/similar: Milvus is asked for k hits and filters them
+    itself (a top k filtered afterwards would come back short), the same photos as the local store."""
+    local, milvus = pair
+    wnids = sorted(CLASSES)
+    folder = photos / wnids[1]
+    for kwargs in ({"under": folder}, {"under": folder, "type": "jpg"}, {"type": "jpeg", "after": "2000-01-01"}):
+        a = local.search(CLASSES[wnids[0]], k=5, min_score=0, **kwargs)
+        b = milvus.search(CLASSES[wnids[0]], k=5, min_score=0, **kwargs)
+        assert len(b) == 5 and [h.path for h in a] == [h.path for h in b], kwargs
+        if "under" in kwargs:
+            assert all(h.path.startswith(f"{folder}/") for h in b)
+    query = sorted((photos / wnids[0]).glob("*.JPEG"))[0]
+    assert [h.path for h in milvus.similar(query, k=5, under=folder, min_score=0)] == \
+        [h.path for h in local.similar(query, k=5, under=folder, min_score=0)]
+    assert milvus.search("fish", type="png", min_score=0) == []
