@@ -1,11 +1,13 @@
 """Text in photos: PP-OCR detection -> gate -> recognition, through the ONNX files inside rapidocr's wheel.
 
 Detection runs on the photo at most MAX_SIDE pixels on its long side (never enlarged: text too small to
-read at the photo's own size is not worth a slow, enlarged pass). The gate is a cheaper detection pass at
-GATE_SIDE on larger photos: where its text-probability map has no text-sized region, the photo has no
-text and neither the full detection nor recognition runs. Small photos go straight to detection, whose
-empty result is their gate. Every model path is given explicitly, so rapidocr never tries to download one.
-Boxes are (x0, y0, x1, y1) in the photo's own upright pixels.
+read at the photo's own size is not worth a slow, enlarged pass). The gate, before recognition (the costly
+part): a detected region counts as text only if it is shaped like a line of text, not a blob; on natural
+photos the detector's false alarms are single regions covering half the photo or more, squarish (measured
+on Flickr8k: benchmarks/ocr.py, docs/ocr.md). Photos larger than GATE_SIDE are first detected at GATE_SIDE,
+a quarter or less of the work, and go on to full-size detection only if a text-shaped region is there.
+A photo with no text-shaped region is `gated`: no recognition runs. Every model path is given explicitly,
+so rapidocr never tries to download one. Boxes are (x0, y0, x1, y1) in the photo's own upright pixels.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from pixseek.errors import PixseekError
 
 MAX_SIDE = 960  # detection's working size (long side); smaller photos are read at their own size
 GATE_SIDE = 320  # the gate's working size on photos larger than this
-GATE_PROB = 0.3  # a map pixel this likely to be text counts (rapidocr's own binarisation threshold)
-GATE_MIN_PIXELS = 12  # text-likely map pixels a photo needs to pass the gate (one small word is ~50)
+LINE_SHARE = 0.4  # a region whose short side is above this share of the photo's short side ...
+LINE_ASPECT = 2.5  # ... is text only if it is at least this many times longer than high
 MIN_CONFIDENCE = 0.5  # recognised lines below this are dropped
 MODELS = {"det": "PP-OCRv6_det_small.onnx", "rec": "PP-OCRv6_rec_small.onnx", "cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx"}
 
@@ -73,13 +75,16 @@ class PPOCRReader:
         engine = self._load()
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         h, w = bgr.shape[:2]
-        if self.gate and max(h, w) > GATE_SIDE and not _gate_passes(engine.text_det, bgr):
-            return Reading([], gated=True)
+        if self.gate and max(h, w) > GATE_SIDE:
+            low = _resize(bgr, GATE_SIDE / max(h, w))
+            found = engine.text_det(low)
+            if found.boxes is None or not any(_line_shaped(q, low.shape[:2]) for q in found.boxes):
+                return Reading([], gated=True)
         scale = min(1.0, MAX_SIDE / max(h, w))
         small = bgr if scale == 1.0 else _resize(bgr, scale)
-        out = engine(small)
-        if out.boxes is None or out.txts is None or not len(out.txts):
-            return Reading([], gated=False)
+        out = _read(engine, small, self.gate)
+        if out is None:
+            return Reading([], gated=self.gate)
         lines = []
         for quad, text, conf in zip(out.boxes, out.txts, out.scores):
             text = " ".join(str(text).split())
@@ -105,15 +110,33 @@ def load_upright(source: str | Path | bytes) -> np.ndarray:
     return np.asarray(im)
 
 
-def _gate_passes(det, bgr: np.ndarray) -> bool:
-    """One detection-network pass at GATE_SIDE: True if any text-sized region looks like text."""
-    h, w = bgr.shape[:2]
-    scale = GATE_SIDE / max(h, w)
-    nh, nw = max(32, int(round(h * scale / 32)) * 32), max(32, int(round(w * scale / 32)) * 32)
-    small = _cv2().resize(bgr, (nw, nh), interpolation=_cv2().INTER_AREA)
-    x = ((small.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
-    prob = np.asarray(det.session(x))[0, 0]
-    return int((prob > GATE_PROB).sum()) >= GATE_MIN_PIXELS
+def _read(engine, bgr: np.ndarray, gate: bool):
+    """rapidocr's own steps (RapidOCR.__call__), with the gate between detection and recognition;
+    None where nothing (text-shaped) was found."""
+    from rapidocr.main import RapidOCRError
+
+    img, record = engine.preprocess_img(bgr)
+    try:
+        crops, det = engine.detect_and_crop(img, record)
+        if gate:
+            keep = [i for i, q in enumerate(det.boxes) if _line_shaped(q, img.shape[:2])]
+            if not keep:
+                return None
+            det.boxes, det.scores, crops = det.boxes[keep], [det.scores[i] for i in keep], [crops[i] for i in keep]
+        turned, cls = engine.cls_and_rotate(crops)
+        rec = engine.recognize_txt(turned)
+    except RapidOCRError:  # what rapidocr raises for "nothing detected / recognised"
+        return None
+    out = engine.build_final_output(bgr, det, cls, rec, crops, record)
+    return out if getattr(out, "txts", None) else None
+
+
+def _line_shaped(quad: np.ndarray, shape: tuple[int, int]) -> bool:
+    """A detected quadrilateral that can be a line of text: not a blob covering much of the photo."""
+    q = np.asarray(quad, np.float64)
+    side_a, side_b = np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[3] - q[0])
+    short, long = min(side_a, side_b), max(side_a, side_b)
+    return short <= LINE_SHARE * min(shape) or long >= LINE_ASPECT * max(short, 1.0)
 
 
 def _resize(bgr: np.ndarray, scale: float) -> np.ndarray:
