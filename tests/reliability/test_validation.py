@@ -130,9 +130,9 @@ def test_out_of_range_weight_is_a_400_and_a_cli_error(client, world, q):
 
 @pytest.mark.parametrize("q", ["100:dog -100:cat", "100:dog 100:cat -100:grass", "0.001:dog cat"])
 def test_extreme_allowed_weights_give_finite_scores(client, world, q):
-    body = _strict(client.get("/api/search", params={"q": q, "k": 17}).text)
+    body = _strict(client.get("/api/search", params={"q": q, "k": 17, "min_score": 0}).text)  # negative scores too
     assert body["results"] and all(math.isfinite(r["score"]) for r in body["results"])
-    out = _strict(run_cli("search", *q.split(), "--json", "-k", "17", db=world["db"]).stdout)
+    out = _strict(run_cli("search", *q.split(), "--json", "-k", "17", "--min-score", "0", db=world["db"]).stdout)
     assert [r["path"] for r in out["results"]] == [r["path"] for r in body["results"]]
 
 
@@ -169,7 +169,8 @@ def test_a_real_16_bit_photo_still_works_and_converts_as_before(client, world):
     lo, hi = float(grey.min()), float(grey.max())
     reference = ((grey.astype(np.float64) - lo) / (hi - lo) * 255.0).astype(np.uint8)  # the old whole-image formula
     assert np.array_equal(np.asarray(to_rgb(im))[..., 0], reference)
-    hits = client.post("/api/similar", files={"file": ("g.png", buf.getvalue(), "image/png")}, params={"k": 3})
+    hits = client.post("/api/similar", files={"file": ("g.png", buf.getvalue(), "image/png")},
+                       params={"k": 3, "min_score": 0})  # three results whatever their scores
     assert hits.status_code == 200 and len(hits.json()) == 3
 
 
@@ -273,6 +274,7 @@ def _downgrade_to_schema_1(catalog: Path) -> None:
     con = sqlite3.connect(catalog)
     con.execute("ALTER TABLE files DROP COLUMN inode")
     con.execute("ALTER TABLE files DROP COLUMN ctime_ns")
+    con.execute("ALTER TABLE files DROP COLUMN taken_ns")  # schema 3
     con.execute("PRAGMA user_version=1")
     con.commit()
     con.close()
@@ -300,7 +302,7 @@ def test_schema_1_catalog_migrates_in_place_and_is_not_re_embedded(world, tmp_pa
     assert rec.status == "ok" and rec.inode is None and len(old.files_under([str(folder)])) == n
     old.db.close()
     with Collection.open(db) as col:
-        assert _columns(db / "catalog.sqlite") == v1 + ["inode", "ctime_ns"]
+        assert _columns(db / "catalog.sqlite") == v1 + ["inode", "ctime_ns", "taken_ns"]
         got = [h.to_dict() for h in col.search("cat", k=5)], [h.to_dict() for h in col.similar(world["files"][3], k=5)]
         assert got == expect
         rows = col.catalog.counts()["rows"]
