@@ -395,3 +395,45 @@ def test_contrast_in_light_and_dark_mode(browser, server, scheme):
     finally:
         ctx.close()
     assert not errors, errors
+
+
+# the page's own routes -------------------------------------------------------------------------------
+def test_page_routes_refuse_bad_input_clearly(server):
+    import httpx
+
+    base = server["base"]
+    bad = httpx.post(f"{base}/api/uploads", files={"file": ("notes.txt", b"just some text")})
+    assert bad.status_code == 400 and "not an image" in bad.json()["error"]
+    gone = httpx.get(f"{base}/api/uploads/{'0' * 32}")
+    assert gone.status_code == 404 and "upload the image again" in gone.json()["error"]
+    assert httpx.get(f"{base}/api/uploads/..%2F..%2Fetc").status_code in (400, 404)
+    outside = httpx.get(f"{base}/api/info", params={"path": "/etc/passwd"})
+    assert outside.status_code == 404 and "not an indexed image" in outside.json()["error"]
+    assert httpx.get(f"{base}/api/duplicates", params={"threshold": "2"}).status_code == 400
+    photo = (server["photos"] / "full" / "skimage_coffee.png").read_bytes()
+    kept = httpx.post(f"{base}/api/uploads", files={"file": ("c.png", photo)}).json()
+    assert kept["type"] == "image/png" and httpx.get(f"{base}/api/uploads/{kept['id']}").content == photo
+    big = httpx.get(f"{base}/api/preview", params={"path": str(server["photos"] / "full" / "skimage_coffee.png")})
+    assert big.headers["content-type"] == "image/jpeg"
+    facets = httpx.get(f"{base}/api/facets").json()
+    assert {t["type"] for t in facets["types"]} == {"jpg", "png"}
+
+
+def test_uploads_are_bounded_and_expire():
+    from pixseek.interfaces.http_pages import Uploads
+    from pixseek.interfaces.thumbnails import NotInCollection
+
+    now = [0.0]
+    kept = Uploads(count=2, max_bytes=10, seconds=60, clock=lambda: now[0])
+    a, b = kept.put(b"aaaa"), kept.put(b"bbbb")
+    assert kept.get(a) == b"aaaa"  # a is now the most recently used
+    c = kept.put(b"cccc")  # a third: the least recently used (b) goes
+    assert kept.get(a) and kept.get(c)
+    with pytest.raises(NotInCollection):
+        kept.get(b)
+    kept.put(b"dddddddd")  # 12 bytes in all over the 10 allowed: the oldest go until it fits
+    with pytest.raises(NotInCollection):
+        kept.get(a)
+    now[0] = 61
+    with pytest.raises(NotInCollection, match="upload the image again"):
+        kept.get(c)

@@ -10,6 +10,7 @@ export function openDetail(source, index, opener) {
   Object.assign(view, { source, opener });
   const dialog = $("detail");
   if (!dialog.open) dialog.showModal();
+  dialog.focus(); // not its first button, which may be disabled a moment later (and focus lost with it)
   show(index);
 }
 
@@ -117,8 +118,8 @@ export function setupDetail(onRegion) {
     closeDetail();
     onRegion(path);
   });
-  dialog.addEventListener("keydown", (e) => {
-    if (e.target.closest("input")) return;
+  document.addEventListener("keydown", (e) => {
+    if (!dialog.open || e.target.closest("input")) return;
     if (e.key === "ArrowRight") { e.preventDefault(); show(view.index + 1); }
     else if (e.key === "ArrowLeft") { e.preventDefault(); show(view.index - 1); }
   });
