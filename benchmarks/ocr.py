@@ -84,7 +84,7 @@ def part_throughput(tmp: Path, n: int) -> None:
     threads = os.cpu_count() or 1
     print(f"OCR throughput, one process, {threads} ONNX Runtime threads, decoding included (photos/s; photos with text found)")
     for name, files in ((f"flickr8k-500, no text ({len(plain)}, 200x150 typical)", plain),
-                        (f"full-size photos/, no text ({len(big)}, 256x256 to 640x480)", big),
+                        (f"full-size photos/, no text ({len(big)}, 256x256 to 1411x1411)", big),
                         (f"Flickr8k 400x300 with a sign ({len(texted)})", texted)):
         for gate in (True, False):
             rate, found = timed_reads(PPOCRReader(threads=threads, gate=gate), files)
