@@ -131,3 +131,22 @@ def test_text_of_an_unindexed_photo_is_read_now(tmp_path, folder):
     found = col.text(folder / "sign.jpg")
     assert found["source"] == "ocr" and [t["text"] for t in found["lines"]] == ["CAFE PARIS"]
     col.close()
+
+
+def test_many_photos_are_read_in_worker_processes(tmp_path):
+    from pixseek.ingest.ocr_stage import MIN_FOR_PROCESSES
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    tiny = sorted((DATA / "tiny-imagenet-200" / "val").glob("*/*.JPEG"))[:MIN_FOR_PROCESSES - 2]
+    for p in tiny:
+        shutil.copy2(p, folder / p.name)
+    src = plain_photos(2)
+    draw_sign(src[0], folder / "plate.jpg", "RE16 TGK")
+    draw_sign(src[1], folder / "sign.jpg", "CAFE PARIS")
+    col = Collection.open(tmp_path / "db")
+    report = col.index([folder], progress=False, workers=2, ocr=True)  # spawned workers, one thread each
+    assert report.text["read"] == MIN_FOR_PROCESSES and report.text["failed"] == 0
+    assert [t.text for t in _lines(col, folder / "plate.jpg")] == ["RE16 TGK"]
+    assert [t.text for t in _lines(col, folder / "sign.jpg")] == ["CAFE PARIS"]
+    col.close()
