@@ -47,3 +47,26 @@ def test_a_byte_identical_copy_is_a_group_and_the_threshold_is_checked(library, 
     assert [g["paths"] for g in strict] == [sorted([str(library / "coffee-again.png"), str(library / "skimage_coffee.png")])]
     bad = run_cli("duplicates", "--threshold", "nan", db=db, check=False)
     assert bad.returncode != 0 and "threshold" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@requires_data
+def test_the_graph_search_of_large_collections_finds_the_groups_the_exact_search_finds(library, tmp_path):
+    """Above EXACT_UP_TO photos candidates come from an HNSW graph over PCA-reduced features; on a few
+    hundred real photos (forced onto that path) it must find the same groups as the exact search."""
+    import numpy as np
+
+    from pixseek.interfaces.collection import Collection
+    from pixseek.search.duplicates import near_duplicates
+
+    for f in sorted((DATA / "tiny-imagenet-200" / "val").glob("*/*.JPEG"))[::25]:
+        shutil.copy2(f, library / f.name)  # 400 more photos, 200 classes
+    with Collection.open(tmp_path / "db") as col:
+        col.index([library], progress=False)
+        ids = np.array(col.catalog.live_ids(), np.int64)
+        dim, _ = col.layout.dims()
+        exact = near_duplicates(col.visual, ids, feature_dims=dim)
+        graph = near_duplicates(col.visual, ids, feature_dims=dim, exact_up_to=0)
+        paths = col.catalog.paths_of(ids.tolist())
+    assert [g.ids for g in graph] == [g.ids for g in exact]
+    for name in ORIGINALS:  # every original found with its two copies
+        assert any({paths[i] for i in g.ids} >= {str(library / name), str(library / f"q40-{name}.jpg")} for g in graph)

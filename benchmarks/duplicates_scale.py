@@ -1,0 +1,76 @@
+"""Near-duplicate grouping at scale: wall time of `Collection.duplicates` on a large collection, and the
+recall of its candidate search against an exact join.
+
+    flock /tmp/pixseek-bench.lock python benchmarks/duplicates_scale.py --n 100000 --db /tmp/syn100k [--sample 5000]
+
+The collection is built once at DB by benchmarks/synthetic.py (real photo vectors, reused with noise)
+when DB does not exist yet. Recall: for `--sample` photos, the pairs an exact join over the full image
+features keeps (each photo's 10 closest at or above the threshold) that the shipped search also keeps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import synthetic  # noqa: E402
+
+from pixseek.interfaces.collection import Collection  # noqa: E402
+from pixseek.search import duplicates as dup  # noqa: E402
+
+
+def exact_recall(col: Collection, sample: int) -> tuple[float, int]:
+    """(recall, true pairs) of the shipped candidate search for the first `sample` photos."""
+    dim, _ = col.layout.dims()
+    ids = np.unique(np.array(col.catalog.live_ids(), np.int64))
+    f = dup.unit_features(col.visual, ids, dim)
+    found = dup.scored_pairs(f, dup.candidates(f, dup.CANDIDATES), dup.THRESHOLD)
+    hit = total = 0
+    for start in range(0, sample, 500):
+        sims = f[start:start + 500] @ f.T
+        for r, row in enumerate(sims):
+            me = start + r
+            row[me] = -2.0
+            top = np.argsort(-row)[: dup.NEIGHBOURS]
+            for other in top[row[top] >= dup.THRESHOLD].tolist():
+                total += 1
+                hit += (min(me, other), max(me, other)) in found
+    return hit / max(total, 1), total
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=100_000)
+    p.add_argument("--db", type=Path, required=True, help="folder of the synthetic collection (built if absent)")
+    p.add_argument("--sample", type=int, default=5000, help="photos whose pairs are checked against an exact join")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    if not args.db.exists():
+        print(json.dumps(synthetic.build(args.db, args.n)))
+    start = time.perf_counter()
+    with Collection.open(args.db / "db") as col:
+        opened = time.perf_counter() - start
+        groups = col.duplicates(progress=False)
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        photos = len(col.catalog.live_ids())
+        print(f"{photos:,} photos: {len(groups):,} groups holding {sum(len(g.paths) for g in groups):,} photos, "
+              f"largest {max((len(g.paths) for g in groups), default=0)}; {seconds:.1f} s wall "
+              f"({opened:.1f} s opening the collection), peak RSS {peak:.0f} MB")
+        recall, total = exact_recall(col, min(args.sample, photos))
+        print(f"pair recall against an exact join: {recall:.3f} ({total:,} pairs of {args.sample:,} photos)")
+    if args.json:
+        args.json.write_text(json.dumps({"photos": photos, "groups": len(groups), "seconds": round(seconds, 2),
+                                         "open_s": round(opened, 2), "peak_mb": round(peak), "pair_recall": recall}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
