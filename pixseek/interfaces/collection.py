@@ -206,7 +206,8 @@ class Collection:
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
 
     def _allowed(self, under, after, before, type) -> Allowed | None:
-        return allowed(self.catalog, self._stores.shape.rows, parse_filters(under, after, before, type))
+        shape = self._stores.shape
+        return allowed(self.catalog, shape.rows, shape.live, parse_filters(under, after, before, type))
 
     def words(self, word: str, k: int = 10) -> list[WordHit]:
         """Words nearest to `word` in word-vector space (cosine)."""

@@ -100,15 +100,22 @@ def _types(value) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Allowed:
-    """The content ids a filtered search may return: mask[i] for id i (ids past its end are not allowed),
-    and the same conditions in the form a store that filters itself takes (Milvus: a MetaFilter)."""
+    """The content ids a filtered search may return: mask[i] for id i (ids past its end are not allowed);
+    `filters`, when given, also go to a store that filters itself (Milvus), as `pushdown`."""
 
     mask: np.ndarray
-    pushdown: MetaFilter | None = None
+    filters: Filters | None = None
 
     @cached_property
     def ids(self) -> np.ndarray:
         return np.flatnonzero(self.mask).astype(np.int64)
+
+    @cached_property
+    def pushdown(self) -> MetaFilter:
+        """The folder as Milvus's own field; conditions it keeps no field for as the ids they leave."""
+        f = self.filters or Filters()
+        only_folder = f.after is None and f.before is None and not f.types
+        return MetaFilter(folder=f.under, ids=None if only_folder and f.under else tuple(self.ids.tolist()))
 
     def keep(self, ids: np.ndarray) -> np.ndarray:
         """bool, like ids: which are allowed (-1 and ids past the mask are not)."""
@@ -116,10 +123,15 @@ class Allowed:
         return inside & self.mask[np.where(inside, ids, 0)]
 
 
-def allowed(catalog, rows: int, filters: Filters) -> Allowed | None:
-    """The ids `filters` let through among the first `rows` (None when nothing is filtered)."""
+def allowed(catalog, rows: int, live: list[int], filters: Filters) -> Allowed | None:
+    """The live ids `filters` let through among the first `rows` (None when nothing is filtered, or when
+    every live photo passes: then the search is the unfiltered one). Remembered for the last few filters
+    while the catalog is unchanged, so paging through a filtered search asks the catalog once."""
     if not filters:
         return None
+    key = (id(catalog), str(catalog.path), catalog.db.total_changes, _data_version(catalog), rows, len(live), filters)
+    if key in _MEMO:
+        return _MEMO[key]
     if filters.under is not None and not catalog.has_files_under(filters.under):
         raise PixseekError(f"no indexed photos under {filters.under}: under wants a folder inside the collection")
     lo = _ns(filters.after) if filters.after else None
@@ -127,9 +139,21 @@ def allowed(catalog, rows: int, filters: Filters) -> Allowed | None:
     ids = np.array(catalog.ids_where(filters.under, lo, hi, list(filters.types) or None), np.int64)
     mask = np.zeros(rows, bool)
     mask[ids[ids < rows]] = True
-    only_folder = filters.after is None and filters.before is None and not filters.types
-    push = MetaFilter(folder=filters.under, ids=None if only_folder else tuple(np.flatnonzero(mask).tolist()))
-    return Allowed(mask, push)
+    alive = np.zeros(rows, bool)
+    alive[np.asarray(live, np.int64)] = True
+    mask &= alive
+    out = None if int(mask.sum()) == int(alive.sum()) else Allowed(mask, filters)
+    if len(_MEMO) >= 8:
+        _MEMO.clear()
+    _MEMO[key] = out
+    return out
+
+
+_MEMO: dict[tuple, Allowed | None] = {}
+
+
+def _data_version(catalog) -> int:
+    return catalog.db.execute("PRAGMA data_version").fetchone()[0]
 
 
 def _ns(day: date) -> int:

