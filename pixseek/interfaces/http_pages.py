@@ -168,15 +168,17 @@ def uploaded(request: Request, upload_id: Annotated[str, PathPart(pattern=UPLOAD
 
 
 @pages.get("/info", summary="A photo's details for the detail view: file, date taken, camera, tags")
-def info(request: Request, path: PathQ, k: Annotated[int, Query(ge=1, le=50)] = 8) -> dict:
+def info(request: Request, path: PathQ,
+         k: Annotated[int, Query(ge=0, le=50, description="tags to include; 0: none (the page asks /api/tag)")] = 8) -> dict:
     """{"path", "name", "folder", "type", "bytes", "width", "height", "date_taken", "date_source" ("exif" or
-    "file"), "modified", "camera", "tags": [{"tag", "score"}]}."""
+    "file"), "modified", "camera", "tags": [{"tag", "score"}]}. Tagging is most of the time this takes, so
+    the page asks for the facts (k=0) and the tags at once, and shows each as it comes."""
     svc = _svc(request)
     rec = svc.record(path)
     photo = read_photo_info(read_indexed(rec, svc.lookup))
     modified = datetime.fromtimestamp(rec.mtime_ns / 1e9, timezone.utc).astimezone().isoformat(timespec="seconds")
     taken = _iso(photo.date_taken)
-    tags = svc.run(lambda c: c.tag(rec.path, k=k))
+    tags = svc.run(lambda c: c.tag(rec.path, k=k)) if k else []
     name = PurePosixPath(rec.path)
     return {"path": rec.path, "name": name.name, "folder": str(name.parent), "type": TYPE_OF.get(name.suffix[1:].lower()),
             "bytes": rec.size, "width": photo.width, "height": photo.height, "date_taken": taken or modified,

@@ -278,6 +278,7 @@ def test_detail_view_shows_the_photo_and_its_facts(page, server):
     facts = page.inner_text("#d-facts")
     assert "/dated/fish_" in facts and "TestCam 1" in facts and "2019" in facts and "Taken" in facts
     assert re.search(r"\d+ kB · 64 × 64 px", facts), facts
+    page.wait_for_selector("#d-tags .chip")  # the tags come after the facts
     tags = page.locator("#d-tags .chip")
     assert tags.count() >= 3 and "goldfish" in tags.first.inner_text() and re.search(r"0\.\d\d", tags.first.inner_text())
     page.wait_for_function("() => document.getElementById('d-img').naturalWidth > 0")

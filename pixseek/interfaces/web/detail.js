@@ -41,6 +41,40 @@ function position() {
   return `${index + 1} of ${source.hits.length}${more}`;
 }
 
+// facts and tags of recently shown photos (and of the next one, fetched ahead for the arrow keys)
+const cache = new Map();
+
+function fetched(path) {
+  if (!cache.has(path)) {
+    // tags once the facts are in: the server tags under the collection's lock, which the facts need too
+    const facts = api(`/api/info?${qs({ path, k: 0 })}`);
+    const tags = facts.then(() => api(`/api/tag?${qs({ path, k: 8 })}`));
+    cache.set(path, { facts, tags });
+    facts.catch(() => cache.delete(path));
+    tags.catch(() => cache.delete(path));
+    if (cache.size > 200) cache.delete(cache.keys().next().value);
+  }
+  return cache.get(path);
+}
+
+function ahead(index) {
+  const next = view.source.hits[index + 1];
+  if (!next) return;
+  fetched(next.path);
+  new Image().src = `/api/preview?${qs({ path: next.path })}`;
+}
+
+function factRows(hit, info) {
+  const rows = [...fact("Path", info ? info.path : hit.path)];
+  if (hit.score !== undefined) rows.push(...fact("Score", hit.score.toFixed(3)));
+  if (!info) return rows;
+  rows.push(...fact("Size", `${bytes(info.bytes)}${info.width ? ` · ${info.width} × ${info.height} px` : ""}`));
+  rows.push(...fact(info.date_source === "exif" ? "Taken" : "File date", when(info.date_taken)));
+  if (info.camera) rows.push(...fact("Camera", info.camera));
+  if (hit.text && hit.text.matched) rows.push(...fact("Text", hit.text.matched));
+  return rows;
+}
+
 async function show(index) {
   const { source } = view;
   if (index < 0) return;
@@ -51,6 +85,7 @@ async function show(index) {
   view.index = index;
   const hit = source.hits[index];
   const name = baseName(hit.path);
+  const { facts, tags } = fetched(hit.path);
   $("d-name").textContent = name;
   $("d-pos").textContent = position();
   $("d-prev").disabled = index === 0;
@@ -62,30 +97,26 @@ async function show(index) {
   $("d-open").href = `/api/original?${qs({ path: hit.path })}`;
   $("d-download").href = $("d-open").href;
   $("d-download").download = name;
-  const facts = [...fact("Path", hit.path)];
-  if (hit.score !== undefined) facts.push(...fact("Score", hit.score.toFixed(3)));
-  $("d-facts").replaceChildren(...facts);
+  $("d-facts").replaceChildren(...factRows(hit, null));
   $("d-tags").replaceChildren();
   view.info = null;
-  try {
-    const info = await api(`/api/info?${qs({ path: hit.path })}`);
+  tags.then((found) => {
     if (seq !== view.seq) return;
-    view.info = info;
-    const rows = [...fact("Path", info.path)];
-    if (hit.score !== undefined) rows.push(...fact("Score", hit.score.toFixed(3)));
-    rows.push(...fact("Size", `${bytes(info.bytes)}${info.width ? ` · ${info.width} × ${info.height} px` : ""}`));
-    rows.push(...fact(info.date_source === "exif" ? "Taken" : "File date", when(info.date_taken)));
-    if (info.camera) rows.push(...fact("Camera", info.camera));
-    if (hit.text && hit.text.matched) rows.push(...fact("Text", hit.text.matched));
-    $("d-facts").replaceChildren(...rows);
-    $("d-tags").replaceChildren(...info.tags.map((t) => chip(t.tag, t.score, () => {
+    $("d-tags").replaceChildren(...found.map((t) => chip(t.tag, t.score, () => {
       closeDetail();
       go({ view: "search", kind: "text", q: t.tag, box: null, weak: false, filters: nav.route.filters || {} });
     })));
+  }).catch(() => { /* tags are a hint; the facts report errors */ });
+  try {
+    const info = await facts;
+    if (seq !== view.seq) return;
+    view.info = info;
+    $("d-facts").replaceChildren(...factRows(hit, info));
     drawTextBox();
   } catch (err) {
     if (seq === view.seq) $("d-facts").append(...fact("Error", err.message));
   }
+  ahead(index);
 }
 
 // a hit found by the text in the photo (OCR) says where: outline that region

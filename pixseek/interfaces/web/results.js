@@ -25,7 +25,7 @@ async function fetchPage(route, offset) {
   return apiCounted(`/api/similar?${qs({ box, ...params })}`, form(blob));
 }
 
-export function card(hit, open) {
+export function card(hit, open, eager = false) {
   const fig = document.createElement("figure");
   fig.className = "card";
   fig.dataset.path = hit.path;
@@ -34,7 +34,7 @@ export function card(hit, open) {
   const name = baseName(hit.path);
   fig.setAttribute("aria-label", hit.score === undefined ? name : `${name}, score ${hit.score.toFixed(3)}`);
   const img = document.createElement("img");
-  img.loading = "lazy";
+  img.loading = eager ? "eager" : "lazy"; // the first rows load at once, the rest as they scroll near
   img.alt = "";
   img.src = thumbUrl(hit.path);
   const cap = document.createElement("figcaption");
@@ -87,7 +87,7 @@ export async function loadMore() {
     if (results.offset === 0 && body.terms) showWords(body.terms);
     const start = results.hits.length;
     results.hits.push(...hits);
-    hits.forEach((h, i) => $("results").append(card(h, (fig) => openDetail(source, start + i, fig))));
+    hits.forEach((h, i) => $("results").append(card(h, (fig) => openDetail(source, start + i, fig), start + i < 12)));
     results.offset += hits.length;
     if (count !== null) results.count = count;
     results.done = hits.length < PAGE || results.offset >= 10000 || (count !== null && results.offset >= count);
