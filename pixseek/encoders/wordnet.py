@@ -2,6 +2,11 @@
 
 Noun synset offsets are ImageNet wnids ("n" + 8-digit offset), so WordNet tells which ImageNet
 classes a broader word covers: "vehicle" reaches fire engine, tractor and canoe. No NLTK needed.
+
+Two ways in: `load_wordnet()` gives the tables as dicts (parsed once, then cached with marshal; ~0.2 s
+to load), for code that walks all of WordNet (datasets, training); `open_wordnet()` gives the same
+tables as read-only views of a SQLite cache (encoders/word_cache.py; ~1 ms to open, a few µs per
+lookup), for queries, which touch a few hundred synsets: a cold `pixseek search` pays only for those.
 """
 
 from __future__ import annotations
@@ -9,12 +14,14 @@ from __future__ import annotations
 import gc
 import marshal
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from pixseek.atomic import atomic_write
 from pixseek.config import cache_dir, wordnet_candidates
+from pixseek.encoders import word_cache
 
 SEARCH_PATHS = ("/usr/share/wordnet", "/usr/local/share/wordnet", "/usr/share/WordNet-3.0/dict")
 _SUFFIXES = (("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
@@ -23,11 +30,11 @@ _SUFFIXES = (("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", 
 
 @dataclass
 class WordNet:
-    lemmas: dict[str, list[str]]  # wnid -> lemma names ("hot_dog" style)
-    hypernyms: dict[str, list[str]]  # wnid -> parent wnids (class and instance hypernyms)
-    index: dict[str, list[str]]  # lemma (lowercase, underscores) -> wnids, most frequent sense first
-    exceptions: dict[str, str]  # irregular plural -> singular
-    _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    lemmas: Mapping[str, list[str]]  # wnid -> lemma names ("hot_dog" style)
+    hypernyms: Mapping[str, list[str]]  # wnid -> parent wnids (class and instance hypernyms)
+    index: Mapping[str, list[str]]  # lemma (lowercase, underscores) -> wnids, most frequent sense first
+    exceptions: Mapping[str, str]  # irregular plural -> singular
+    _children: Mapping[str, list[str]] = field(default_factory=dict, repr=False)  # derived if empty
 
     def synsets(self, word: str) -> list[str]:
         """Noun senses of a word or phrase, trying its singular form too ("geese" -> "goose")."""
@@ -42,11 +49,11 @@ class WordNet:
         return self.index.get(base, []) if base else []
 
     def children(self, wnid: str) -> list[str]:
-        if not self._children:
+        if isinstance(self._children, dict) and not self._children:
             for child, parents in self.hypernyms.items():
                 for p in parents:
                     self._children.setdefault(p, []).append(child)
-        return self._children.get(wnid, [])
+        return self._children.get(wnid) or []
 
     def descendants(self, wnid: str) -> set[str]:
         """The synset and everything below it."""
@@ -152,6 +159,28 @@ def load_wordnet() -> WordNet | None:
     wn = _shared(parse(folder))
     atomic_write(cached, marshal.dumps((wn.lemmas, wn.hypernyms, wn.index, wn.exceptions)))
     return wn
+
+
+@lru_cache(maxsize=1)
+def open_wordnet() -> WordNet | None:
+    """The WordNet tables as views of the SQLite cache (built once from `load_wordnet()`'s), or None
+    where no WordNet is installed. Same answers as `load_wordnet()`, without loading every table."""
+    folder = find_wordnet_dir()
+    if folder is None:
+        return None
+    sources = [folder / n for n in ("data.noun", "index.noun", "noun.exc") if (folder / n).is_file()]
+    key = word_cache.key(f"v{word_cache.WORDNET_FORMAT}", *map(word_cache.stamp, sources))
+    path = cache_dir() / "words" / f"wordnet-nouns-{key}.sqlite"
+
+    def build(tmp: Path) -> None:
+        wn = load_wordnet()
+        assert wn is not None
+        word_cache.write_wordnet(tmp, wn.lemmas, wn.hypernyms, wn.index, wn.exceptions)
+
+    db = word_cache.open_sqlite(word_cache.ensure(path, build, word_cache.wordnet_valid))
+    return WordNet(word_cache.SqlTable(db, "synset", "lemmas"), word_cache.SqlTable(db, "synset", "hypernyms"),
+                   word_cache.SqlTable(db, "lemma", "wnids"), word_cache.SqlTable(db, "lemma", "base", split=False),
+                   word_cache.SqlTable(db, "synset", "children"))
 
 
 def _shared(wn: WordNet) -> WordNet:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
-from pixseek.encoders.wordnet import load_wordnet
+from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.ingest import run
@@ -276,7 +276,7 @@ class Collection:
             "files": counts["files"],
             "model": self.encoder_spec,
             "words": self.words_spec,
-            "wordnet": load_wordnet() is not None,
+            "wordnet": open_wordnet() is not None,
             "index": self.layout.index_status(counts["images"]),
             "bridges": bridge_files(self.folder, self.encoder_spec),
             "size_bytes": sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()),

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.encoders.registry import load_text_tower
-from pixseek.encoders.wordnet import load_wordnet
+from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.search.bridges import BridgeContext
@@ -42,7 +42,7 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
                        in_memory: bool = False) -> tuple[BridgeContext, object, object]:
     """(BridgeContext, WordVectors, WordNet or None) for a collection folder. `in_memory`: derive the vectors
     into arrays instead of files (evaluating on a dataset split that is not in the collection)."""
-    words, wordnet = load_words(words_spec), load_wordnet()
+    words, wordnet = load_words(words_spec), open_wordnet()  # the SQLite views: a query reads few synsets
 
     def where(name: str) -> Path | None:
         return None if in_memory else folder / DERIVED_DIR / f"{name}.float16"
