@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,17 @@ def run_cli(*args: str, db: Path | None = None, check: bool = True, timeout: int
 
 def cli_json(*args: str, db: Path | None = None):
     return json.loads(run_cli(*args, "--json", db=db).stdout)
+
+
+def wait_for(check, timeout: float = 60.0, retry_on: tuple[type[BaseException], ...] = ()):
+    """Poll `check` until it returns something true (returned) or `timeout` seconds pass (None); exceptions
+    in `retry_on` (a server not up yet) count as not yet."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if got := check():
+                return got
+        except retry_on:
+            pass
+        time.sleep(0.2)
+    return None

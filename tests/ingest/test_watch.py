@@ -10,18 +10,9 @@ import sys
 import threading
 import time
 
-from conftest import TINY_VAL, cli_json, copy_tiny, requires_data
+from conftest import TINY_VAL, cli_json, copy_tiny, requires_data, wait_for
 
 from pixseek import Collection
-
-
-def wait_for(check, timeout: float = 60.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @requires_data

@@ -7,23 +7,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
-from conftest import PHOTOS, copy_tiny, requires_data
-
-
-def wait_for(check, timeout: float = 60.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if (got := check()):
-                return got
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return None
+from conftest import PHOTOS, copy_tiny, requires_data, wait_for
 
 
 @requires_data
@@ -40,7 +27,7 @@ def test_a_served_collection_follows_its_watched_folder(tmp_path):
         def images() -> int | None:
             return httpx.get(f"{base}/status").json().get("images")
 
-        assert wait_for(lambda: images() == 10), "the watched folder was not indexed by the server"
+        assert wait_for(lambda: images() == 10, 60, (httpx.HTTPError,)), "the watched folder was not indexed by the server"
         new = photos / "rocket.jpg"
         shutil.copy2(PHOTOS / "skimage_rocket.jpg", new)
 
@@ -53,7 +40,7 @@ def test_a_served_collection_follows_its_watched_folder(tmp_path):
         def new_is_found() -> bool:
             return found(new)
 
-        assert wait_for(new_is_found, 30), "a photo copied in never became searchable"
+        assert wait_for(new_is_found, 30, (httpx.HTTPError,)), "a photo copied in never became searchable"
         assert images() == 11
         gone = sorted(photos.glob("*/*.JPEG"))[0]
         gone.unlink()
