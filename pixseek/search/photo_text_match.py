@@ -130,7 +130,7 @@ def _ranked(searcher: Searcher, visual: Query | None, bridge: str, ids: list[int
     pool += [replace(r) for r in base or []]
     for r in pool:
         r.score += matched.get(r.id, 0) / max(1, n_words)
-    cut = resolve_min_score(min_score, b.name) if visual is not None else -math.inf
+    cut = resolve_min_score(min_score, b.name, searcher.cutoffs) if visual is not None else -math.inf
     pool = [r for r in pool if r.score >= cut or matched.get(r.id)]
     pool.sort(key=lambda r: (-matched.get(r.id, 0), -r.score, r.id))
     return Ranking(pool[:k])
