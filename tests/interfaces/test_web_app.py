@@ -42,10 +42,10 @@ def _port() -> int:
 
 
 @contextlib.contextmanager
-def serving(photos: Path, db: Path):
+def serving(photos: Path, db: Path, *index_options: str):
     """Index `photos` into `db`, then run `pixseek serve` on it; yields the base URL."""
-    subprocess.run([sys.executable, "-m", "pixseek", "index", str(photos), "--db", str(db), "--no-progress"],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pixseek", "index", str(photos), "--db", str(db), "--no-progress",
+                    *index_options], check=True, capture_output=True)
     port = _port()
     proc = subprocess.Popen([sys.executable, "-m", "pixseek", "serve", "--db", str(db), "--port", str(port)])
     import httpx
@@ -102,7 +102,7 @@ def server(tmp_path_factory):
     for f in photos.rglob("*"):
         if f.is_file() and f.parent.name != "dated":
             os.utime(f, (OLD, OLD))
-    with serving(photos, root / "db") as base:
+    with serving(photos, root / "db", "--ocr") as base:  # text in photos too: the detail view outlines it
         yield {"base": base, "photos": photos, "count": sum(1 for f in photos.rglob("*") if f.is_file())}
 
 
@@ -297,6 +297,21 @@ def test_detail_view_shows_the_photo_and_its_facts(page, server):
     assert page.evaluate("() => document.activeElement.id") == "x0"
 
 
+def test_text_found_in_a_photo_is_outlined(page):
+    """A hit found by the words printed in it (OCR) says so on its card, and the detail view outlines them."""
+    found = search(page, "segmentation")
+    assert found[0].endswith("skimage_page.png")
+    assert "Region-based segmentation" in page.locator("#results .card").first.inner_text()
+    page.locator("#results .card").first.click()
+    page.wait_for_selector("#d-textbox:not([hidden])")
+    box = page.evaluate("""() => { const i = document.getElementById('d-img').getBoundingClientRect();
+        const b = document.getElementById('d-textbox').getBoundingClientRect();
+        return [(b.left - i.left) / i.width, (b.top - i.top) / i.height, b.width / i.width]; }""")
+    width = page.evaluate("() => document.getElementById('d-img').naturalWidth")
+    assert abs(box[0] - 3 / width) < 0.02 and abs(box[2] - 292 / width) < 0.03, box  # [3, 8, 295, 35] in pixels
+    assert "Region-based segmentation" in page.inner_text("#d-facts")
+
+
 # relevance cut-off -------------------------------------------------------------------------------
 def test_results_below_the_cut_off_are_hidden_until_asked_for(page, server):
     search(page, "goldfish")
@@ -365,6 +380,19 @@ def test_phone_layout(browser, server):
         assert heights and min(heights) >= 32
         pg.locator("#results .card").first.click()
         pg.wait_for_selector("#detail[open]")
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
+        pg.keyboard.press("Escape")
+        # a crop on a phone: the query image sits above the results, so the new results are brought into view
+        pg.set_input_files("#file", str(server["photos"] / "full" / "skimage_astronaut.png"))
+        whole = wait_results(pg)
+        pg.wait_for_function("() => document.getElementById('query-img').naturalWidth > 0")
+        pg.fill("#x0", "300")
+        pg.fill("#y1", "320")
+        pg.press("#y1", "Enter")
+        wait_results(pg, whole)
+        pg.wait_for_function("() => document.getElementById('message').getBoundingClientRect().top < 250")
+        top = pg.evaluate("() => document.querySelector('#results .card').getBoundingClientRect().top")
+        assert 0 <= top < 400  # the new results are in view, not below the query image
         assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
     finally:
         ctx.close()
