@@ -25,8 +25,6 @@ from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
-from pixseek.ingest import run
-from pixseek.ingest.ocr_stage import read_text, text_of
 from pixseek.interfaces.query_image import Box, ImageInput, QueryImages
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
 from pixseek.search import photo_text_match
@@ -118,6 +116,9 @@ class Collection:
         """Add new and changed images below `paths`, drop deleted ones. Safe to interrupt and re-run.
         ray: decode and embed on a Ray cluster at this address ("local" or "" starts one here).
         ocr: True/False turns reading text in photos on/off for this and later runs (None: as before)."""
+        from pixseek.ingest import run  # indexing's modules load only for it: a query never pays for them
+        from pixseek.ingest.ocr_stage import read_text
+
         roots = [Path(os.path.expanduser(str(p))) for p in paths]
         reader = run.make_reader(workers, batch_size, ray, self.encoder_spec)
         self._progress = progress
@@ -162,12 +163,16 @@ class Collection:
 
     def reindex(self, spec: str | None = None, max_memory: str | int | None = None) -> dict:
         """Switch the image index and rebuild it now from the stored vectors (no re-embedding)."""
+        from pixseek.ingest import run
+
         self.set_index(spec, max_memory)
         run.reindex(self.layout, self.derive)
         return self.status()["index"]
 
     def verify(self, repair: bool = True) -> dict:
         """Check that catalog and vector files agree; repair from the catalog (see store/verify.py)."""
+        from pixseek.ingest import run
+
         report, stores = run.verify(self.layout, repair)
         if stores is not None:
             self._use(stores)
@@ -286,6 +291,8 @@ class Collection:
 
     def text(self, image: str | Path) -> dict:
         """What was read in a photo: from the catalog when it is indexed and read, else read now (OCR)."""
+        from pixseek.ingest.ocr_stage import text_of
+
         return text_of(self.catalog, image)
 
 
