@@ -38,6 +38,7 @@ class ConceptSpace:
         self.alpha = alpha if wordnet is not None else 0.0
         self.sense_decay = sense_decay
         self._memo: dict[str, np.ndarray] = {}
+        self._covers: dict[str, bool] = {}
         self._vocab: tuple[list[str], np.ndarray, np.ndarray] | None = None
         lemmas = imagenet_lemmas()
         self.names = [
@@ -113,8 +114,14 @@ class ConceptSpace:
         return w / max(float(w.max()), 1e-6)
 
     def covers(self, text: str) -> bool:
-        """WordNet places the word over some of the classes: ConSE then knows exactly what it names."""
-        return bool(self.hierarchy(text).any())
+        """WordNet places the word over some of the classes: ConSE then knows exactly what it names.
+        Memoised: tagging asks it of every vocabulary word on every call."""
+        got = self._covers.get(text)
+        if got is None:
+            if len(self._covers) > 50_000:
+                self._covers.clear()
+            got = self._covers[text] = bool(self.hierarchy(text).any())
+        return got
 
     def image_rows(self, visual: np.ndarray, probs: np.ndarray | None) -> np.ndarray:
         """What a word's weights multiply for an image: its class probabilities."""
