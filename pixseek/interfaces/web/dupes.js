@@ -17,7 +17,7 @@ function group(g, number) {
   const section = document.createElement("section");
   section.className = "dupe-group";
   const title = document.createElement("h3");
-  title.textContent = `Group ${number}: ${g.paths.length} photos · similarity ${g.score.toFixed(3)}`;
+  title.textContent = `Group ${number}: ${g.paths.length} photos · similarity ${g.score.toFixed(3)} (its least alike pair)`;
   section.setAttribute("aria-label", title.textContent);
   const grid = document.createElement("div");
   grid.className = "grid";
