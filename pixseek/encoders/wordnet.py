@@ -172,9 +172,8 @@ def open_wordnet() -> WordNet | None:
     key = word_cache.key(f"v{word_cache.WORDNET_FORMAT}", *map(word_cache.stamp, sources))
     path = cache_dir() / "words" / f"wordnet-nouns-{key}.sqlite"
 
-    def build(tmp: Path) -> None:
-        wn = load_wordnet()
-        assert wn is not None
+    def build(tmp: Path) -> None:  # parsed afresh (~3 s, once): the marshal cache is keyed by data.noun alone
+        wn = parse(folder)
         word_cache.write_wordnet(tmp, wn.lemmas, wn.hypernyms, wn.index, wn.exceptions)
 
     db = word_cache.open_sqlite(word_cache.ensure(path, build, word_cache.wordnet_valid))

@@ -162,20 +162,37 @@ def _key(*parts: str) -> str:
 def _cached(name: str, base: Path, build: Callable[[], tuple[list[str], np.ndarray]]) -> WordVectors:
     """Vectors, vocabulary and sort order from `base`.npy/.vocab/.order.npy, built first where missing."""
     vecs_path, vocab_path, order_path = (base.with_name(base.name + s) for s in (".npy", ".vocab", ".order.npy"))
-    if not (vecs_path.exists() and vocab_path.exists()):
+    loaded = _read_cache(vecs_path, vocab_path)
+    if loaded is None:  # missing, or damaged (truncated, overwritten): built again
         words, vectors = build()
         if any("\n" in w for w in words):
             raise PixseekError(f"{name}: a word holds a newline, so the vocabulary cannot be cached")
         _save_atomic(vecs_path, _normalise(vectors))
         _write_atomic(vocab_path, "\n".join(words).encode("utf-8"))
-    words = vocab_path.read_bytes().decode("utf-8").split("\n")
+        loaded = _read_cache(vecs_path, vocab_path)
+        if loaded is None:
+            raise PixseekError(f"cannot build the word vector cache {vecs_path}")
+    words, vectors = loaded
     order = array("i")
     if order_path.exists():
         order.frombytes(np.load(order_path).astype(np.intc, copy=False).tobytes())
     if len(order) != len(words):  # missing (a cache from before the order was kept) or stale
         order = array("i", sorted(range(len(words)), key=words.__getitem__))
         _save_atomic(order_path, np.frombuffer(order, np.intc))
-    return WordVectors(name, words, np.load(vecs_path, mmap_mode="r"), order)
+    return WordVectors(name, words, vectors, order)
+
+
+def _read_cache(vecs_path: Path, vocab_path: Path) -> tuple[list[str], np.ndarray] | None:
+    """The cached vocabulary and memory-mapped vectors, or None unless both are there and agree: np.load
+    checks the .npy header against the file's size, the row count must be the vocabulary's."""
+    try:
+        words = vocab_path.read_bytes().decode("utf-8").split("\n")
+        vectors = np.load(vecs_path, mmap_mode="r")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if vectors.ndim != 2 or len(vectors) != len(words) or vectors.dtype != np.float32:
+        return None
+    return words, vectors
 
 
 def _save_atomic(path: Path, values: np.ndarray) -> None:
