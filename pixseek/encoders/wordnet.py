@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import marshal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +35,7 @@ class WordNet:
     index: Mapping[str, list[str]]  # lemma (lowercase, underscores) -> wnids, most frequent sense first
     exceptions: Mapping[str, str]  # irregular plural -> singular
     _children: Mapping[str, list[str]] = field(default_factory=dict, repr=False)  # derived if empty
+    _below: Callable[[str], set[str]] | None = field(default=None, repr=False)  # a faster descendants()
 
     def synsets(self, word: str) -> list[str]:
         """Noun senses of a word or phrase, trying its singular form too ("geese" -> "goose")."""
@@ -57,6 +58,8 @@ class WordNet:
 
     def descendants(self, wnid: str) -> set[str]:
         """The synset and everything below it."""
+        if self._below is not None:
+            return self._below(wnid)
         seen, stack = {wnid}, [wnid]
         while stack:
             for c in self.children(stack.pop()):
@@ -179,7 +182,7 @@ def open_wordnet() -> WordNet | None:
     db = word_cache.open_sqlite(word_cache.ensure(path, build, word_cache.wordnet_valid))
     return WordNet(word_cache.SqlTable(db, "synset", "lemmas"), word_cache.SqlTable(db, "synset", "hypernyms"),
                    word_cache.SqlTable(db, "lemma", "wnids"), word_cache.SqlTable(db, "lemma", "base", split=False),
-                   word_cache.SqlTable(db, "synset", "children"))
+                   word_cache.SqlTable(db, "synset", "children"), word_cache.descendants(db))
 
 
 def _shared(wn: WordNet) -> WordNet:
