@@ -174,6 +174,10 @@ def test_draw_a_crop_box_and_see_results_change(page, server):
     page.mouse.up()
     region = _wait_results(page, whole)
     assert region != whole
+    # the tall box is searched whole (padded to a square, not centre-cropped): the rocket photo comes first,
+    # and the query's tags follow the box
+    assert region[0] == str(server["photos"] / "skimage_rocket.jpg")
+    page.wait_for_function("() => /shuttle/.test(document.querySelector('#query-tags .chip')?.textContent || '')")
     assert page.locator("#box").is_visible() and page.locator("#clear-box").is_visible()
     _shot(page, "web-crop.png")
     page.click("#clear-box")
