@@ -86,3 +86,28 @@ def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch, enc):
     fresh = PhraseEncoder(threads=1)
     np.testing.assert_allclose(fresh.encode(["a dog"]), enc.encode(["a dog"]), atol=1e-5)
     assert path.stat().st_size > 1_000_000
+
+
+def test_a_vocabulary_is_encoded_once_and_a_damaged_copy_is_encoded_again(enc):
+    """Tag vocabularies (VOCABULARY texts or more) are kept in the cache folder: a cold `pixseek tag` reads
+    them back instead of running the model over every word."""
+    import uuid
+
+    from pixseek.config import cache_dir
+
+    scenes = (phrases.Path(__file__).resolve().parents[2] / "pixseek" / "search" / "data" / "scene_words.txt").read_text()
+    words = [w for w in scenes.split("\n") if w.strip()]
+    vocab = (words + [f"a photo of a {w}" for w in words])[: phrases.VOCABULARY - 1] + [f"test word {uuid.uuid4().hex}"]
+    folder = cache_dir() / "phrases"
+    before = set(folder.glob("vocabulary-*.npy"))
+    first = enc.encode(vocab)
+    (kept,) = set(folder.glob("vocabulary-*.npy")) - before
+    try:
+        fresh = np.concatenate([enc.encode(vocab[i:i + 100]) for i in range(0, len(vocab), 100)])  # short lists: not kept
+        assert np.abs(first - fresh).max() < 1e-5
+        assert np.array_equal(np.load(kept), first)
+        kept.write_bytes(kept.read_bytes()[:1000])  # truncated, as a crash or a full disk would leave it
+        again = enc.encode(vocab)
+        assert np.abs(again - fresh).max() < 1e-5 and np.load(kept).shape == first.shape
+    finally:
+        kept.unlink(missing_ok=True)
