@@ -91,3 +91,13 @@ def wait_for(check, timeout: float = 60.0, retry_on: tuple[type[BaseException], 
             pass
         time.sleep(0.2)
     return None
+
+
+def fake_wordnet_folder(folder: Path, data: str, index: str, monkeypatch) -> Path:
+    """A tiny WordNet (data.noun, index.noun, noun.exc) at `folder`, used by pixseek through PIXSEEK_WORDNET."""
+    folder.mkdir()
+    (folder / "data.noun").write_text(data)
+    (folder / "index.noun").write_text(index)
+    (folder / "noun.exc").write_text("geese goose\n")
+    monkeypatch.setenv("PIXSEEK_WORDNET", str(folder))
+    return folder

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import fake_wordnet_folder
 
 from pixseek.encoders import word_cache
 from pixseek.encoders import wordnet as wordnet_mod
@@ -38,12 +39,7 @@ def cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake_wordnet(tmp_path, cache, monkeypatch):
-    folder = tmp_path / "wn"
-    folder.mkdir()
-    (folder / "data.noun").write_text(DATA)
-    (folder / "index.noun").write_text(INDEX)
-    (folder / "noun.exc").write_text("geese goose\n")
-    monkeypatch.setenv("PIXSEEK_WORDNET", str(folder))
+    folder = fake_wordnet_folder(tmp_path / "wn", DATA, INDEX, monkeypatch)
     _forget()
     yield folder
     _forget()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import fake_wordnet_folder
 
 from pixseek.encoders import wordnet as wordnet_mod
 from pixseek.encoders import words as words_mod
@@ -97,12 +98,7 @@ goose n 2 1 @ 2 0 00002000 00001930
 
 @pytest.fixture
 def fake_wordnet(tmp_path, cache, monkeypatch):
-    folder = tmp_path / "wn"
-    folder.mkdir()
-    (folder / "data.noun").write_text(DATA)
-    (folder / "index.noun").write_text(INDEX)
-    (folder / "noun.exc").write_text("geese goose\n")
-    monkeypatch.setenv("PIXSEEK_WORDNET", str(folder))
+    folder = fake_wordnet_folder(tmp_path / "wn", DATA, INDEX, monkeypatch)
     wordnet_mod.load_wordnet.cache_clear()
     yield folder
     wordnet_mod.load_wordnet.cache_clear()
