@@ -164,3 +164,20 @@ def test_tag_with_a_box(db, photo_dir):
     whole = cli_json("tag", str(photo), "-k", "5", db=db)
     strip = cli_json("tag", str(photo), "-k", "5", "--box", "0,0,150,300", db=db)
     assert strip != whole and len(strip) == 5
+
+
+@requires_data
+def test_an_answer_emptied_by_the_cut_off_says_so(tmp_path):
+    """Four unrelated photos: nothing is like the cat above the calibrated cut-off, and the CLI says why
+    (silence would read as a broken search); --min-score 0 lists the weaker matches."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("skimage_chelsea.png", "skimage_coffee.png", "skimage_rocket.jpg", "skimage_motorcycle_left.png"):
+        (folder / name).write_bytes((PHOTOS / name).read_bytes())
+    db = tmp_path / "db"
+    run_cli("index", str(folder), "--no-progress", db=db)
+    cat = str(folder / "skimage_chelsea.png")
+    none = run_cli("similar", cat, db=db)
+    assert none.stdout == "" and "relevance cut-off" in none.stderr and "--min-score 0" in none.stderr
+    weaker = run_cli("similar", cat, "--min-score", "0", db=db)
+    assert len(weaker.stdout.splitlines()) == 3 and "cut-off" not in weaker.stderr

@@ -51,6 +51,7 @@ def run_demo(db: str | None, grid: str, as_json: bool = False) -> None:
     if cat is not None:
         out["tag"] = {str(cat): [t.to_dict() for t in col.tag(str(cat), k=5)]}
         out["similar"] = {str(cat): [h.to_dict() for h in col.similar(str(cat), k=3)]}
+        out["nearest"] = {str(cat): [h.to_dict() for h in col.similar(str(cat), k=3, min_score=0)]}
     out["words"] = {"man": [w.to_dict() for w in col.words("man", k=5)]}
     hits = col.search(QUERIES[0], k=8)
     write_grid(grid, [(h.path, f"{h.score:.3f} {Path(h.path).name}") for h in hits], text_cell=["query:", QUERIES[0]])
@@ -67,6 +68,7 @@ def run_demo(db: str | None, grid: str, as_json: bool = False) -> None:
     for path, tags in out.get("tag", {}).items():
         print(f"\ntag {Path(path).name}: " + ", ".join(f"{t['tag']} ({t['score']:.2f})" for t in tags))
     for path, hits in out.get("similar", {}).items():
-        print(f"similar to {Path(path).name}: " + ", ".join(f"{Path(h['path']).name} ({h['score']:.2f})" for h in hits))
+        shown = ", ".join(f"{Path(h['path']).name} ({h['score']:.2f})" for h in hits or out["nearest"][path])
+        print(f"similar to {Path(path).name}: " + (shown if hits else f"none above the relevance cut-off; nearest: {shown}"))
     print("words near 'man': " + ", ".join(f"{w['word']} ({w['score']:.2f})" for w in out["words"]["man"]))
     print(f"\nwrote {out['grid']}")

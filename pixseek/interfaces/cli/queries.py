@@ -48,11 +48,19 @@ def _hit_lines(hits: Iterable) -> list[str]:
     return [f"{h.score:8.4f}  {h.path}" + (f"  [{', '.join(h.tags)}]" if h.tags else "") for h in hits]
 
 
+def _say_if_none(args: argparse.Namespace, hits) -> None:
+    """An empty answer is explained on stderr, not left as silence: the calibrated cut-off hid everything."""
+    if not len(hits) and not args.json and args.min_score is None:
+        print("pixseek: no photo scores above the relevance cut-off; --min-score 0 lists the weaker matches",
+              file=sys.stderr)
+
+
 def cmd_similar(args: argparse.Namespace) -> None:
     """Images like an image (or one region of it, --box); --grid also draws query and results."""
     col = open_collection(args)
     hits = col.similar(args.image, k=args.k, box=args.box, **narrowing(args))
     out(args, [h.to_dict() for h in hits], _hit_lines(hits))
+    _say_if_none(args, hits)
     if args.grid:
         from pixseek.interfaces.grid import write_grid
 
@@ -69,6 +77,7 @@ def cmd_search(args: argparse.Namespace) -> None:
     for note in hits.ignored:
         print(f"pixseek: {note.message()}", file=sys.stderr)
     out(args, hits.to_dict(), _hit_lines(hits))
+    _say_if_none(args, hits)
     if args.grid:
         from pixseek.interfaces.grid import write_grid
 
