@@ -97,3 +97,11 @@ def child_environment(import_root: str) -> dict[str, str]:
     first on PYTHONPATH so that the child imports this very pixseek."""
     path = os.pathsep.join(filter(None, [import_root, os.environ.get("PYTHONPATH")]))
     return dict(os.environ, PYTHONPATH=path)
+
+
+# `pixseek index --device`: where the image encoder runs (encoders/device.py) and how many photos one
+# batch of the pipeline holds there; the GPU path's JPEG reading threads and decoded bytes held at once.
+DEFAULT_DEVICE = "cpu"
+DEVICE_BATCH_SIZES = {"cpu": 64, "cuda": 256}
+GPU_READ_THREADS = 8
+GPU_DECODE_BYTES = 2 * 2**30

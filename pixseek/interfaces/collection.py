@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import open_wordnet
@@ -112,24 +113,30 @@ class Collection:
 
     # writing -------------------------------------------------------------------------------------
     def index(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
-              batch_size: int = 64, ray: str | None = None, ocr: bool | None = None) -> IndexReport:
+              batch_size: int | None = None, ray: str | None = None, ocr: bool | None = None,
+              device: str = DEFAULT_DEVICE) -> IndexReport:
         """Add new and changed images below `paths`, drop deleted ones. Safe to interrupt and re-run.
         ray: decode and embed on a Ray cluster at this address ("local" or "" starts one here).
-        ocr: True/False turns reading text in photos on/off for this and later runs (None: as before)."""
+        ocr: True/False turns reading text in photos on/off for this and later runs (None: as before).
+        device: "cpu", "cuda" or "auto" (encoders/device.py); the vectors are the same either way.
+        batch_size: photos per batch (default 64 on the CPU, 256 on CUDA)."""
         from pixseek.ingest import run  # indexing's modules load only for it: a query never pays for them
         from pixseek.ingest.ocr_stage import read_text
 
         roots = [Path(os.path.expanduser(str(p))) for p in paths]
-        reader = run.make_reader(workers, batch_size, ray, self.encoder_spec)
+        device = run.index_device(device, self.encoder_spec, ray)
+        batch_size = batch_size or DEVICE_BATCH_SIZES[device]
+        encoder = self.encoder if device == "cpu" else load_image_encoder(self.encoder_spec, device)
+        reader = run.make_reader(workers, batch_size, ray, self.encoder_spec, device, encoder.input_size)
         self._progress = progress
-        counts, _ = run.index_run(self.layout, self.encoder, roots, reader, batch_size, progress, self.derive)
+        counts, _ = run.index_run(self.layout, encoder, roots, reader, batch_size, progress, self.derive)
         text = read_text(self.layout, ocr, progress, workers)
         return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,
                            counts.duplicates, counts.failures, text.to_dict() if text else None)
 
     def watch(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
-              batch_size: int = 64, debounce: float = 1.0, stop=None,
-              on_change: Callable[[IndexReport], None] | None = None) -> None:
+              batch_size: int | None = None, debounce: float = 1.0, stop=None,
+              on_change: Callable[[IndexReport], None] | None = None, device: str = DEFAULT_DEVICE) -> None:
         """Index `paths`, then keep the collection in step with them until `stop` (a threading.Event) is
         set or the process is interrupted; `on_change` gets the report of every run after the first."""
         from pixseek.ingest.watch import FolderEvents
@@ -139,10 +146,10 @@ class Collection:
         if missing:
             raise PixseekError(f"--watch needs folders; not a folder: {', '.join(missing)}")
         with FolderEvents(roots) as events:
-            self.index(roots, progress, workers, batch_size)
+            self.index(roots, progress, workers, batch_size, device=device)
             for folders in events.batches(debounce, stop=stop):
                 try:
-                    report = self.index(folders, False, workers, batch_size)
+                    report = self.index(folders, False, workers, batch_size, device=device)
                 except PixseekError as exc:  # a folder removed between the event and the run: the next sees it
                     print(f"pixseek: {exc}", file=sys.stderr)
                     continue

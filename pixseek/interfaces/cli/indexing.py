@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pixseek.config import DEFAULT_DEVICE
+from pixseek.encoders.device import DEVICES
 from pixseek.interfaces.cli.common import open_collection, out, positive
 
 
@@ -21,7 +23,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--workers", type=int, help="decoding processes (default: cores - 1)")
     s.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="decode and embed on a Ray cluster (no ADDRESS: start Ray on this machine)")
-    s.add_argument("--batch-size", type=positive, default=64)
+    s.add_argument("--batch-size", type=positive, help="photos per batch (default 64 on the CPU, 256 on CUDA)")
+    s.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE,
+                   help="where the encoder runs: cpu (default), cuda (PyTorch on a GPU, JPEGs decoded there), or "
+                   "auto (cuda when PyTorch sees a GPU); the vectors are the same")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--ocr", action="store_true", default=None,
                    help="also read text in the photos (kept for later runs of this collection; --no-ocr stops it)")
@@ -57,10 +62,10 @@ def cmd_index(args: argparse.Namespace) -> None:
 
             wanted(col.catalog, args.ocr)
         col.watch(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size,
-                  on_change=lambda r: print(_report_line(r), file=sys.stderr, flush=True))
+                  on_change=lambda r: print(_report_line(r), file=sys.stderr, flush=True), device=args.device)
         return
     r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray,
-                  ocr=args.ocr)
+                  ocr=args.ocr, device=args.device)
     out(args, r.to_dict(), [_report_line(r)])
 
 

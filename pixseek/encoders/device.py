@@ -1,0 +1,47 @@
+"""Where the image encoder runs: "cpu" (ONNX Runtime), "cuda" (PyTorch on an NVIDIA GPU) or "auto".
+
+Resolving "cpu" imports nothing; "cuda" and "auto" import torch to ask it for a GPU. A request that cannot
+be met is a PixseekError that says why and what to use instead, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from pixseek.errors import PixseekError
+
+DEVICES = ("cpu", "cuda", "auto")
+TORCH_ENCODERS = "efficientnet-"  # the encoders with a PyTorch twin (encoders/torch_image.py)
+
+
+def cuda_missing() -> str | None:
+    """Why PyTorch cannot run on a GPU here, or None when it can."""
+    if importlib.util.find_spec("torch") is None:
+        return "PyTorch is not installed"
+    import torch
+
+    if torch.version.cuda is None:
+        return f"the installed PyTorch ({torch.__version__}) is a CPU-only build"
+    if not torch.cuda.is_available():
+        return f"PyTorch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU"
+    return None
+
+
+def resolve_device(requested: str, encoder_spec: str) -> str:
+    """'cpu' or 'cuda' for `requested` and the collection's encoder: auto is cuda only when the encoder has
+    a PyTorch twin and torch sees a GPU; cuda that cannot run is refused with the reason."""
+    if requested not in DEVICES:
+        raise PixseekError(f"unknown device {requested!r}: use {', '.join(DEVICES)}")
+    if requested == "cpu":
+        return "cpu"
+    twin = encoder_spec.startswith(TORCH_ENCODERS)
+    if requested == "auto":
+        return "cuda" if twin and cuda_missing() is None else "cpu"
+    if not twin:
+        raise PixseekError(f"--device cuda runs the efficientnet-lite encoders only; this collection uses "
+                           f"{encoder_spec}: index it with --device cpu")
+    reason = cuda_missing()
+    if reason is not None:
+        raise PixseekError(f"--device cuda: {reason}; index with --device cpu, or --device auto (CUDA when "
+                           "there is a GPU, the CPU otherwise)")
+    return "cuda"
