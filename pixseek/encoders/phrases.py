@@ -3,7 +3,9 @@
 Why not sentence-transformers at query time: it imports torch and transformers (seconds, hundreds of MB)
 to run a 22M-parameter BERT. Here the packaged weights are exported to ONNX once (minilm_export.py, the
 only place torch is used), with mean pooling and L2 normalisation inside the graph, and cached; a query is
-one tokenizer call plus one ONNX Runtime run, and gives the same vectors (within 1e-4).
+one tokenizer call plus one ONNX Runtime run, and gives the same vectors (within 1e-4). The tokenizer and
+the session are opened only when a text has to be encoded: vectors of texts encoded before are read back
+from the cache folder (encoders/phrase_store.py), which is most of a cold keyword search's saving.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from pixseek.config import cache_dir, encoder_threads
 from pixseek.encoders.minilm_export import EXPORT_VERSION, export_onnx
+from pixseek.encoders.phrase_store import KeptTexts
 from pixseek.errors import PixseekError
 
 CACHE_SIZE = 10_000  # texts remembered by vector(); 10k x 384 float32 is about 15 MB
@@ -56,26 +59,48 @@ class PhraseEncoder:
     dim = 384
 
     def __init__(self, threads: int | None = None) -> None:
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise PixseekError("phrase vectors need the tokenizers package: pip install tokenizers") from exc
         self.threads = threads or encoder_threads()
         self._dir = model_dir()
         try:
-            self._tok = Tokenizer.from_file(str(self._dir / "tokenizer.json"))
             st_cfg = self._dir / "sentence_bert_config.json"
             st = json.loads(st_cfg.read_text()) if st_cfg.is_file() else {}
-        except Exception as exc:  # tokenizers raises untyped errors
-            raise PixseekError(f"cannot read the phrase tokenizer in {self._dir}: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            raise PixseekError(f"cannot read {st_cfg}: {exc}") from exc
         # sentence-transformers truncates at max_seq_length (256 for this model), not at tokenizer.json's 128
         self.max_tokens = int(st.get("max_seq_length", 256))
-        self._tok.enable_truncation(self.max_tokens)
-        self._tok.no_padding()  # we pad each length-sorted batch ourselves
+        self._tokenizer = None  # loading tokenizer.json takes ~0.05 s: only a text not kept needs it
         self._session = None
         self._session_lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._kept_texts: KeptTexts | None = None
+
+    @property
+    def _tok(self):
+        if self._tokenizer is None:
+            with self._session_lock:
+                if self._tokenizer is None:
+                    self._tokenizer = self._load_tokenizer()
+        return self._tokenizer
+
+    def _load_tokenizer(self):
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise PixseekError("phrase vectors need the tokenizers package: pip install tokenizers") from exc
+        try:
+            tok = Tokenizer.from_file(str(self._dir / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises untyped errors
+            raise PixseekError(f"cannot read the phrase tokenizer in {self._dir}: {exc}") from exc
+        tok.enable_truncation(self.max_tokens)
+        tok.no_padding()  # we pad each length-sorted batch ourselves
+        return tok
+
+    def _model_stamp(self) -> list[str]:
+        """What names this model's vectors in cache file names: the export version and the model files."""
+        files = [self._dir / name for name in ("model.safetensors", "tokenizer.json")]
+        stats = [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.is_file()]
+        return [self.name, str(EXPORT_VERSION), *stats]
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self._session is None:
@@ -117,7 +142,27 @@ class PhraseEncoder:
         A vocabulary (VOCABULARY texts or more) is encoded once and read back from the cache folder."""
         if len(texts) >= VOCABULARY:
             return self._kept(texts, batch_size)
-        return self._encode(texts, batch_size)
+        return self._recalled(texts, batch_size)
+
+    def _recalled(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """encode(texts), reading back the texts encoded before (encoders/phrase_store.py) and keeping the
+        rest once encoded (as one batch, as they would be without the store)."""
+        if self._kept_texts is None:
+            import hashlib
+
+            key = hashlib.sha1("\x00".join(self._model_stamp()).encode()).hexdigest()[:20]
+            self._kept_texts = KeptTexts(cache_dir() / "phrases" / f"texts-{key}.sqlite", self.dim)
+        clean = [_clean(t) for t in texts]
+        found = self._kept_texts.get(clean)
+        todo = [t for t in dict.fromkeys(clean) if t not in found]
+        if todo:
+            fresh = dict(zip(todo, self._encode(todo, batch_size)))
+            self._kept_texts.put(fresh)
+            found.update(fresh)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, t in enumerate(clean):
+            out[i] = found[t]
+        return out
 
     def _kept(self, texts: list[str], batch_size: int) -> np.ndarray:
         """encode(texts) through a .npy named by the texts, the export version and the model files."""
@@ -125,9 +170,7 @@ class PhraseEncoder:
 
         from pixseek.atomic import atomic_path
 
-        files = [self._dir / name for name in ("model.safetensors", "tokenizer.json")]
-        stats = [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.is_file()]
-        key = hashlib.sha1("\x00".join([self.name, str(EXPORT_VERSION), *stats, *texts]).encode())
+        key = hashlib.sha1("\x00".join([*self._model_stamp(), *texts]).encode())
         path = cache_dir() / "phrases" / f"vocabulary-{key.hexdigest()[:20]}.npy"
         try:
             got = np.load(path)

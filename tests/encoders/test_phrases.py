@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,11 +71,15 @@ def test_empty_and_whitespace(enc):
 
 def test_no_torch_at_query_time(enc):
     enc.encode(["warm the cache"])  # the ONNX file now exists, so the subprocess must not export
-    code = (
-        'import pixseek.encoders.phrases as p; p.load_phrases().encode(["x"]); import sys; assert "torch" not in sys.modules; '
-        'p.load_phrases().vector("y"); assert not {"torch", "transformers", "sentence_transformers"} & set(sys.modules)'
+    code = (  # texts never seen, so the model runs (a kept text's vector is read back without it)
+        'import pixseek.encoders.phrases as p, sys; p.load_phrases().encode([sys.argv[1]]); assert "torch" not in sys.modules; '
+        'assert "onnxruntime" in sys.modules; '
+        'p.load_phrases().vector(sys.argv[2]); assert not {"torch", "transformers", "sentence_transformers"} & set(sys.modules)'
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    import uuid
+
+    res = subprocess.run([sys.executable, "-c", code, f"x {uuid.uuid4().hex}", f"y {uuid.uuid4().hex}"],
+                         capture_output=True, text=True, env=os.environ.copy(), timeout=120)
     assert res.returncode == 0, res.stderr
 
 
@@ -111,3 +116,72 @@ def test_a_vocabulary_is_encoded_once_and_a_damaged_copy_is_encoded_again(enc):
         assert np.abs(again - fresh).max() < 1e-5 and np.load(kept).shape == first.shape
     finally:
         kept.unlink(missing_ok=True)
+
+
+def test_texts_encoded_before_are_read_back_in_a_fresh_process_without_the_model(enc):
+    """A cold `pixseek search` for a text seen before opens neither the tokenizer nor the ONNX session: the
+    vector kept in the cache folder is read back, the same bytes the model gave the first time."""
+    import uuid
+
+    texts = [f"a kite over the dunes {uuid.uuid4().hex}", "dog"]
+    code = ('import hashlib, sys, pixseek.encoders.phrases as p; v = p.load_phrases().encode(sys.argv[1:]); '
+            'print(hashlib.sha1(v.tobytes()).hexdigest(), "onnxruntime" in sys.modules, "tokenizers" in sys.modules)')
+
+    def fresh() -> list[str]:
+        res = subprocess.run([sys.executable, "-c", code, *texts], capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        return res.stdout.split()
+
+    first, again = fresh(), fresh()
+    assert first[1:] == ["True", "True"] and again == [first[0], "False", "False"]
+    import hashlib
+
+    assert hashlib.sha1(enc.encode(texts).tobytes()).hexdigest() == first[0]
+
+
+def test_kept_texts_survive_damage_and_stay_bounded(tmp_path):
+    from pixseek.encoders.phrase_store import PRUNE_EVERY, KeptTexts
+
+    rng = np.random.default_rng(0)
+    vecs = {f"text {i}": rng.standard_normal(4).astype(np.float32) for i in range(PRUNE_EVERY + 20)}
+    path = tmp_path / "texts.sqlite"
+    store = KeptTexts(path, 4, limit=10)
+    assert store.get(["text 0"]) == {}
+    store.put({"text 0": vecs["text 0"], "bad": np.array([np.nan] * 4, np.float32), "short": np.zeros(3, np.float32)})
+    got = KeptTexts(path, 4).get(["text 0", "bad", "short", "never"])
+    assert list(got) == ["text 0"] and got["text 0"].tobytes() == vecs["text 0"].tobytes()
+    for t, v in vecs.items():  # one at a time, as queries come
+        store.put({t: v})
+    kept = KeptTexts(path, 4).get(list(vecs))
+    assert len(kept) <= 10 + PRUNE_EVERY and "text 0" not in kept and f"text {len(vecs) - 1}" in kept
+    store.close()
+    for damage in (b"not a database at all" * 100, path.read_bytes()[:3000]):  # foreign, truncated
+        path.write_bytes(damage)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        again = KeptTexts(path, 4)
+        assert again.get(["text 1"]) == {}
+        again.put({"text 1": vecs["text 1"]})
+        assert KeptTexts(path, 4).get(["text 1"])["text 1"].tobytes() == vecs["text 1"].tobytes()
+        again.close()
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    nowhere = KeptTexts(blocked / "texts.sqlite", 4)  # its folder cannot be made: every lookup misses quietly
+    nowhere.put({"text 1": vecs["text 1"]})
+    assert nowhere.get(["text 1"]) == {}
+
+
+def test_two_processes_keep_texts_at_once(tmp_path):
+    code = ("import sys, numpy as np; from pathlib import Path; from pixseek.encoders.phrase_store import KeptTexts\n"
+            "s = KeptTexts(Path(sys.argv[1]), 4)\n"
+            "for i in range(40): s.put({f'{sys.argv[2]} {i}': np.full(4, i, np.float32)})\n"
+            "print(len(s.get([f'{w} {i}' for w in ('a', 'b') for i in range(40)])))")
+    path = tmp_path / "texts.sqlite"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), w], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for w in ("a", "b")]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
+    from pixseek.encoders.phrase_store import KeptTexts
+
+    got = KeptTexts(path, 4).get([f"{w} {i}" for w in ("a", "b") for i in range(40)])
+    assert len(got) == 80 and got["b 39"].tolist() == [39.0] * 4

@@ -12,7 +12,7 @@ from conftest import fake_wordnet_folder
 
 from pixseek.encoders import wordnet as wordnet_mod
 from pixseek.encoders import words as words_mod
-from pixseek.encoders.words import WordIds, WordVectors
+from pixseek.encoders.words import Vocabulary, WordIds, WordTable, WordVectors, hash_table
 
 
 @pytest.fixture
@@ -38,6 +38,30 @@ def test_word_ids_read_like_the_dict():
     assert None not in ids and 3 not in ids and ids.get(None) is None
 
 
+def test_vocabulary_reads_like_the_list():
+    words = ["the", "b", "a", "b", "", "ünï", "a", "zz", "é"]
+    vocab = Vocabulary("\n".join(words).encode("utf-8"))
+    assert len(vocab) == len(words) and [vocab[i] for i in range(-len(words), len(words))] == words + words
+    assert vocab == words and list(vocab) == words and vocab[2:5] == words[2:5] and "ünï" in vocab and "x" not in vocab
+    assert vocab.raw(5) == "ünï".encode() and Vocabulary(b"")[0] == "" and len(Vocabulary(b"")) == 1
+    for bad in (len(words), -len(words) - 1):
+        with pytest.raises(IndexError):
+            vocab[bad]
+
+
+def test_word_table_reads_like_the_dict():
+    words = ["the", "b", "a", "b", "", "ünï", "a", "zz", "é", *(f"w{i}" for i in range(300))]
+    want = {w: i for i, w in enumerate(words)}
+    ids = WordTable(Vocabulary("\n".join(words).encode("utf-8")), hash_table(words))
+    assert dict(ids) == want and list(ids) == list(want) and len(ids) == len(want)
+    for w in [*words, "c", "aa", "zzz", "\uffff", " ", "w300", "\ud800"]:
+        assert (w in ids) == (w in want) and ids.get(w) == want.get(w) and ids.get(w, -7) == want.get(w, -7)
+    assert ids["b"] == 3 and ids["a"] == 6  # a repeated word maps to its last row, as in the dict
+    with pytest.raises(KeyError):
+        ids["missing"]
+    assert None not in ids and 3 not in ids and ids.get(None) is None
+
+
 def _glove(path: Path, rows: dict[str, list[float]]) -> Path:
     path.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in rows.items()), encoding="utf-8")
     return path
@@ -49,7 +73,7 @@ def test_text_file_cache_round_trip(tmp_path, cache):
     first = words_mod._load_text(src)
     second = words_mod._load_text(src)  # from the cache
     for wv in (first, second):
-        assert wv.words == list(rows) and isinstance(wv.ids, WordIds) and isinstance(wv.vectors, np.memmap)
+        assert wv.words == list(rows) and isinstance(wv.ids, WordTable) and isinstance(wv.vectors, np.memmap)
         np.testing.assert_allclose(wv.vectors[0], [0.6, 0.8], rtol=1e-6)
         assert wv.ids["hot"] == 2 and "cat" in wv and wv.vector("hot cat") is not None
     assert sorted(p.name.split("-")[0] for p in (cache / "words").iterdir()) == ["tiny.6B.2d"] * 3
@@ -61,14 +85,22 @@ def test_text_files_with_dotted_names_keep_apart(tmp_path, cache):
     assert (a.words, a.dim) == (["a", "b"], 2) and (b.words, b.dim) == (["c"], 3)
 
 
-def test_missing_or_stale_order_is_rebuilt(tmp_path, cache):
+def test_missing_stale_or_damaged_word_table_is_rebuilt(tmp_path, cache):
     src = _glove(tmp_path / "v.txt", {"b": [1.0, 0.0], "a": [2.0, 0.0], "c": [3.0, 0.0]})
     words_mod._load_text(src)
-    (order_path,) = (cache / "words").glob("*.order.npy")
-    order_path.unlink()  # as a cache from before the order was kept
-    assert words_mod._load_text(src).ids["a"] == 1
-    np.save(order_path, np.array([0], np.intc))  # wrong length
-    assert dict(words_mod._load_text(src).ids) == {"b": 0, "a": 1, "c": 2}
+    (table_path,) = (cache / "words").glob("*.words.npy")
+    good = table_path.read_bytes()
+    table_path.unlink()  # as a cache from before the table was kept
+    assert words_mod._load_text(src).ids["a"] == 1 and table_path.read_bytes() == good
+    slots = np.load(table_path)
+    for damaged in (np.array([2, *slots[1:]], np.int32),  # made for another vocabulary
+                    np.where(np.arange(len(slots)) == 0, 3, 7).astype(np.int32),  # rows past the vocabulary
+                    slots[:-1],  # not a power of two of slots
+                    slots.astype(np.int64)):  # another type
+        np.save(table_path, damaged)
+        assert dict(words_mod._load_text(src).ids) == {"b": 0, "a": 1, "c": 2} and table_path.read_bytes() == good
+    table_path.write_bytes(good[:100])  # truncated
+    assert words_mod._load_text(src).ids.get("c") == 2 and table_path.read_bytes() == good
 
 
 def test_packaged_vocabulary_matches_the_parquet():
