@@ -3,16 +3,17 @@
 nvJPEG (torchvision.io.decode_jpeg with a CUDA device) turns a batch of JPEG files into pixels on the
 GPU; `upright` applies the EXIF orientation and `square_crop` the geometry of the CPU path
 (encoders/images.py: short side to size*256/224, centre size x size, antialiased when shrinking), so
-the encoder sees the same photo either way (within a grey level or two: another IDCT, another resize).
+the encoder sees the same photo either way (within a grey level or two: another IDCT; Pillow shrinks a
+large JPEG partly while decoding it, nvJPEG decodes it whole).
 Only the decode needs torchvision; the rest is plain torch and runs on any device.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 Decoder = Callable[[Sequence[bytes], torch.device], list[torch.Tensor | None]]  # -> (3, h, w) uint8, None: refused
 
@@ -65,14 +66,27 @@ def upright(img: torch.Tensor, orientation: int) -> torch.Tensor:
 
 
 def square_crop(img: torch.Tensor, size: int) -> torch.Tensor:
-    """(3, h, w) uint8 -> (size, size, 3) uint8: the centre square scaled to size*256/224, its centre
-    size x size kept (the CPU path maps the same box; here it starts on a whole source pixel)."""
+    """(3, h, w) uint8 -> (size, size, 3) uint8: the box the CPU path maps (the centre square of side
+    min(w, h) * 224/256) resampled to size x size with Pillow's antialiased bilinear (triangle) weights,
+    written as two small matrix products, so the pixels agree with the CPU crop within a grey level."""
     _, h, w = img.shape
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    big = round(size * 256 / 224)
-    sq = img[:, top:top + side, left:left + side].unsqueeze(0).float()
-    scaled = F.interpolate(sq, size=(big, big), mode="bilinear", align_corners=False, antialias=big < side)
-    off = (big - size + 1) // 2
-    out = scaled[0, :, off:off + size, off:off + size]
-    return out.round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0)
+    scale = round(size * 256 / 224) / min(w, h)
+    side = size / scale  # the output's extent in source pixels
+    rows, y0 = _weights(h, (h - side) / 2, side, size, img.device)
+    cols, x0 = _weights(w, (w - side) / 2, side, size, img.device)
+    region = img[:, y0:y0 + rows.shape[1], x0:x0 + cols.shape[1]].float()
+    out = rows @ region @ cols.T  # (3, size, size)
+    return out.round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous()
+
+
+def _weights(n_in: int, start: float, length: float, n_out: int, device: torch.device) -> tuple[torch.Tensor, int]:
+    """Pillow's bilinear resampling of source pixels [start, start + length) onto n_out pixels, as an
+    (n_out, m) matrix over the m source pixels from the returned first one (those the filter reaches)."""
+    step = length / n_out
+    support = max(step, 1.0)  # shrinking widens the triangle: antialiasing
+    first = max(0, math.floor(start - support))
+    last = min(n_in, math.ceil(start + length + support))
+    centre = start + (torch.arange(n_out, device=device, dtype=torch.float64) + 0.5) * step
+    x = torch.arange(first, last, device=device, dtype=torch.float64) + 0.5
+    w = (1 - (x[None, :] - centre[:, None]).abs() / support).clamp_(min=0)
+    return (w / w.sum(dim=1, keepdim=True)).float(), first
