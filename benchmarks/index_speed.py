@@ -1,74 +1,283 @@
 """End-to-end `pixseek index` throughput against the raw encoder on the same photos, in one run.
 
-    python benchmarks/index_speed.py [--limit N]
+    python benchmarks/index_speed.py [--photos tiny|12mp] [--limit N] [--runs R] [--workers W] [--json]
+    python benchmarks/index_speed.py --photos 12mp --profile      # where the time goes
 
 Raw encoder: every photo decoded and preprocessed into memory first, then only the ONNX model is
-timed (batch 64). End-to-end: a fresh collection indexed by the real CLI in a subprocess (process
-start, model load, scanning, hashing, decoding in workers, embedding, writing and committing).
+timed (batch 64, passes over the batches repeated until 5 s have passed). End-to-end: a fresh collection
+indexed by the real CLI in a subprocess (process start, model load, scanning, hashing, decoding in
+workers, embedding, writing and committing, deriving the search vectors); also the pipeline alone (the
+CLI's own `seconds`: scan to last commit).
+
+`--photos tiny`: the 10,000 Tiny ImageNet val photos (64x64). `--photos 12mp`: 12-megapixel JPEGs made
+once from the real photos in the shared data (the 17 full-size photos, then Flickr8k-500): each is
+cut to 4:3, enlarged to 4000x3000 (bicubic) and saved as JPEG quality 90 in benchmarks/cache/12mp/.
+
+`--profile` runs the same indexing in this process instead and says where the time went: the CPU cost of
+each decoding step per photo (serially, one core), then the run's wall and CPU time split between start,
+the pipeline, the encoder's calls, the main thread's work by function, the decoding workers and the
+derive step.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pickle
+import pstats
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import TINY, require  # noqa: E402
+from common import CACHE, DATA, TINY, require  # noqa: E402
 
-from pixseek.encoders.images import load_for_encoder  # noqa: E402
 from pixseek.encoders.registry import load_image_encoder  # noqa: E402
+
+BATCH = 64
+BIG = (4000, 3000)
+
+
+def tiny_photos(limit: int) -> list[Path]:
+    files = sorted(require(TINY / "val").glob("*/*.JPEG"))
+    return files[:limit] if limit else files
+
+
+def big_photos(limit: int) -> list[Path]:
+    """12 MP JPEGs made from the real photos (cached): the 17 full-size ones first, then Flickr8k-500."""
+    from PIL import Image, ImageOps
+
+    sources = sorted(require(DATA / "photos").iterdir()) + sorted(require(DATA / "flickr8k-500" / "images").glob("*.jpg"))
+    sources = sources[: limit or 500]
+    out = CACHE / "12mp"
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i, src in enumerate(sources):
+        dst = out / f"{i:04d}_{src.stem}.jpg"
+        if not dst.exists():
+            im = ImageOps.fit(Image.open(src).convert("RGB"), BIG, Image.BICUBIC)
+            tmp = dst.with_suffix(".part")
+            im.save(tmp, "JPEG", quality=90)
+            tmp.rename(dst)
+            print(f"\rmaking 12 MP JPEGs: {i + 1}/{len(sources)}", end="", file=sys.stderr)
+        files.append(dst)
+    return files
+
+
+def raw_rate(enc, files: list[Path], min_seconds: float = 5.0) -> float:
+    """img/s of the ONNX model alone on the photos' preprocessed pixels, batch 64."""
+    pixels = np.stack([enc.preprocess.load(str(f))[0] for f in files])
+    enc.embed(pixels[:BATCH])  # warm-up
+    n, t = 0, time.perf_counter()
+    while n == 0 or time.perf_counter() - t < min_seconds:
+        for i in range(0, len(pixels), BATCH):
+            enc.embed(pixels[i : i + BATCH])
+        n += len(pixels)
+    return n / (time.perf_counter() - t)
+
+
+def linked(files: list[Path], tmp: str) -> str:
+    """A folder holding exactly these photos (symlinks), so the CLI indexes the same set."""
+    src = os.path.join(tmp, "photos")
+    os.makedirs(src)
+    for f in files:
+        os.symlink(f, os.path.join(src, f"{f.parent.name}_{f.name}"))
+    return src
+
+
+def end_to_end(files: list[Path], workers: int | None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pixseek", "index", linked(files, tmp), "--db", os.path.join(tmp, "db"),
+               "--json", "--no-progress"]
+        if workers is not None:
+            cmd += ["--workers", str(workers)]
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - t
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        report = json.loads(out.stdout)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    return {"indexed": report["indexed"], "wall": wall, "pipeline": report["seconds"], "cpu": cpu}
+
+
+def one_run(enc, files: list[Path], workers: int | None) -> dict:
+    load0 = os.getloadavg()[0]
+    raw = raw_rate(enc, files)
+    e2e = end_to_end(files, workers)
+    rate, pipe_rate = e2e["indexed"] / e2e["wall"], e2e["indexed"] / e2e["pipeline"]
+    return {"photos": len(files), "raw_encoder_img_s": round(raw, 1), "index_img_s": round(rate, 1),
+            "ratio": round(rate / raw, 3), "pipeline_img_s": round(pipe_rate, 1),
+            "pipeline_ratio": round(pipe_rate / raw, 3), "index_seconds_wall": round(e2e["wall"], 2),
+            "pipeline_seconds": e2e["pipeline"], "index_cpu_seconds": round(e2e["cpu"], 1),
+            "load_avg_at_start": round(load0, 2), "cpus": os.cpu_count()}
+
+
+# -- profile ------------------------------------------------------------------------------------------
+def stage_costs(enc, files: list[Path]) -> dict[str, float]:
+    """CPU ms per photo of each step a decoding worker and the main process take, one after another."""
+    from multiprocessing.reduction import ForkingPickler
+
+    from pixseek.encoders.exif import taken_ns
+    from pixseek.encoders.images import _open, square_crop
+    from pixseek.ingest.decode import Prepared, content_hash
+
+    size, cost = enc.input_size, dict.fromkeys(["read", "hash", "decode", "resize+crop", "EXIF date",
+                                                "pipe (pickle+copy+unpickle)", "stack into batch"], 0.0)
+    clock = time.process_time
+    items = []
+    for f in files:
+        t0 = clock()
+        data = Path(f).read_bytes()
+        t1 = clock()
+        digest = content_hash(data)
+        t2 = clock()
+        im, (w, h) = _open(data, draft=size)
+        t3 = clock()
+        px = square_crop(im, size)
+        t4 = clock()
+        taken_ns(str(f), 0)
+        t5 = clock()
+        item = Prepared(str(f), len(data), 0, digest, px, w, h)
+        msg = bytes(ForkingPickler.dumps([item]))
+        items.extend(pickle.loads(msg))
+        t6 = clock()
+        for k, d in zip(cost, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
+            cost[k] += d
+    t = clock()
+    for i in range(0, len(items), BATCH):
+        np.stack([p.pixels for p in items[i : i + BATCH]])
+    cost["stack into batch"] = clock() - t
+    return {k: 1000 * v / len(files) for k, v in cost.items()}
+
+
+def profile_run(files: list[Path], workers: int | None) -> dict:
+    """Index in this process, timing the phases, the encoder's calls, the main thread (by function) and
+    the decoding workers (their CPU time, from the children's rusage)."""
+    from pixseek import Collection
+    from pixseek.ingest import pipeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = linked(files, tmp)
+        t0, cpu0, kids0 = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        main0 = time.thread_time()
+        col = Collection.open(os.path.join(tmp, "db"))
+        enc = col.encoder
+        t_open = time.perf_counter() - t0
+        busy = [0.0, 0]
+        embed = enc.embed
+
+        def timed(batch):
+            t = time.perf_counter()
+            try:
+                return embed(batch)
+            finally:
+                busy[0] += time.perf_counter() - t
+                busy[1] += len(batch)
+
+        enc.embed = timed
+        derive, derive_s = col.derive, [0.0]
+
+        def timed_derive(stores=None):
+            t = time.perf_counter()
+            derive(stores)
+            derive_s[0] = time.perf_counter() - t
+
+        col.derive = timed_derive
+        prof = cProfile.Profile(time.thread_time)
+        prof.enable()
+        report = col.index([src], progress=False, workers=workers)
+        prof.disable()
+        wall = time.perf_counter() - t0
+        main_cpu = time.thread_time() - main0
+        cpu = time.process_time() - cpu0
+        kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        enc.embed = embed
+    kids = (kids1.ru_utime - kids0.ru_utime) + (kids1.ru_stime - kids0.ru_stime)
+    stats = pstats.Stats(prof, stream=io.StringIO())
+    wanted = {"_plan": "plan (hash lookups, np.stack, submit)", "_write": "write (vectors, catalog, commit)",
+              "taken_ns": "  of which EXIF dates", "add": "  of which vector appends (fsync)",
+              "commit": "  of which SQLite commits", "scan": "scan folders", "read": "receive decoded photos (pipe)"}
+    main = {}
+    for (file, _, fn), (_, _, _, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if fn in wanted and ("pixseek" in file):
+            key = wanted[fn]
+            if fn == "add" and "vectors" not in file or fn == "commit" and "catalog" not in file:
+                continue
+            if fn == "read" and "readers" not in file:
+                continue
+            main[key] = main.get(key, 0.0) + cum
+    return {"indexed": report.indexed, "wall": wall, "open": t_open, "pipeline": report.seconds,
+            "derive": derive_s[0], "encoder_busy": busy[0], "encoded": busy[1], "process_cpu": cpu,
+            "main_thread_cpu": main_cpu, "main_by_function_cpu": main, "workers_cpu": kids,
+            "pipeline_module": pipeline.__file__}
+
+
+def print_profile(enc, files: list[Path], workers: int | None) -> dict:
+    sample = files[: max(50, min(len(files), 2000 if files[0].stat().st_size < 100_000 else 60))]
+    costs = stage_costs(enc, sample)
+    raw = raw_rate(enc, files)
+    prof = profile_run(files, workers)
+    n = prof["indexed"]
+    print(f"decoding steps, CPU ms per photo, one core, {len(sample)} photos:")
+    for k, v in costs.items():
+        print(f"  {k:30s} {v:8.3f}")
+    print(f"  {'total':30s} {sum(costs.values()):8.3f}")
+    enc_ms = 1000 / raw
+    print(f"encoder alone (batch 64, both cores): {raw:.1f} img/s = {enc_ms:.3f} ms wall per photo")
+    print(f"\nindexing {n} photos in this process ({prof['wall']:.2f} s wall, {n / prof['wall']:.1f} img/s, "
+          f"ratio {n / prof['wall'] / raw:.3f}):")
+    print(f"  open collection + load model   {prof['open']:7.2f} s wall")
+    print(f"  pipeline (scan..last commit)   {prof['pipeline']:7.2f} s wall  ({n / prof['pipeline']:.1f} img/s)")
+    print(f"    encoder calls                {prof['encoder_busy']:7.2f} s wall  (alone it needs "
+          f"{prof['encoded'] / raw:.2f} s for {prof['encoded']} photos)")
+    print(f"    encoder idle, waiting         {prof['pipeline'] - prof['encoder_busy']:7.2f} s wall")
+    print(f"  derive search vectors          {prof['derive']:7.2f} s wall")
+    print(f"  CPU: this process {prof['process_cpu']:.2f} s (main thread {prof['main_thread_cpu']:.2f} s), "
+          f"decoding workers {prof['workers_cpu']:.2f} s")
+    for k, v in sorted(prof["main_by_function_cpu"].items(), key=lambda kv: -kv[1]):
+        print(f"    main thread: {k:40s} {v:7.2f} s CPU")
+    return {"stage_cpu_ms_per_photo": {k: round(v, 4) for k, v in costs.items()}, "raw_encoder_img_s": round(raw, 1),
+            **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in prof.items() if k != "pipeline_module"}}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--limit", type=int, default=0, help="use only the first N photos (0 = all 10,000)")
+    ap.add_argument("--photos", choices=("tiny", "12mp"), default="tiny",
+                    help="tiny: Tiny ImageNet val, 64x64; 12mp: 4000x3000 JPEGs made from the real photos")
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N photos (0 = all 10,000 / 500)")
+    ap.add_argument("--runs", type=int, default=1, help="raw encoder then end-to-end, this many times")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--profile", action="store_true", help="where the time goes (in-process run)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    files = sorted(require(TINY / "val").glob("*/*.JPEG"))
-    if args.limit:
-        files = files[: args.limit]
-    folder = TINY / "val"
+    files = tiny_photos(args.limit) if args.photos == "tiny" else big_photos(args.limit)
     enc = load_image_encoder()
-    pixels = np.stack([load_for_encoder(str(f), enc.input_size)[0] for f in files])
-    enc.embed(pixels[:64])  # warm-up
-    t = time.perf_counter()
-    for i in range(0, len(pixels), 64):
-        enc.embed(pixels[i : i + 64])
-    raw = len(pixels) / (time.perf_counter() - t)
-    del pixels
-
-    with tempfile.TemporaryDirectory() as tmp:
-        src = folder
-        if args.limit:  # index exactly the same photos
-            src = os.path.join(tmp, "photos")
-            os.makedirs(src)
-            for f in files:
-                os.symlink(f, os.path.join(src, f"{f.parent.name}_{f.name}"))
-        cmd = [sys.executable, "-m", "pixseek", "index", str(src), "--db", os.path.join(tmp, "db"), "--json", "--no-progress"]
-        if args.workers is not None:
-            cmd += ["--workers", str(args.workers)]
-        t = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        wall = time.perf_counter() - t
-        report = json.loads(out.stdout)
-    e2e = report["indexed"] / wall
-    result = {"photos": len(files), "raw_encoder_img_s": round(raw, 1), "index_img_s": round(e2e, 1),
-              "index_seconds_wall": round(wall, 1), "ratio": round(e2e / raw, 3), "cpus": os.cpu_count()}
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"photos                 {len(files)}")
-        print(f"raw encoder (model)    {raw:7.1f} img/s  (batch 64, preprocessed tensors in memory)")
-        print(f"pixseek index (e2e)    {e2e:7.1f} img/s  ({wall:.1f} s wall, process start included)")
-        print(f"ratio                  {e2e / raw:7.3f}")
+    if args.profile:
+        result = print_profile(enc, files, args.workers)
+        if args.json:
+            print(json.dumps(result))
+        return
+    for run in range(args.runs):
+        r = {"run": run + 1, "set": args.photos, **one_run(enc, files, args.workers)}
+        if args.json:
+            print(json.dumps(r), flush=True)
+            continue
+        print(f"run {run + 1}: {r['photos']} photos ({args.photos}), load average {r['load_avg_at_start']} at start")
+        print(f"  raw encoder (model)    {r['raw_encoder_img_s']:7.1f} img/s  (batch 64, preprocessed tensors in memory)")
+        print(f"  pixseek index (e2e)    {r['index_img_s']:7.1f} img/s  ({r['index_seconds_wall']:.1f} s wall, "
+              f"process start included; {r['index_cpu_seconds']:.1f} s CPU)")
+        print(f"  ratio                  {r['ratio']:7.3f}")
+        print(f"  pipeline alone         {r['pipeline_img_s']:7.1f} img/s  ({r['pipeline_seconds']:.1f} s: scan to last "
+              f"commit; ratio {r['pipeline_ratio']:.3f})", flush=True)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,8 @@ class Indexer:
                 self.probs.add(cids, emb.probs, meta)
         released: list[int] = []
         used: set[str] = set()
-        taken = {item.path: taken_ns(item.path, item.mtime_ns) for item in batch if not item.error}
+        taken = {item.path: item.taken if item.taken is not None else taken_ns(item.path, item.mtime_ns)
+                 for item in batch if not item.error}  # the decoding workers read it (ingest/decode.py)
         self.catalog.begin()
         try:
             for h, p in new.items():
