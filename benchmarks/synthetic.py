@@ -75,32 +75,32 @@ def derived(files: list[str], feats: np.ndarray, probs: np.ndarray, start: int, 
     return [files[s] for s in src], visual_vectors(Embedding(f, p)).astype(np.float32), p
 
 
-def build(folder: Path, n: int, chunk: int = 20_000, log=print) -> dict:
-    """A collection of n photos at `folder` (created; must not exist), indexed as pixseek would index it."""
+def write_rows(db: Path, links: Path, n: int, start: int = 0, chunk: int = 20_000, log=print) -> None:
+    """Photos start..n-1 of the synthetic collection written into the collection at `db` (created when
+    start is 0) as an index run writes them: vectors through the stores, then the catalog rows committed;
+    each row's path is a symlink under `links` to its real source photo."""
     from pixseek.interfaces.collection import Collection
     from pixseek.store.catalog import FileRecord
     from pixseek.store.lock import index_lock
 
-    if folder.exists():
-        raise SystemExit(f"{folder} exists: give a new folder")
-    start = time.perf_counter()
+    t0 = time.perf_counter()
     files, feats, probs = real_photos()
-    links = folder / "photos"
-    links.mkdir(parents=True)
-    with Collection.open(folder / "db") as col:
+    links.mkdir(parents=True, exist_ok=True)
+    with Collection.open(db) as col:
         layout = col.layout
         layout.dims()
         layout.class_ids()
         with index_lock(layout.folder):
             stores = layout.open_stores(writer=True)
-            for lo in range(0, n, chunk):
+            for lo in range(start, n, chunk):
                 hi = min(n, lo + chunk)
                 sources, visual, p = derived(files, feats, probs, lo, hi)
                 ids = np.arange(lo, hi, dtype=np.int64)
                 paths = [str(links / f"{i // 10_000:03d}" / f"{i:07d}{Path(s).suffix}") for i, s in zip(ids, sources)]
                 for path, source in zip(paths, sources):
                     Path(path).parent.mkdir(exist_ok=True)
-                    os.symlink(os.path.abspath(source), path)
+                    if not os.path.lexists(path):
+                        os.symlink(os.path.abspath(source), path)
                 meta = [(path, 0, 0) for path in paths]
                 stores.visual.add(ids, visual, meta)
                 stores.probs.add(ids, p.astype(np.float16), meta)
@@ -113,8 +113,29 @@ def build(folder: Path, n: int, chunk: int = 20_000, log=print) -> dict:
                     cat.put_file(FileRecord(path, st.st_size, st.st_mtime_ns, "ok", digest, None, cid, st.st_ino,
                                             st.st_ctime_ns))
                 cat.commit()
-                log(f"  {hi:,} photos written ({time.perf_counter() - start:.0f} s)")
-            stores = layout.open_stores(writer=True)  # the index type this size calls for, built now
+                log(f"  {hi:,} photos written ({time.perf_counter() - t0:.0f} s)")
+
+
+def photo_count(db: Path) -> int:
+    from pixseek.interfaces.collection import Collection
+
+    with Collection.open(db) as col:
+        return col.catalog.counts()["images"]
+
+
+def build(folder: Path, n: int, log=print) -> dict:
+    """A collection of n photos at `folder`/db (created; `folder` must not exist), indexed as pixseek would
+    index it: the index its size calls for, class postings, derived vectors."""
+    from pixseek.interfaces.collection import Collection
+    from pixseek.store.lock import index_lock
+
+    if folder.exists():
+        raise SystemExit(f"{folder} exists: give a new folder")
+    start = time.perf_counter()
+    write_rows(folder / "db", folder / "photos", n, log=log)
+    with Collection.open(folder / "db") as col:
+        with index_lock(col.layout.folder):
+            stores = col.layout.open_stores(writer=True)  # the index type this size calls for, built now
             for store in (stores.visual, stores.probs):
                 store.save()
         col.refresh()

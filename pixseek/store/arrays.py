@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from pixseek.config import ram_limit_bytes
+from pixseek.store.pages import release_pages
 from pixseek.store.topk import TopK, top_k
 
 
@@ -13,8 +16,10 @@ class ArrayStore:
 
     CHUNK = 65536
 
-    def __init__(self, vectors: np.ndarray, live: np.ndarray | None = None) -> None:
+    def __init__(self, vectors: np.ndarray, live: np.ndarray | None = None, path: Path | None = None) -> None:
+        """path: the file `vectors` maps, where an index over them is kept beside it (store/derived.py)."""
         assert vectors.ndim == 2, vectors.shape
+        self.path = path
         self.vectors = vectors
         self.dim = int(vectors.shape[1])
         self.rows = len(vectors)
@@ -33,8 +38,25 @@ class ArrayStore:
         return int(self.live.sum())
 
     def get(self, ids: np.ndarray) -> np.ndarray:
-        rows = self._dense()
-        return np.asarray((self.vectors if rows is None else rows)[np.asarray(ids, np.int64)], np.float32)
+        """Rows from the float32 copy when a search made one, else gathered from the array (never copies
+        it whole: an indexed million-row store is read a few thousand rows at a time)."""
+        ids = np.asarray(ids, np.int64)
+        if self._ram is not None:
+            return self._ram[ids]
+        out = np.asarray(self.vectors[ids], np.float32)
+        release_pages(self.vectors)
+        return out
+
+    def usable(self, ids: np.ndarray) -> np.ndarray:
+        return self.live[np.asarray(ids, np.int64)]
+
+    def read(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(float32 rows, usable mask), as an index build reads them."""
+        return self.get(ids), self.usable(ids)
+
+    def matrix(self) -> np.ndarray:
+        """The rows as stored, for re-ranking an index's candidates."""
+        return self.vectors
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each (n_queries, min(k, rows)), best first; missing slots have id -1."""
@@ -50,4 +72,5 @@ class ArrayStore:
             scores = queries @ block.T
             scores[:, ~self.live[start:start + len(block)]] = -np.inf
             best.push(scores, start)
+            release_pages(self.vectors)
         return best.result(pad=False)

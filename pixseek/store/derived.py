@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from pixseek.config import DEFAULT_MAX_MEMORY
 from pixseek.store.arrays import ArrayStore
+from pixseek.store.vectors import Vectors
 
 BLOCK = 8192
 DERIVED_DIR = "derived"  # inside the collection folder
 
 
 def derived_store(path: Path, dim: int, rows: int, live_ids: list[int], compute: Callable[[np.ndarray], np.ndarray],
-                  progress: bool | None = None, label: str = "deriving") -> ArrayStore:
-    """An ArrayStore over path (rows x dim float16); `compute(ids)` gives the vectors of rows not yet there."""
+                  progress: bool | None = None, label: str = "deriving") -> Vectors:
+    """Vectors over path (rows x dim float16; an ANN index over them at scale); `compute(ids)` gives the
+    vectors of rows not yet there."""
     row_bytes = 2 * dim
     if not path.exists() or path.stat().st_size < rows * row_bytes:
         try:
@@ -35,7 +39,29 @@ def derived_store(path: Path, dim: int, rows: int, live_ids: list[int], compute:
                 raise
             return ArrayStore(compute(np.arange(rows)), _live(rows, live_ids))  # a read-only collection: in memory
     matrix = np.memmap(path, np.float16, "r", shape=(rows, dim)) if rows else np.zeros((0, dim), np.float16)
-    return ArrayStore(matrix, _live(rows, live_ids))
+    return _indexed(ArrayStore(matrix, _live(rows, live_ids), path))
+
+
+def _indexed(store: ArrayStore) -> Vectors:
+    """The store behind the ANN index `auto` picks for its size (none, under 20,000 rows: exact search).
+    The index file sits beside the derived file; it is built or caught up under the same lock, by any
+    process that may write the folder (a read-only one serves the index as it is, or searches exactly)."""
+    from pixseek.store.ann import IndexedVectorStore, resolve_index
+
+    text, _ = resolve_index(len(store), store.dim, "auto", DEFAULT_MAX_MEMORY)
+    if text == "flat":
+        return store
+    assert store.path is not None
+    writable = os.access(store.path.parent, os.W_OK)
+    with open(store.path.with_name(store.path.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if writable else fcntl.LOCK_SH)
+        try:
+            indexed = IndexedVectorStore(store, store.path.parent, "auto", persist=writable, log=lambda msg: None)
+            if writable and indexed.caught_up:
+                indexed.save()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return indexed
 
 
 def _live(rows: int, live_ids: list[int]) -> np.ndarray:

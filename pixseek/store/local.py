@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pixseek.store.class_postings import PostingsStore
 from pixseek.store.kind import Shape
 from pixseek.store.vectors import LocalVectorStore, VectorStore
 
@@ -18,8 +19,9 @@ class LocalStores:
     def open(self, uri: str | None, shape: Shape, writer: bool) -> tuple[VectorStore, VectorStore | None]:
         visual = LocalVectorStore(shape.folder, "visual", shape.visual_dim, "float16", shape.rows, shape.live,
                                   writer=writer)
-        probs = (LocalVectorStore(shape.folder, "probs", shape.n_classes, "float16", shape.rows, shape.live,
-                                  writer=writer) if shape.n_classes else None)
+        probs = (PostingsStore(LocalVectorStore(shape.folder, "probs", shape.n_classes, "float16", shape.rows,
+                                                shape.live, writer=writer), shape.folder, writer)
+                 if shape.n_classes else None)
         return self._with_index(visual, shape, writer), probs
 
     def index_status(self, uri: str | None, shape: Shape, n: int) -> dict:
@@ -31,7 +33,8 @@ class LocalStores:
     @staticmethod
     def _with_index(store: LocalVectorStore, shape: Shape, writer: bool) -> VectorStore:
         """The image vectors behind an ANN index, unless exact search is what the collection gets (the
-        store's own scan, float32 in RAM while it fits). Class probabilities are always searched exactly."""
+        store's own scan, float32 in RAM while it fits). Class probabilities get postings at scale
+        (store/class_postings.py)."""
         from pixseek.store.ann import IndexedVectorStore, resolve_index
 
         text, _ = resolve_index(len(store), store.dim, shape.index, shape.max_memory)

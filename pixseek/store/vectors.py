@@ -23,6 +23,7 @@ import numpy as np
 
 from pixseek.config import ram_limit_bytes
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, values_ok
+from pixseek.store.pages import release_pages
 
 FileMeta = tuple[str, int, int]  # (path, mtime_ns, size) of the file a new vector came from
 
@@ -113,14 +114,32 @@ class LocalVectorStore:
 
     @property
     def live(self) -> np.ndarray:
-        """Ids that are live and undamaged (checks every row not checked yet): what an index may hold."""
+        """Ids that are live and not known to be damaged. Rows are checked when first read, not here: opening
+        a million-photo collection must not read every row (`check_all` does)."""
+        return self._live & ~self._bad
+
+    def check_all(self) -> None:
+        """Check every row not checked yet (`pixseek verify`, `damaged_ids`)."""
         for start in range(0, self.rows, self.CHUNK):
             self._check(np.arange(start, min(self.rows, start + self.CHUNK)))
-        return self._live & ~self._bad
+            release_pages(self._map)
+
+    def usable(self, ids: np.ndarray) -> np.ndarray:
+        """(len(ids),) True where the row is live and undamaged, checking the rows not checked yet: an ANN
+        index answers from its own copy, so its results are checked here before they are served."""
+        ids = np.asarray(ids, np.int64)
+        self._check(np.unique(ids[~self._checked[ids]]))
+        release_pages(self._map)
+        return self._live[ids] & ~self._bad[ids]
+
+    def read(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(float32 rows, usable mask) of `ids`, checked: what an index build reads."""
+        rows = self._rows32(ids)
+        return rows, self._live[ids] & ~self._bad[ids]
 
     def damaged_ids(self) -> np.ndarray:
         """Every damaged row, live or not (checks every row)."""
-        self.live  # noqa: B018 (checks)
+        self.check_all()
         return np.flatnonzero(self._bad)
 
     def _sums_size(self) -> int:
@@ -180,6 +199,7 @@ class LocalVectorStore:
             out = np.zeros((len(ids), self.dim), np.float32)
             out[there] = self._file_rows()[ids[there]]
         self._check(ids, out)
+        release_pages(self._map)
         bad = self._bad[ids]
         if bad.any():
             out[bad] = 0

@@ -22,6 +22,7 @@ import numpy as np
 
 from pixseek.store.catalog import Catalog, from_db
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, sums_path, values_ok, write_rows
+from pixseek.store.class_postings import forget_postings
 from pixseek.store.derived import forget_derived
 
 CHUNK = 65536
@@ -163,6 +164,7 @@ def _repair_rows(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str
         for name, (_, dtype) in kinds.items():
             write_rows(files[name], np.dtype(dtype), np.array(done), np.stack([fresh[c][name] for c in done]))
         forget_derived(folder)  # rows derived from the damaged vectors are computed again when next needed
+        forget_postings(folder)  # postings left the damaged rows out; built again by the next open
         rep.repaired.append(f"re-embedded {len(done)} contents from their photos: {_ids(done)}")
     gone = [cid for cid in ids.tolist() if cid not in fresh]
     if gone:

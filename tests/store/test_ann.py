@@ -78,7 +78,12 @@ def test_parse_spec_and_sizes():
     assert s.code_bytes(256) == 40 and "1024 inverted lists" in s.describe(256, 1_000_000)
     assert parse_spec("hnsw32").params == {"m": 32} and parse_spec("lsh256").code_bytes(50) == 32
     assert parse_spec("flat").bytes_per_vector(100) == 409
-    for bad in ("hnsw0", "pq32", "ivf1024", "flat,hnsw32", "lsh12", "kd-tree", "annoy10,annoy20"):
+    pca = parse_spec("pca256,ivf1024,pq32")
+    assert (pca.kind, pca.params["pca"], pca.knobs()["rerank"]) == ("ivfpq", 256, 100)
+    assert "reduced to 256 dimensions by PCA" in pca.describe(2280, 1_000_000)
+    assert parse_spec("ivf1024,pq32").knobs()["rerank"] == 20
+    for bad in ("hnsw0", "pq32", "ivf1024", "flat,hnsw32", "lsh12", "kd-tree", "annoy10,annoy20", "pca100,ivf64,pq32",
+                "ivf64,pca64,pq16"):
         with pytest.raises(PixseekError):
             parse_spec(bad)
 
@@ -88,6 +93,9 @@ def test_choose_index_ranks_and_explains():
     assert small[0][0] == "flat" and "exact" in small[0][1]
     words = choose_index(400_000, 50, parse_bytes("2GB"))
     assert words[0][0] == "hnsw32"
+    wide = choose_index(1_000_000, 2280, parse_bytes("2GB"))  # image vectors at a million photos
+    assert wide[0][0] == "pca256,ivf1024,pq32" and "PCA" in wide[0][1]
+    assert choose_index(100_000, 2280, parse_bytes("2GB"))[0][0] == "hnsw32"
     big = choose_index(1_000_000, 256, parse_bytes("2GB"))
     assert big[0][0] == "ivf1024,pq32"  # the setting benchmarked at 1M x 256 (docs/benchmarks.md)
     tight = choose_index(1_000_000, 256, parse_bytes("200MB"))
@@ -111,7 +119,8 @@ def test_resolve_index_is_the_request_or_what_auto_picks():
 # -- exactness at generous settings -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", ["flat", "hnsw16", "ivf64,pq16", "ivf64,pq8,polysemous", "annoy20", "lsh256"])
+@pytest.mark.parametrize("spec", ["flat", "hnsw16", "ivf64,pq16", "ivf64,pq8,polysemous", "pca32,ivf64,pq16",
+                                  "annoy20", "lsh256"])
 def test_each_type_finds_exact_top10_on_words(words, spec):
     index = AnnIndex.build(spec, words)
     index.attach_vectors(words)
@@ -398,3 +407,43 @@ except PixseekError as exc:
 def test_ivfpq_training_on_few_vectors_prints_no_faiss_warnings(words, capfd):
     assert AnnIndex.build("ivf16,pq8", words).backend is not None  # 5,000 points, 256 centroids per sub-quantizer
     assert "WARNING clustering" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("spec", ["hnsw16", "ivf64,pq16", "pca32,ivf64,pq16", "annoy20"])
+def test_streamed_build_matches_a_whole_build_and_leaves_out_unusable_rows(words, spec):
+    ids = np.arange(len(words), dtype=np.int64) + 7
+    unusable = set(range(7, len(words) + 7, 97))
+
+    def read(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return words[part - 7], np.array([i not in unusable for i in part.tolist()])
+
+    streamed = AnnIndex.build_streamed(spec, words.shape[1], read, ids, chunk=1000, train_max=3000)
+    assert len(streamed) == len(words) - len(unusable)
+    assert not set(streamed.live_ids().tolist()) & unusable
+    matrix = np.zeros((len(words) + 7, words.shape[1]), np.float32)
+    matrix[7:] = words
+    streamed.attach_vectors(matrix)
+    q = words[5::100]
+    found = streamed.search(q, 10, **GENEROUS[streamed.spec.kind])[1]
+    keep = np.array([i not in unusable for i in ids.tolist()])
+    truth = ids[keep][exact_top(words[keep], q)]
+    assert recall(found, truth) >= 0.98
+
+
+def test_a_row_damaged_after_the_index_was_built_is_never_served(tmp_path, photos, capfd):
+    x = np.concatenate([photos] * 3)
+    x = x + np.random.default_rng(3).normal(0, 0.01, x.shape).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    store = LocalVectorStore(tmp_path, "visual", x.shape[1], "float16", 0, [], writer=True)
+    store.add(np.arange(len(x)), x)
+    IndexedVectorStore(store, tmp_path, "hnsw16", log=lambda m: None).save()
+    target = 321
+    with open(tmp_path / "visual.float16", "r+b") as f:
+        f.seek(target * x.shape[1] * 2 + 10)
+        f.write(b"\xff\xff\xff\xff")
+    reader = IndexedVectorStore(LocalVectorStore(tmp_path, "visual", x.shape[1], "float16", len(x), list(range(len(x)))),
+                                tmp_path, "hnsw16", persist=False)
+    assert reader.index is not None  # opening read no row: the damage is found when the row would be served
+    ids = reader.search(x[target][None], 10)[1][0].tolist()
+    assert target not in ids and -1 not in ids
+    assert "damaged rows" in capfd.readouterr().err

@@ -14,6 +14,7 @@ class AnnoyBackend:
     """Annoy trees (angular = cosine); built once, memory-mapped on load, cannot take adds."""
 
     can_add = False
+    streams = False  # needs every vector before building: AnnIndex.build_streamed reads them all
 
     def __init__(self, spec: IndexSpec, index, dim: int) -> None:
         self.spec, self.index, self.dim = spec, index, dim
@@ -28,6 +29,10 @@ class AnnoyBackend:
             index.add_item(i, v)
         index.build(spec.params["trees"], n_jobs=threads)
         return cls(spec, index, x.shape[1])
+
+    @classmethod
+    def trained(cls, spec: IndexSpec, d: int, train: np.ndarray) -> AnnoyBackend:
+        raise NotImplementedError("Annoy trees are built from every vector at once (streams is False)")
 
     def __len__(self) -> int:
         return int(self.index.get_n_items())

@@ -20,9 +20,14 @@ from pixseek.store.ann.spec import IndexSpec
 class Backend(Protocol):
     spec: IndexSpec
     can_add: bool  # False: AnnIndex keeps adds in its exact side buffer until a rebuild
+    streams: bool  # True: `trained` on a sample, then `add` chunk by chunk builds it (AnnIndex.build_streamed)
 
     @classmethod
     def build(cls, spec: IndexSpec, x: np.ndarray, threads: int = -1) -> Backend: ...
+    @classmethod
+    def trained(cls, spec: IndexSpec, d: int, train: np.ndarray) -> Backend:
+        """An empty index trained on a sample (only where `streams`)."""
+        ...
     @classmethod
     def load(cls, spec: IndexSpec, path: Path, dim: int) -> Backend: ...
     def __len__(self) -> int: ...

@@ -24,12 +24,21 @@ class FaissBackend:
         self._knobs: dict[str, int] = {}
         self._search_c, self._ptr = index.search_c, faiss.swig_ptr
 
+    streams = True  # trained on a sample, then filled chunk by chunk (AnnIndex.build_streamed)
+
     @classmethod
     def build(cls, spec: IndexSpec, x: np.ndarray, threads: int = -1) -> FaissBackend:
         """threads is Annoy's; faiss builds with its own OpenMP pool."""
+        train = x if len(x) <= 256 * 1024 else x[np.random.default_rng(0).choice(len(x), 256 * 1024, replace=False)]
+        backend = cls.trained(spec, x.shape[1], train)
+        backend.add(x)
+        return backend
+
+    @classmethod
+    def trained(cls, spec: IndexSpec, d: int, train: np.ndarray) -> FaissBackend:
+        """An empty index, trained on `train` where the family needs it (IVF lists are sized for it)."""
         import faiss
 
-        d, n = x.shape[1], len(x)
         p = spec.params
         if spec.kind == "flat":
             index = faiss.IndexFlatIP(d)
@@ -38,8 +47,12 @@ class FaissBackend:
             index.hnsw.efConstruction = 80
         elif spec.kind == "lsh":
             index = faiss.IndexLSH(d, p["bits"], True, False)  # rotate, hyperplanes through the origin
+        elif p.get("pca"):
+            nlist = min(p["ivf"], max(1, len(train) // 39))
+            index = faiss.index_factory(d, f"PCA{p['pca']},IVF{nlist},PQ{p['pq']}", faiss.METRIC_INNER_PRODUCT)
+            _quiet_clustering(faiss.downcast_index(faiss.extract_index_ivf(index)))
         else:
-            nlist = min(p["ivf"], max(1, n // 39))  # faiss wants ~39 training points per list
+            nlist = min(p["ivf"], max(1, len(train) // 39))  # faiss wants ~39 training points per list
             d2 = math.ceil(d / p["pq"]) * p["pq"]  # PQ needs dim % m == 0: pad with zeros (IP unchanged)
             inner = faiss.index_factory(d2, f"IVF{nlist},PQ{p['pq']}", faiss.METRIC_INNER_PRODUCT)
             if spec.polysemous:
@@ -51,9 +64,7 @@ class FaissBackend:
             _quiet_clustering(faiss.downcast_index(inner))
             index = inner if d2 == d else faiss.IndexPreTransform(faiss.RemapDimensionsTransform(d, d2, False), inner)
         if not index.is_trained:
-            train = x if n <= 256 * 1024 else x[np.random.default_rng(0).choice(n, 256 * 1024, replace=False)]
-            index.train(np.ascontiguousarray(train))
-        index.add(x)
+            index.train(np.ascontiguousarray(train, np.float32))
         return cls(spec, index)
 
     def __len__(self) -> int:

@@ -15,7 +15,7 @@ from pixseek.errors import PixseekError
 from pixseek.store.ann import files
 from pixseek.store.ann.backends import Backend, backend_for
 from pixseek.store.ann.files import IndexFileError
-from pixseek.store.ann.spec import DEFAULT_KNOBS, IndexSpec, parse_spec
+from pixseek.store.ann.spec import RERANK_POOL, IndexSpec, parse_spec
 from pixseek.store.topk import top_k
 
 
@@ -23,7 +23,7 @@ class AnnIndex:
     """An ANN index over (id, vector) pairs with tombstones, an exact side buffer and atomic files.
 
     Build with `AnnIndex.build(spec, vectors, ids)`; search with `search(queries, k, **knobs)` where the
-    knobs are those of the family (DEFAULT_KNOBS): ef (hnsw), nprobe / rerank / ht (ivfpq),
+    knobs are those of the family (spec.knobs()): ef (hnsw), nprobe / rerank / ht (ivfpq),
     search_k (annoy), rerank (lsh).
     """
 
@@ -38,7 +38,7 @@ class AnnIndex:
         self._identity = bool(np.array_equal(ids, np.arange(len(ids))))  # position i holds id i: no id map needed
         self._max_id = int(max(ids.max(initial=-1), side_ids.max(initial=-1)))
         self._vectors: np.ndarray | Callable[[], np.ndarray] | None = None
-        self._defaults = DEFAULT_KNOBS[spec.kind]
+        self._defaults = spec.knobs()
 
     # -- building and updating --------------------------------------------------------------------
 
@@ -57,6 +57,32 @@ class AnnIndex:
             return cls(spec, x.shape[1], None, none, np.zeros(0, bool), ids.copy(), x.copy(), np.ones(len(x), bool))
         backend = backend_for(spec).build(spec, x, threads)
         return cls(spec, x.shape[1], backend, ids.copy(), np.ones(len(x), bool), none, empty, np.zeros(0, bool))
+
+    @classmethod
+    def build_streamed(cls, spec: IndexSpec | str, dim: int, read: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                       ids: np.ndarray, chunk: int = 65536, train_max: int = 131072) -> AnnIndex:
+        """Build over `ids` without holding them all as float32: `read(ids)` gives (rows, usable mask) a chunk
+        at a time; rows it finds unusable (damaged) are left out. Training uses a sample of at most
+        `train_max` rows (a million 2,280-d rows are 9 GB as float32)."""
+        spec = parse_spec(spec) if isinstance(spec, str) else spec
+        ids = np.asarray(ids, np.int64)
+        if len(ids) <= chunk or not backend_for(spec).streams:
+            rows, ok = read(ids)
+            return cls.build(spec, rows[ok], ids[ok])
+        rng = np.random.default_rng(0)
+        sample = np.sort(rng.choice(ids, min(len(ids), train_max), replace=False))
+        rows, ok = read(sample)
+        backend = backend_for(spec).trained(spec, dim, rows[ok])
+        kept = []
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            rows, ok = read(part)
+            backend.add(_as_matrix(rows[ok]))
+            kept.append(part[ok])
+        kept_ids = np.concatenate(kept)
+        none = np.zeros(0, np.int64)
+        return cls(spec, dim, backend, kept_ids, np.ones(len(kept_ids), bool), none, np.zeros((0, dim), np.float32),
+                   np.zeros(0, bool))
 
     def __len__(self) -> int:
         """Live vectors."""
@@ -126,7 +152,7 @@ class AnnIndex:
         if backend is not None:
             backend.set_knobs(knobs)
         rerank = knobs.get("rerank", 0) if self.spec.reranks and self._vectors is not None else 0
-        want = k * rerank if rerank else k
+        want = max(k, min(k * rerank, RERANK_POOL)) if rerank else k
         if backend is not None and not self._n_dead and not len(self.side_ids) and want <= len(self.ids):
             scores, ids = backend.search(q, want)  # the common case: one library call, then map ids
             if not self._identity:  # row position i holds id i unless removals preceded the build

@@ -26,6 +26,7 @@ from pixseek.store.ann.choice import is_auto, resolve_index
 from pixseek.store.ann.files import IndexFileError, IndexWriteError
 from pixseek.store.ann.index import AnnIndex
 from pixseek.store.ann.spec import IndexSpec, parse_spec
+from pixseek.store.topk import top_k
 from pixseek.store.vectors import FileMeta, LocalVectorStore
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3
@@ -55,6 +56,7 @@ class IndexedVectorStore:
         self.requested, self.rebuild_at, self.max_memory_bytes, self.log = spec, rebuild_at, max_memory_bytes, log
         self.warn = warn
         self.rebuilt = False  # whether opening built a fresh index (reindex then need not build another)
+        self.caught_up = 0  # rows opening added to a loaded index (saved with the next `save`)
         self.index: AnnIndex | None = self._open() if persist else self._open_reader()
         if self.index is not None:
             self.index.attach_vectors(store.matrix)
@@ -99,7 +101,18 @@ class IndexedVectorStore:
         (ignored while a reader searches exactly)."""
         if self.index is None:
             return self.store.search(queries, k)
-        return self.index.search(queries, k, **knobs)
+        fetch = k
+        while True:  # a row damaged since the index was built is never served: fetch more in its place
+            scores, ids = self.index.search(queries, fetch, **knobs)
+            found = ids >= 0
+            ok = found.copy()
+            ok[found] = self.store.usable(ids[found])
+            if (ok == found).all():
+                return scores[:, :k], ids[:, :k]
+            if (ok.sum(1) >= k).all() or fetch >= len(self.index) or fetch > 8 * k + 100:
+                break
+            fetch = 2 * fetch + 10
+        return top_k(np.where(ok, scores, -np.inf), k, np.where(ok, ids, -1))
 
     def save(self) -> None:
         """Write the index atomically; call after a batch of adds/removes (the store itself is already durable)."""
@@ -159,7 +172,8 @@ class IndexedVectorStore:
         index.remove(np.setdiff1d(held, live))
         missing = index.revive(np.setdiff1d(live, held))
         if len(missing):
-            index.add(missing, self.store.get(missing))
+            rows, ok = self.store.read(missing)
+            index.add(missing[ok], rows[ok])
         index.meta["rows"] = self.store.rows
 
     def _open(self) -> AnnIndex:
@@ -180,7 +194,9 @@ class IndexedVectorStore:
         new = np.arange(covered, self.store.rows)
         new = new[self.store.live[new]]
         if len(new):
-            index.add(new, self.store.get(new))
+            rows, ok = self.store.read(new)
+            index.add(new[ok], rows[ok])
+            self.caught_up = int(ok.sum())
         self._sync_live(index)
         if index.stale_fraction > self.rebuild_at and len(self.store) >= index.spec.min_train():
             return self._rebuild()
@@ -188,8 +204,8 @@ class IndexedVectorStore:
 
     def _rebuild(self) -> AnnIndex:
         ids = np.flatnonzero(self.store.live).astype(np.int64)
-        spec, vectors = self._wanted_spec(), self.store.get(ids)
-        index = _interruptible(lambda: AnnIndex.build(spec, vectors, ids))
+        spec = self._wanted_spec()
+        index = _interruptible(lambda: AnnIndex.build_streamed(spec, self.dim, self.store.read, ids))
         index.meta["rows"] = self.store.rows
         index.attach_vectors(self.store.matrix)
         self._write(index)

@@ -1,6 +1,7 @@
 """Index strings, as FAISS's index factory reads them: parsed into a spec with its cost, knobs and a description.
 
-    flat, hnsw32, ivf1024,pq32, ivf1024,pq32,polysemous, annoy100, lsh256  (see pixseek/store/ann/__init__.py)
+    flat, hnsw32, ivf1024,pq32, ivf1024,pq32,polysemous, pca256,ivf1024,pq32, annoy100, lsh256
+    (see pixseek/store/ann/__init__.py)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ DEFAULT_KNOBS: dict[str, dict[str, int]] = {
     "annoy": {"search_k": 0},
     "lsh": {"rerank": 50},
 }
+PCA_RERANK = 100
+RERANK_POOL = 2000  # re-rank at most this many candidates (or k, when more are asked for)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,14 @@ class IndexSpec:
         """Resident bytes per vector: the index plus pixseek's id map and tombstone flag."""
         return self.code_bytes(dim) + 9.0
 
+    def knobs(self) -> dict[str, int]:
+        """The search knobs and their defaults. Codes of PCA-reduced vectors rank coarser, so they re-rank
+        more candidates (measured: 100 x k for recall@10 >= 0.95, docs/benchmarks.md)."""
+        knobs = dict(DEFAULT_KNOBS[self.kind])
+        if self.params.get("pca"):
+            knobs["rerank"] = PCA_RERANK
+        return knobs
+
     @property
     def reranks(self) -> bool:
         """Whether results are approximate scores that exact vectors can re-rank."""
@@ -80,7 +91,8 @@ class IndexSpec:
         what = {
             "flat": "exact search over every vector",
             "hnsw": f"an HNSW graph with {p.get('m')} links per node (fast, exact vectors kept in memory)",
-            "ivfpq": f"{p.get('ivf')} inverted lists with {p.get('pq')}-byte product-quantized codes"
+            "ivfpq": (f"reduced to {p['pca']} dimensions by PCA, " if p.get("pca") else "")
+                     + f"{p.get('ivf')} inverted lists with {p.get('pq')}-byte product-quantized codes"
                      + (", polysemous codes filter candidates by Hamming distance" if self.polysemous else "")
                      + ", re-ranked on exact vectors when they are available",
             "annoy": f"{p.get('trees')} Annoy random-projection trees",
@@ -92,7 +104,7 @@ class IndexSpec:
         return f"{self.text}: {what}; {size}."
 
 
-_TOKEN = re.compile(r"^(flat|hnsw|ivf|pq|annoy|lsh|polysemous)(\d*)$")
+_TOKEN = re.compile(r"^(pca|flat|hnsw|ivf|pq|annoy|lsh|polysemous)(\d*)$")
 
 
 def parse_spec(text: str) -> IndexSpec:
@@ -114,6 +126,12 @@ def parse_spec(text: str) -> IndexSpec:
         pq = _positive(parsed["pq"], None, text)
         return IndexSpec(canon, "ivfpq", {"ivf": _positive(parsed["ivf"], None, text), "pq": pq,
                                           "polysemous": int("polysemous" in keys)})
+    if keys == {"pca", "ivf", "pq"} and tokens[0].startswith("pca") and tokens[1].startswith("ivf"):
+        pca, pq = _positive(parsed["pca"], None, text), _positive(parsed["pq"], None, text)
+        if pca % pq:
+            raise PixseekError(f"index {text!r}: the PCA dimension must be a multiple of the PQ code size")
+        return IndexSpec(canon, "ivfpq", {"ivf": _positive(parsed["ivf"], None, text), "pq": pq, "polysemous": 0,
+                                          "pca": pca})
     if keys == {"annoy"}:
         return IndexSpec(canon, "annoy", {"trees": _positive(parsed["annoy"], 100, text)})
     if keys == {"lsh"}:
@@ -136,7 +154,7 @@ def _positive(value: int | None, default: int | None, text: str) -> int:
 
 def _bad_spec(text: str) -> PixseekError:
     return PixseekError(f"unknown index {text!r}: use flat, hnsw32, ivf1024,pq32, ivf1024,pq32,polysemous, "
-                        "annoy100, lsh256 or auto")
+                        "pca256,ivf1024,pq32, annoy100, lsh256 or auto")
 
 
 def human_bytes(n: float) -> str:
