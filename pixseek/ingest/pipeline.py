@@ -94,7 +94,7 @@ class Indexer:
         """Batches flow through plan -> embed (in a thread: ONNX Runtime releases the GIL) -> write, so
         batch i is written and committed while batch i+1 is being embedded."""
         bar = progress_bar(len(todo), "indexing", progress)
-        self._next_id = self.catalog.counts()["rows"]
+        self._next_id = self.catalog.rows()
         self._inflight: dict[str, int] = {}  # hashes planned as new but not yet committed -> their ids
         pending: list[Prepared] = []
         n_pixels = 0

@@ -58,7 +58,8 @@ def write_map(catalog: Catalog, visual: Vectors, probs: Vectors | None, searcher
     from pixseek.interfaces.map_files import write_picture, write_projector
     from pixseek.search.collection_map import layout_2d
 
-    ids = np.array(sorted(i for i in catalog.live_ids() if i < visual.rows), np.int64)
+    ids = catalog.live_ids()
+    ids = ids[ids < visual.rows]
     paths_of = catalog.paths_of(ids.tolist())
     ids = np.array([i for i in ids if i in paths_of], np.int64)
     paths = [paths_of[i] for i in ids]

@@ -34,7 +34,7 @@ class Snapshot:
     visual: Vectors | None
     probs: Vectors | None
     rows: int
-    live: list[int]
+    live: np.ndarray | list[int]  # live content ids
 
 
 def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: list[str] | None,
@@ -98,4 +98,9 @@ def _derive(path: Path | None, dim: int, snap: Snapshot, fn, progress, label: st
     if path is None:
         return ArrayStore(compute(np.arange(snap.rows)))
 
-    return derived_store(path, dim, snap.rows, [i for i in snap.live if i < snap.rows], compute, progress, label)
+    return derived_store(path, dim, snap.rows, _below(snap.live, snap.rows), compute, progress, label)
+
+
+def _below(ids, rows: int) -> np.ndarray:
+    ids = np.asarray(ids, np.int64)
+    return ids[ids < rows]

@@ -123,7 +123,7 @@ class Allowed:
         return inside & self.mask[np.where(inside, ids, 0)]
 
 
-def allowed(catalog, rows: int, live: list[int], filters: Filters) -> Allowed | None:
+def allowed(catalog, rows: int, live: np.ndarray | list[int], filters: Filters) -> Allowed | None:
     """The live ids `filters` let through among the first `rows` (None when nothing is filtered, or when
     every live photo passes: then the search is the unfiltered one). Remembered for the last few filters
     while the catalog is unchanged, so paging through a filtered search asks the catalog once."""

@@ -66,7 +66,7 @@ def _indexed(store: ArrayStore) -> Vectors:
 
 def _live(rows: int, live_ids: list[int]) -> np.ndarray:
     live = np.zeros(rows, bool)
-    if live_ids:
+    if live_ids is not None and len(live_ids):
         live[np.asarray(live_ids, np.int64)] = True
     return live
 

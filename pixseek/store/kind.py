@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from pixseek.config import DEFAULT_MAX_MEMORY
 from pixseek.store.vectors import VectorStore
 
@@ -16,7 +18,7 @@ class Shape:
 
     folder: Path
     rows: int  # committed rows (ids below this)
-    live: list[int]  # live content ids
+    live: np.ndarray  # live content ids, ascending
     visual_dim: int
     n_classes: int | None  # classifier probabilities stored beside the visual vectors, if any
     index: str = "auto"  # the image index asked for (--index)

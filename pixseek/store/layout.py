@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from pixseek.config import DEFAULT_ENCODER, DEFAULT_MAX_MEMORY, DEFAULT_WORDS, default_db
 from pixseek.encoders.base import ImageEncoder
 from pixseek.encoders.visual import visual_dim
@@ -132,7 +134,7 @@ class Layout:
         has never been indexed (its dimensions are known only once the encoder has run)."""
         self.catalog.db.execute("BEGIN")  # one read snapshot: row count and live ids must agree
         try:
-            rows = self.catalog.counts()["rows"]
+            rows = self.catalog.rows()
             live = self.catalog.live_ids()
             version = self.data_version()
         finally:
@@ -159,7 +161,7 @@ class Layout:
     def index_status(self, n: int) -> dict:
         shape, _ = self.shape()
         if shape is None:
-            shape = Shape(self.folder, 0, [], 0, None, self.index_spec, self.max_memory)
+            shape = Shape(self.folder, 0, np.zeros(0, np.int64), 0, None, self.index_spec, self.max_memory)
         return store_kind(self.vectors_uri).index_status(self.vectors_uri, shape, n)
 
 

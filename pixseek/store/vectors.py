@@ -23,7 +23,7 @@ import numpy as np
 
 from pixseek.config import ram_limit_bytes
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, values_ok
-from pixseek.store.pages import release_pages
+from pixseek.store.pages import MappedRows, as_float32, release_pages
 
 FileMeta = tuple[str, int, int]  # (path, mtime_ns, size) of the file a new vector came from
 
@@ -84,6 +84,7 @@ class LocalVectorStore:
         self.row_bytes = dim * self.dtype.itemsize
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self._map: np.ndarray | None = None
+        self._rows: MappedRows | None = None
         self._ram: np.ndarray | None = None
         if writer:
             self.path.touch(exist_ok=True)
@@ -101,7 +102,7 @@ class LocalVectorStore:
             append_sums(self.path, row_sums(self._file_rows()[have:], have), have)
             self._sums = read_sums(self.path, committed_rows)
         self._live = np.zeros(committed_rows, bool)
-        if live_ids:
+        if live_ids is not None and len(live_ids):
             self._live[np.asarray(live_ids, np.int64)] = True
         self._checked = np.zeros(committed_rows, bool)
         self._bad = np.zeros(committed_rows, bool)
@@ -153,15 +154,27 @@ class LocalVectorStore:
                          if self._present else np.zeros((0, self.dim), self.dtype))
         return self._map
 
-    def _check(self, ids: np.ndarray, rows32: np.ndarray | None = None) -> None:
-        """Check the rows `ids` not checked yet (rows32: the float32 values of `ids`, when converted already)."""
+    def _take(self, ids: np.ndarray) -> np.ndarray:
+        """Scattered rows as stored (MappedRows keeps what they leave mapped bounded)."""
+        rows = self._file_rows()
+        if self._rows is None or self._rows.matrix is not rows:
+            self._rows = MappedRows(rows)
+        return self._rows.take(ids)
+
+    def _check(self, ids: np.ndarray, rows32: np.ndarray | None = None, raw: np.ndarray | None = None) -> None:
+        """Check the rows `ids` not checked yet (rows32, raw: the float32 and stored values of `ids`, when
+        read already)."""
         fresh = ~self._checked[ids]
         if not fresh.any():
             return
         every = bool(fresh.all())
         todo = ids if every else ids[fresh]
-        contiguous = todo[-1] - todo[0] == len(todo) - 1
-        raw = self._file_rows()[todo[0] : todo[-1] + 1] if contiguous else self._file_rows()[todo]
+        if raw is not None:
+            raw = raw if every else raw[fresh]
+        elif todo[-1] - todo[0] == len(todo) - 1:
+            raw = self._file_rows()[todo[0] : todo[-1] + 1]
+        else:
+            raw = self._take(todo)
         values = None if rows32 is None else rows32 if every else rows32[fresh]
         self._bad[todo] = damaged(self.kind, raw, todo, self._sums, values)
         self._checked[todo] = True
@@ -193,13 +206,15 @@ class LocalVectorStore:
         """Rows `ids` as float32, checked; damaged (or missing) rows are zero."""
         ids = np.asarray(ids, np.int64)
         there = ids < self._present
-        if there.all() and len(ids) and ids[-1] - ids[0] == len(ids) - 1:
+        if there.all() and len(ids) and ids[-1] - ids[0] == len(ids) - 1:  # a block of a scan
             out = np.asarray(self._file_rows()[ids[0] : ids[-1] + 1], np.float32)
-        else:
-            out = np.zeros((len(ids), self.dim), np.float32)
-            out[there] = self._file_rows()[ids[there]]
-        self._check(ids, out)
-        release_pages(self._map)
+            self._check(ids, out)
+            release_pages(self._map)
+        else:  # scattered rows, read once for both the values and their check
+            raw = np.zeros((len(ids), self.dim), self.dtype)
+            raw[there] = self._take(ids[there])
+            out = as_float32(raw)
+            self._check(ids, out, raw)
         bad = self._bad[ids]
         if bad.any():
             out[bad] = 0

@@ -52,7 +52,7 @@ def test_postings_find_the_exact_top10_with_exact_scores(tmp_path, real):
     probs, queries = real
     inner = store_of(tmp_path, probs)
     PostingsStore(inner, tmp_path, writer=True, postings_from=0).save()
-    assert (tmp_path / "probs.postings.npz").is_file()
+    assert (tmp_path / "probs.postings").is_file()
     reader = PostingsStore(LocalVectorStore(tmp_path, "probs", probs.shape[1], "float16", len(probs),
                                             list(range(len(probs)))), tmp_path, postings_from=0)
     assert len(reader.segments) == 1 and reader.segments[0].rows == len(probs)
@@ -107,6 +107,20 @@ def test_small_stores_scan_exactly_and_write_no_postings(tmp_path, real):
     inner = store_of(tmp_path, probs)
     small = PostingsStore(inner, tmp_path, writer=True)  # the default threshold is far above 300 rows
     small.save()
-    assert not small.segments and not (tmp_path / "probs.postings.npz").exists()
+    assert not small.segments and not (tmp_path / "probs.postings").exists()
     for q in queries[:5]:
         assert small.search(q, 10)[1][0].tolist() == exact_top(inner, q)
+
+
+def test_a_cut_short_postings_file_is_not_trusted(tmp_path, real):
+    probs, queries = real
+    inner = store_of(tmp_path, probs)
+    PostingsStore(inner, tmp_path, writer=True, postings_from=0).save()
+    path = tmp_path / "probs.postings"
+    path.write_bytes(path.read_bytes()[:-100])
+    reader = PostingsStore(inner, tmp_path, postings_from=0)  # builds its postings in memory instead
+    assert [s.rows for s in reader.segments] == [len(probs)]
+    assert set(reader.search(queries[0], 10)[1][0].tolist()) == set(exact_top(inner, queries[0]))
+    writer = PostingsStore(inner, tmp_path, writer=True, postings_from=0)
+    writer.save()  # the writer replaces it
+    assert PostingsStore(inner, tmp_path, postings_from=0)._on_disk == len(probs)

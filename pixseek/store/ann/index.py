@@ -38,6 +38,7 @@ class AnnIndex:
         self._identity = bool(np.array_equal(ids, np.arange(len(ids))))  # position i holds id i: no id map needed
         self._max_id = int(max(ids.max(initial=-1), side_ids.max(initial=-1)))
         self._vectors: np.ndarray | Callable[[], np.ndarray] | None = None
+        self._gather: Callable[[np.ndarray], np.ndarray] | None = None
         self._defaults = spec.knobs()
 
     # -- building and updating --------------------------------------------------------------------
@@ -130,10 +131,12 @@ class AnnIndex:
     def live_ids(self) -> np.ndarray:
         return np.concatenate([self.ids[self.alive], self.side_ids[self.side_alive]])
 
-    def attach_vectors(self, matrix: np.ndarray | Callable[[], np.ndarray] | None) -> None:
+    def attach_vectors(self, matrix: np.ndarray | Callable[[], np.ndarray] | None,
+                       gather: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """Give the exact vectors (row i = id i; an array or memory map, or a function returning one, for
-        stores that grow) so IVF-PQ and LSH candidates are re-ranked on them instead of their codes."""
-        self._vectors = matrix
+        stores that grow) so IVF-PQ and LSH candidates are re-ranked on them instead of their codes.
+        `gather(ids)`: float32 rows by id, for stores that read scattered rows better than a map does."""
+        self._vectors, self._gather = matrix, gather
 
     # -- searching --------------------------------------------------------------------------------
 
@@ -214,9 +217,10 @@ class AnnIndex:
             scores[out < 0] = -np.inf  # faiss marks empty heap slots with -FLT_MAX
             return scores, out
         exact = np.full(ids.shape, -np.inf, np.float32)
-        for r in range(len(q)):
-            ok = ids[r] >= 0
-            exact[r, ok] = np.asarray(mat[ids[r, ok]], np.float32) @ q[r]
+        ok = ids >= 0
+        wanted, where = np.unique(ids[ok], return_inverse=True)
+        rows = self._gather(wanted) if self._gather is not None else np.asarray(mat[wanted], np.float32)
+        exact[ok] = np.einsum("ij,ij->i", rows[where], np.repeat(q, ok.sum(1), axis=0))
         return top_k(exact, k, ids)
 
     # -- files ------------------------------------------------------------------------------------

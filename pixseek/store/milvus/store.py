@@ -44,7 +44,7 @@ class MilvusVectorStore:
         self.round_to = np.dtype(round_to) if round_to else None
         self.rows = committed_rows
         self.live = np.zeros(committed_rows, bool)
-        if live_ids:
+        if live_ids is not None and len(live_ids):
             self.live[np.asarray(live_ids, np.int64)] = True
         try:
             self._ensure_collection(writer)
