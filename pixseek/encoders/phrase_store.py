@@ -120,6 +120,18 @@ class KeptTexts:
             except sqlite3.Error as exc:
                 self._trouble(exc)
 
+    def forget(self, texts: list[str]) -> None:
+        """Drop these texts' vectors: their next query is a first one again (benchmarks/cold_start.py)."""
+        with self._lock:
+            db = self._open()
+            if db is None or not texts:
+                return
+            try:
+                with db:
+                    db.executemany("DELETE FROM vec WHERE k = ?", [(self._key(t),) for t in texts])
+            except sqlite3.Error as exc:
+                self._trouble(exc)
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:

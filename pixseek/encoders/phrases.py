@@ -144,20 +144,33 @@ class PhraseEncoder:
             return self._kept(texts, batch_size)
         return self._recalled(texts, batch_size)
 
-    def _recalled(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """encode(texts), reading back the texts encoded before (encoders/phrase_store.py) and keeping the
-        rest once encoded (as one batch, as they would be without the store)."""
+    @property
+    def kept_texts(self) -> KeptTexts:
+        """The vectors of texts encoded before, in the cache folder (named by the model's version)."""
         if self._kept_texts is None:
             import hashlib
 
             key = hashlib.sha1("\x00".join(self._model_stamp()).encode()).hexdigest()[:20]
             self._kept_texts = KeptTexts(cache_dir() / "phrases" / f"texts-{key}.sqlite", self.dim)
+        return self._kept_texts
+
+    def forget(self, texts: list[str]) -> None:
+        """Forget these texts' vectors, here and in the cache folder, so the next encoding runs the model."""
         clean = [_clean(t) for t in texts]
-        found = self._kept_texts.get(clean)
+        with self._cache_lock:
+            for t in clean:
+                self._cache.pop(t, None)
+        self.kept_texts.forget(clean)
+
+    def _recalled(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """encode(texts), reading back the texts encoded before (encoders/phrase_store.py) and keeping the
+        rest once encoded (as one batch, as they would be without the store)."""
+        clean = [_clean(t) for t in texts]
+        found = self.kept_texts.get(clean)
         todo = [t for t in dict.fromkeys(clean) if t not in found]
         if todo:
             fresh = dict(zip(todo, self._encode(todo, batch_size)))
-            self._kept_texts.put(fresh)
+            self.kept_texts.put(fresh)
             found.update(fresh)
         out = np.zeros((len(texts), self.dim), np.float32)
         for i, t in enumerate(clean):

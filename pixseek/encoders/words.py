@@ -192,6 +192,7 @@ class WordVectors:
         self._rows = vectors.view(np.ndarray) if isinstance(vectors, np.memmap) else vectors  # same pages, no
         # memmap subclass: each row taken from a np.memmap costs ~35 µs of bookkeeping
         self.dim = vectors.shape[1]
+        self.source: str | None = None  # the cache these vectors were read from, if any (see _cached)
         self.ids: Mapping[str, int] = ids if ids is not None else (
             {w: i for i, w in enumerate(words)} if order is None else WordIds(words, order))
 
@@ -298,7 +299,9 @@ def _cached(name: str, base: Path, build: Callable[[], tuple[list[str], np.ndarr
     if table is None:  # missing (a cache from before the table was kept), stale or damaged
         table = hash_table(words.as_list())
         _save_atomic(table_path, np.concatenate([[len(words)], np.frombuffer(table, np.int32)]).astype(np.int32))
-    return WordVectors(name, words, vectors, ids=WordTable(words, table))
+    wv = WordVectors(name, words, vectors, ids=WordTable(words, table))
+    wv.source = base.name  # names this exact cache (its key covers the source file): tables derived from it
+    return wv
 
 
 def _read_table(path: Path, n: int) -> array | None:

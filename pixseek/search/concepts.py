@@ -15,6 +15,8 @@ from functools import cached_property
 
 import numpy as np
 
+from pixseek.atomic import atomic_path
+from pixseek.config import cache_dir
 from pixseek.encoders.imagenet import imagenet_lemmas
 from pixseek.encoders.wordnet import WordNet
 from pixseek.encoders.words import WordVectors
@@ -24,6 +26,7 @@ from pixseek.search.query import Term
 ALPHA = 0.9
 SENSE_DECAY = 0.3
 SIM_POWER = 3
+CLASS_VECTORS = 1  # in the kept class vectors' file name: bump it if WordVectors.vector() changes
 
 
 class ConceptSpace:
@@ -50,12 +53,31 @@ class ConceptSpace:
 
     @cached_property
     def class_vectors(self) -> np.ndarray:
-        """(n_classes, word_dim) unit word vectors of each class's first name."""
+        """(n_classes, word_dim) unit word vectors of each class's first name; kept in the cache folder beside
+        the word vectors they come from (averaging the 1,000 names' words took ~0.03 s of a cold search)."""
+        path = None
+        if self.words.source is not None:
+            import hashlib
+
+            key = hashlib.sha1("\n".join([f"v{CLASS_VECTORS}", *self.names]).encode()).hexdigest()[:16]
+            path = cache_dir() / "words" / f"{self.words.source}-classes-{key}.npy"
+            try:
+                got = np.load(path)
+                if got.shape == (len(self.names), self.words.dim) and got.dtype == np.float32 and np.isfinite(got).all():
+                    return got
+            except (OSError, ValueError):  # missing, truncated or foreign: computed again below
+                pass
         out = np.zeros((len(self.classes), self.words.dim), np.float32)
         for i, name in enumerate(self.names):
             v = self.words.vector(name)
             if v is not None:
                 out[i] = v
+        if path is not None:
+            try:
+                with atomic_path(path, suffix=".npy") as tmp:
+                    np.save(tmp, out)
+            except OSError:  # a read-only cache folder only costs the next start the computing
+                pass
         return out
 
     def hierarchy(self, text: str, columns: dict[str, int] | None = None, size: int | None = None) -> np.ndarray:

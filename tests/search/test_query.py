@@ -124,3 +124,25 @@ def test_ranker_leaves_out_non_finite_scores():
     units = [Unit(np.array([1, 1, 1, 0], np.float32), 1.0, "a"), Unit(np.array([0, 0, 1, 1], np.float32), -1.0, "b")]
     found = rank([Part(store, units)], k=4)
     assert found and all(np.isfinite(s) for _, s in found) and 2 not in [i for i, _ in found]
+
+
+def test_class_vectors_are_kept_beside_their_words_and_a_damaged_copy_is_computed_again(tmp_path, monkeypatch):
+    from pixseek.encoders import words as words_mod
+
+    monkeypatch.setenv("PIXSEEK_CACHE", str(tmp_path / "cache"))
+    glove = tmp_path / "tiny.txt"
+    glove.write_text("golden 1 0 0\nretriever 0 1 0\ntabby 0 0 2\ngoose 3 4 0\n")
+    classes = ["n02099601", "n02123045", "n01855672", "n00000000"]  # golden retriever, tabby, goose, unnamed
+    words = words_mod._load_text(glove)
+    first = ConceptSpace(classes, words, None).class_vectors
+    np.testing.assert_allclose(first, [[0.70710677, 0.70710677, 0], [0, 0, 1], [0.6, 0.8, 0], [0, 0, 0]], atol=1e-6)
+    (kept,) = (tmp_path / "cache" / "words").glob("*-classes-*.npy")
+    assert np.array_equal(np.load(kept), first)
+    np.save(kept, np.ones((4, 3), np.float32))  # read back, not computed again (a right-shaped copy is trusted)
+    assert np.array_equal(ConceptSpace(classes, words, None).class_vectors, np.ones((4, 3)))
+    for damaged in (b"garbage", kept.read_bytes()[:-4]):  # foreign or truncated: computed again and kept again
+        kept.write_bytes(damaged)
+        assert np.array_equal(ConceptSpace(classes, words, None).class_vectors, first)
+        assert np.array_equal(np.load(kept), first)
+    assert ConceptSpace(classes[:3], words, None).class_vectors.shape == (3, 3)  # other classes, another file
+    assert len(list((tmp_path / "cache" / "words").glob("*-classes-*.npy"))) == 2
