@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 SIZE = 224
+REFUSED: list[int] = []  # files nvJPEG refused (counted, left out of the figures)
 # EfficientNet-Lite0 (efficientnet_lite_pytorch/utils.py): repeats, kernel, stride, expand, in, out
 BLOCKS = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
           (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
@@ -173,7 +174,16 @@ def tensor_decode(files: list[bytes], device: torch.device) -> list[torch.Tensor
     from torchvision.io import ImageReadMode, decode_jpeg
 
     data = [torch.frombuffer(bytearray(f), dtype=torch.uint8) for f in files]
-    return list(decode_jpeg(data, mode=ImageReadMode.RGB, device=device))
+    try:
+        return list(decode_jpeg(data, mode=ImageReadMode.RGB, device=device))
+    except RuntimeError:  # one file nvJPEG refuses (CMYK, broken): the others alone; pixseek hands it to the CPU
+        out = []
+        for d in data:
+            try:
+                out.append(decode_jpeg(d, mode=ImageReadMode.RGB, device=device))
+            except RuntimeError:
+                REFUSED.append(1)
+        return out
 
 
 # --- timing ---------------------------------------------------------------------------------------------
@@ -200,7 +210,7 @@ def bench_nvjpeg(blobs, device, batch, crop):
     t = time.perf_counter()
     for i in range(0, len(blobs), batch):
         imgs = tensor_decode(blobs[i:i + batch], device)
-        if crop:
+        if crop and imgs:
             torch.stack([gpu_crop(im) for im in imgs])
     sync(device)
     return len(blobs), time.perf_counter() - t
@@ -236,12 +246,15 @@ def bench_e2e(paths, model, device, batch, threads, use_gpu_decode, workers):
             if k + 1 < len(slices):
                 ahead = pool.map(read, slices[k + 1]) if use_gpu_decode else procs.map_async(pil_crop, slices[k + 1])
             if use_gpu_decode:
-                x = torch.stack([gpu_crop(im) for im in tensor_decode(got, device)])
+                crops = [gpu_crop(im) for im in tensor_decode(got, device)]
+                if not crops:
+                    continue
+                x = torch.stack(crops)
             else:
                 x = torch.from_numpy(np.stack(got)).to(device)
             feats, _ = model(x)
             feats.cpu()
-            n += len(got)
+            n += len(x)
     sync(device)
     return n, time.perf_counter() - t
 
@@ -270,6 +283,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count(), help="PIL decoding processes")
     ap.add_argument("--threads", type=int, default=8, help="file reading threads of the nvJPEG path")
     ap.add_argument("--seconds", type=float, default=5.0, help="how long each encoder figure is timed")
+    ap.add_argument("--half", action="store_true", help="float16 on the CPU too (on CUDA it always is)")
+    ap.add_argument("--check-only", action="store_true", help="print the check against pixseek's model, time nothing")
     args = ap.parse_args()
 
     device = torch.device(args.device)
@@ -293,13 +308,13 @@ def main() -> None:
         nvjpeg = f"torchvision {torchvision.__version__}"
     except Exception as exc:
         nvjpeg, why = None, f"{type(exc).__name__}: {str(exc)[:100]}"
-    half = device.type == "cuda"
+    half = device.type == "cuda" or args.half
     gpu = torch.cuda.get_device_name() if half else "none"
     print(f"torch {torch.__version__}, device {device} ({gpu}), {os.cpu_count()} cores, {len(paths)} JPEGs "
           f"({sum(map(len, blobs)) / len(blobs) / 1e3:.0f} kB mean), nvJPEG: {nvjpeg or 'unavailable (' + why + ')'}")
     model = build_model(find_weights(args.weights), device, half)
     with torch.inference_mode():  # the copied model must be pixseek's, where pixseek is at hand
-        px = torch.from_numpy(np.stack([pil_crop(p) for p in paths[:8]])).to(device)
+        px = torch.from_numpy(np.stack([pil_crop(p) for p in paths[:16]])).to(device)
         feats, probs = model(px)
         try:
             from pixseek.encoders.torch_image import pixel_model
@@ -307,11 +322,15 @@ def main() -> None:
             ref = pixel_model("efficientnet-lite0").eval()
             rf, rp = ref(px.cpu())
             cos = F.cosine_similarity(feats.float().cpu(), rf, dim=1).min().item()
-            print(f"check: this copy vs pixseek's model on {len(px)} photos, {'fp16' if half else 'fp32'}: "
-                  f"min feature cosine {cos:.6f}, max |probability difference| {(probs.cpu() - rp).abs().max().item():.2e}")
+            pcos = F.cosine_similarity(probs.cpu(), rp, dim=1).min().item()
+            same = (probs.cpu().argmax(1) == rp.argmax(1)).sum().item()
+            print(f"check: this copy ({'fp16' if half else 'fp32'}) vs pixseek's model (fp32) on {len(px)} photos: "
+                  f"min feature cosine {cos:.6f}, min probability cosine {pcos:.6f}, max |probability difference| "
+                  f"{(probs.cpu() - rp).abs().max().item():.2e}, same top class {same}/{len(px)}")
         except ImportError:
             print(f"check: top classes of the first photos {probs.argmax(1).tolist()}")
-
+    if args.check_only:
+        return
     n, s = bench_pil(paths, args.workers)
     print(f"decode  PIL, {args.workers} processes      {rate(n, s)}")
     if nvjpeg:
@@ -327,6 +346,8 @@ def main() -> None:
         print(f"e2e     read + nvJPEG + encode      {rate(n, s)}")
     n, s = bench_e2e(paths, model, device, 256, args.threads, False, args.workers)
     print(f"e2e     PIL processes + encode      {rate(n, s)}")
+    if REFUSED:
+        print(f"nvJPEG refused {len(REFUSED)} decodes (files left out of those figures)")
     if tmp is not None:
         tmp.cleanup()
 

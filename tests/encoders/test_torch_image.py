@@ -158,6 +158,11 @@ def test_auto_is_the_cpu_without_a_gpu_and_for_encoders_without_a_torch_twin():
         resolve_device("cuda", "clip:/models/clip")
     with pytest.raises(PixseekError, match="unknown device 'gpu'"):
         resolve_device("gpu", "efficientnet-lite0")
+    from pixseek.ingest.run import index_device
+
+    assert index_device("auto", "efficientnet-lite0", ray="local") == "cpu"  # Ray workers embed on their CPUs
+    with pytest.raises(PixseekError, match="--ray"):
+        index_device("cuda", "efficientnet-lite0", ray="local")
 
 
 @requires_data
