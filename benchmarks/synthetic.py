@@ -75,16 +75,18 @@ def derived(files: list[str], feats: np.ndarray, probs: np.ndarray, start: int, 
     return [files[s] for s in src], visual_vectors(Embedding(f, p)).astype(np.float32), p
 
 
-def write_rows(db: Path, links: Path, n: int, start: int = 0, chunk: int = 20_000, log=print) -> None:
+def write_rows(db: Path, links: Path, n: int, start: int = 0, chunk: int = 20_000, log=print,
+               sources: tuple[list[str], np.ndarray, np.ndarray] | None = None) -> None:
     """Photos start..n-1 of the synthetic collection written into the collection at `db` (created when
-    start is 0) as an index run writes them: vectors through the stores, then the catalog rows committed;
-    each row's path is a symlink under `links` to its real source photo."""
+    start is 0) as an index run writes them: vectors through the stores, the catalog rows committed, and
+    the stores saved at the end; each row's path is a symlink under `links` to its real source photo.
+    sources: real_photos(), when the caller has them already."""
     from pixseek.interfaces.collection import Collection
     from pixseek.store.catalog import FileRecord
     from pixseek.store.lock import index_lock
 
     t0 = time.perf_counter()
-    files, feats, probs = real_photos()
+    files, feats, probs = sources or real_photos()
     links.mkdir(parents=True, exist_ok=True)
     with Collection.open(db) as col:
         layout = col.layout
@@ -114,6 +116,9 @@ def write_rows(db: Path, links: Path, n: int, start: int = 0, chunk: int = 20_00
                                             st.st_ctime_ns))
                 cat.commit()
                 log(f"  {hi:,} photos written ({time.perf_counter() - t0:.0f} s)")
+            if start:  # growing a collection: as an index run ends (the first build leaves this to its caller)
+                for store in (stores.visual, stores.probs):
+                    store.save()
 
 
 def photo_count(db: Path) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.config import ram_limit_bytes
-from pixseek.store.pages import MappedRows, as_float32, release_pages
+from pixseek.store.pages import RecentRows, as_float32, release_pages, row_reader
 from pixseek.store.topk import TopK, top_k
 
 
@@ -26,7 +26,8 @@ class ArrayStore:
         self.live = np.ones(len(vectors), bool) if live is None else np.asarray(live, bool)
         assert self.live.shape == (len(vectors),), (self.live.shape, vectors.shape)
         self._ram: np.ndarray | None = None
-        self._rows = MappedRows(vectors)  # scattered rows of a large file leave few pages mapped
+        self._rows = row_reader(vectors, path)  # scattered rows of a large file: read, not mapped
+        self._recent = RecentRows()
 
     def _dense(self) -> np.ndarray | None:
         """All rows as float32 in RAM when they fit the same budget as the collection's own stores (a float16
@@ -44,7 +45,7 @@ class ArrayStore:
         ids = np.asarray(ids, np.int64)
         if self._ram is not None:
             return self._ram[ids]
-        return as_float32(self._rows.take(ids))
+        return self._recent.get(ids, lambda todo: as_float32(self._rows(todo)))
 
     def usable(self, ids: np.ndarray) -> np.ndarray:
         return self.live[np.asarray(ids, np.int64)]

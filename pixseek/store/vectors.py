@@ -23,7 +23,7 @@ import numpy as np
 
 from pixseek.config import ram_limit_bytes
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, values_ok
-from pixseek.store.pages import MappedRows, as_float32, release_pages
+from pixseek.store.pages import RecentRows, as_float32, release_pages, row_reader
 
 FileMeta = tuple[str, int, int]  # (path, mtime_ns, size) of the file a new vector came from
 
@@ -84,7 +84,8 @@ class LocalVectorStore:
         self.row_bytes = dim * self.dtype.itemsize
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self._map: np.ndarray | None = None
-        self._rows: MappedRows | None = None
+        self._rows: tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]] | None = None  # (map, its reader)
+        self._recent = RecentRows()
         self._ram: np.ndarray | None = None
         if writer:
             self.path.touch(exist_ok=True)
@@ -155,11 +156,11 @@ class LocalVectorStore:
         return self._map
 
     def _take(self, ids: np.ndarray) -> np.ndarray:
-        """Scattered rows as stored (MappedRows keeps what they leave mapped bounded)."""
+        """Scattered rows as stored (store/pages.py: read, not mapped, from a large file)."""
         rows = self._file_rows()
-        if self._rows is None or self._rows.matrix is not rows:
-            self._rows = MappedRows(rows)
-        return self._rows.take(ids)
+        if self._rows is None or self._rows[0] is not rows:
+            self._rows = (rows, row_reader(rows, self.path))
+        return self._rows[1](ids)
 
     def _check(self, ids: np.ndarray, rows32: np.ndarray | None = None, raw: np.ndarray | None = None) -> None:
         """Check the rows `ids` not checked yet (rows32, raw: the float32 and stored values of `ids`, when
@@ -262,7 +263,7 @@ class LocalVectorStore:
         ids = np.asarray(ids, np.int64)
         if self._ram is not None and len(self._ram) == self.rows:
             return self._ram[ids]
-        return self._rows32(ids)
+        return self._recent.get(ids, self._rows32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.atleast_2d(np.asarray(queries, np.float32))

@@ -79,7 +79,7 @@ def test_parse_spec_and_sizes():
     assert parse_spec("hnsw32").params == {"m": 32} and parse_spec("lsh256").code_bytes(50) == 32
     assert parse_spec("flat").bytes_per_vector(100) == 409
     pca = parse_spec("pca256,ivf1024,pq32")
-    assert (pca.kind, pca.params["pca"], pca.knobs()["rerank"]) == ("ivfpq", 256, 100)
+    assert (pca.kind, pca.params["pca"], pca.knobs()["rerank"]) == ("ivfpq", 256, 50)
     assert "reduced to 256 dimensions by PCA" in pca.describe(2280, 1_000_000)
     assert parse_spec("ivf1024,pq32").knobs()["rerank"] == 20
     for bad in ("hnsw0", "pq32", "ivf1024", "flat,hnsw32", "lsh12", "kd-tree", "annoy10,annoy20", "pca100,ivf64,pq32",

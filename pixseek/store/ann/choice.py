@@ -66,7 +66,7 @@ def choose_index(n: int, dim: int, max_memory_bytes: int, exact_below: int = 20_
     if n < hnsw_below:
         consider("hnsw32", "HNSW is the fastest at high recall and takes adds incrementally")
     nlist = ivf_lists(n, lists_per_sqrt)
-    if dim > pca_above and n >= hnsw_below:
+    if dim > pca_above:
         for m in pq_sizes:
             consider(f"pca{pca_dim},ivf{nlist},pq{m}", f"reduced to {pca_dim} dimensions by PCA and compressed to {m} "
                      f"bytes per vector, {nlist} lists for {n:,} vectors, re-ranked on the exact vectors kept on disk")

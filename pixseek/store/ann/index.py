@@ -220,7 +220,7 @@ class AnnIndex:
         ok = ids >= 0
         wanted, where = np.unique(ids[ok], return_inverse=True)
         rows = self._gather(wanted) if self._gather is not None else np.asarray(mat[wanted], np.float32)
-        exact[ok] = np.einsum("ij,ij->i", rows[where], np.repeat(q, ok.sum(1), axis=0))
+        exact[ok] = (rows @ q.T)[where, np.nonzero(ok)[0]]  # each candidate row read and scored once
         return top_k(exact, k, ids)
 
     # -- files ------------------------------------------------------------------------------------

@@ -196,10 +196,11 @@ class IndexedVectorStore:
             return self._rebuild()
         new = np.arange(covered, self.store.rows)
         new = new[self.store.live[new]]
-        if len(new):
-            rows, ok = self.store.read(new)
-            index.add(new[ok], rows[ok])
-            self.caught_up = int(ok.sum())
+        for start in range(0, len(new), 65536):  # in chunks: float32 copies of a big catch-up stay small
+            part = new[start:start + 65536]
+            rows, ok = self.store.read(part)
+            index.add(part[ok], rows[ok])
+            self.caught_up += int(ok.sum())
         self._sync_live(index)
         if index.stale_fraction > self.rebuild_at and len(self.store) >= index.spec.min_train():
             return self._rebuild()
