@@ -309,7 +309,7 @@ def main() -> None:
     except Exception as exc:
         nvjpeg, why = None, f"{type(exc).__name__}: {str(exc)[:100]}"
     half = device.type == "cuda" or args.half
-    gpu = torch.cuda.get_device_name() if half else "none"
+    gpu = torch.cuda.get_device_name() if device.type == "cuda" else "none"
     print(f"torch {torch.__version__}, device {device} ({gpu}), {os.cpu_count()} cores, {len(paths)} JPEGs "
           f"({sum(map(len, blobs)) / len(blobs) / 1e3:.0f} kB mean), nvJPEG: {nvjpeg or 'unavailable (' + why + ')'}")
     model = build_model(find_weights(args.weights), device, half)
