@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
 from pixseek.config import env_int
 from pixseek.encoders.base import Preprocess
-from pixseek.encoders.exif import taken_ns
+from pixseek.encoders.exif import taken_ns, wall_ns
 from pixseek.encoders.images import ImageError
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -52,6 +53,17 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def taken_from(data: bytes, mtime_ns: int) -> int:
+    """exif.taken_ns of a photo's bytes. A JPEG holding no EXIF block (no APP1 "Exif" header anywhere in
+    it, so no DateTimeOriginal) is dated by its mtime without opening it a second time (~0.16 ms)."""
+    if data[:3] != b"\xff\xd8\xff" or b"Exif\x00\x00" in data:
+        return taken_ns(data, mtime_ns)
+    try:  # exif.taken_ns's own fallback
+        return wall_ns(datetime.fromtimestamp(mtime_ns / 1e9))
+    except (OverflowError, OSError, ValueError):
+        return 0
+
+
 def prepare(task: Task) -> Prepared:
     """task = (path, size, mtime_ns, preprocess). Never raises: failures come back as `error`."""
     path, size, mtime_ns, preprocess = task
@@ -64,7 +76,7 @@ def prepare(task: Task) -> Prepared:
             data = f.read()
         digest = content_hash(data)
         pixels, (w, h) = preprocess.load(data)
-        return Prepared(path, size, mtime_ns, digest, pixels, w, h, taken=taken_ns(data, mtime_ns))
+        return Prepared(path, size, mtime_ns, digest, pixels, w, h, taken=taken_from(data, mtime_ns))
     except ImageError as exc:
         return Prepared(path, size, mtime_ns, None, None, error=str(exc))
     except OSError as exc:
