@@ -142,7 +142,7 @@ def stage_costs(enc, files: list[Path]) -> dict[str, float]:
         t1 = clock()
         digest = content_hash(data)
         t2 = clock()
-        im, (w, h) = _open(data, draft=size)
+        im, (w, h) = _open(data, short_side=round(size * 256 / 224))  # as load_for_encoder does
         t3 = clock()
         px = square_crop(im, size)
         t4 = clock()
