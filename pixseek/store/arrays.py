@@ -33,7 +33,7 @@ class ArrayStore:
         """All rows as float32 in RAM when they fit the same budget as the collection's own stores (a float16
         memory map converted on every query costs more than the search), else None."""
         if self._ram is None and len(self.vectors) * self.dim * 4 <= ram_limit_bytes():
-            self._ram = np.ascontiguousarray(self.vectors, np.float32)
+            self._ram = as_float32(self.vectors)
         return self._ram
 
     def __len__(self) -> int:
@@ -68,7 +68,7 @@ class ArrayStore:
             return top_k(scores, k, pad=False)
         best = TopK(len(queries), k)
         for start in range(0, len(self.vectors), self.CHUNK):
-            block = np.asarray(self.vectors[start:start + self.CHUNK], np.float32)
+            block = as_float32(self.vectors[start:start + self.CHUNK])
             scores = queries @ block.T
             scores[:, ~self.live[start:start + len(block)]] = -np.inf
             best.push(scores, start)

@@ -107,8 +107,9 @@ class PostingsStore:
             cand = self._nominate(q, pool)
             if covered < self.store.rows:
                 cand = np.concatenate([cand, np.arange(covered, self.store.rows)])
-            cand = cand[self.store.usable(cand)]
-            scores = self.store.get(cand) @ q
+            scores = self.store.get(cand) @ q  # reads and checks the rows once
+            keep = self.store.usable(cand)
+            cand, scores = cand[keep], scores[keep]
             s, i = top_k(scores[None, :], k, cand[None, :])
             out_s.append(s[0])
             out_i.append(i[0])

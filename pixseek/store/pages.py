@@ -87,9 +87,12 @@ class RecentRows:
             hit = self.ids[pos] == ids
             if hit.all():
                 return self.rows[pos]
-            out = np.empty((len(ids), self.rows.shape[1]), np.float32)
-            out[hit] = self.rows[pos[hit]]
-            out[~hit] = read(ids[~hit])
+            if hit.any():
+                out = np.empty((len(ids), self.rows.shape[1]), np.float32)
+                out[hit] = self.rows[pos[hit]]
+                out[~hit] = read(ids[~hit])
+            else:
+                out = read(ids)
         if 0 < len(ids) <= self.LIMIT:
             self.ids, first = np.unique(ids, return_index=True)
             self.rows = out[first]
@@ -103,7 +106,7 @@ _HALF = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16).ast
 
 
 def as_float32(rows: np.ndarray) -> np.ndarray:
-    """float32 copy of stored rows; float16 through a 65,536-entry table (faster than numpy's cast)."""
+    """Stored rows as C-contiguous float32 (float16 through a 65,536-entry table: faster than numpy's cast)."""
     if rows.dtype == np.float16:
         return _HALF[np.ascontiguousarray(rows).view(np.uint16)]
-    return np.asarray(rows, np.float32)
+    return np.ascontiguousarray(rows, np.float32)

@@ -208,7 +208,7 @@ class LocalVectorStore:
         ids = np.asarray(ids, np.int64)
         there = ids < self._present
         if there.all() and len(ids) and ids[-1] - ids[0] == len(ids) - 1:  # a block of a scan
-            out = np.asarray(self._file_rows()[ids[0] : ids[-1] + 1], np.float32)
+            out = as_float32(self._file_rows()[ids[0] : ids[-1] + 1])
             self._check(ids, out)
             release_pages(self._map)
         else:  # scattered rows, read once for both the values and their check
