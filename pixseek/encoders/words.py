@@ -72,21 +72,15 @@ class Vocabulary(Sequence[str]):
     __hash__ = None  # type: ignore[assignment]  # like a list
 
 
-class WordIds(Mapping[str, int]):
-    """word -> row, read like {w: i for i, w in enumerate(words)} (a repeated word maps to its last
-    row), found by binary search over a cached sort order: that dict costs ~0.13 s per start."""
+class _WordRows(Mapping[str, int]):
+    """word -> row, read like {w: i for i, w in enumerate(words)}; subclasses find a word's row (`_row`, -1
+    when absent) without building that dict, which only iteration needs."""
 
-    def __init__(self, words: Sequence[str], order: array) -> None:
-        assert len(order) == len(words)
-        self._words, self._order = words, order  # order: rows sorted (stably) by their word
-        self._dict: dict[str, int] | None = None
+    _words: Sequence[str]
+    _dict: dict[str, int] | None
 
     def _row(self, word: object) -> int:
-        if isinstance(word, str):
-            i = bisect_right(self._order, word, key=self._words.__getitem__)
-            if i and self._words[self._order[i - 1]] == word:
-                return self._order[i - 1]
-        return -1
+        raise NotImplementedError
 
     def __getitem__(self, word: str) -> int:
         row = self._row(word)
@@ -113,7 +107,25 @@ class WordIds(Mapping[str, int]):
         return len(self._as_dict())
 
 
-class WordTable(Mapping[str, int]):
+class WordIds(_WordRows):
+    """word -> row, read like {w: i for i, w in enumerate(words)} (a repeated word maps to its last
+    row), found by binary search over a cached sort order: that dict costs ~0.13 s per start."""
+
+    def __init__(self, words: Sequence[str], order: array) -> None:
+        assert len(order) == len(words)
+        self._words, self._order = words, order  # order: rows sorted (stably) by their word
+        self._dict: dict[str, int] | None = None
+
+    def _row(self, word: object) -> int:
+        if isinstance(word, str):
+            i = bisect_right(self._order, word, key=self._words.__getitem__)
+            if i and self._words[self._order[i - 1]] == word:
+                return self._order[i - 1]
+        return -1
+
+
+
+class WordTable(_WordRows):
     """word -> row of a Vocabulary, read like {w: i for i, w in enumerate(words)} (a repeated word maps to
     its last row), through an open-addressing table of rows by CRC-32 of the word's UTF-8 bytes (built once,
     kept beside the vocabulary: `hash_table`). A binary search over 400k words cost ~30 µs a lookup here,
@@ -139,29 +151,6 @@ class WordTable(Mapping[str, int]):
             slot = (slot + 1) & mask
         return -1
 
-    def __getitem__(self, word: str) -> int:
-        row = self._row(word)
-        if row < 0:
-            raise KeyError(word)
-        return row
-
-    def __contains__(self, word: object) -> bool:
-        return self._row(word) >= 0
-
-    def get(self, word: str, default=None):
-        row = self._row(word)
-        return default if row < 0 else row
-
-    def _as_dict(self) -> dict[str, int]:
-        if self._dict is None:  # only iteration needs it, so it keeps the dict's order
-            self._dict = {w: i for i, w in enumerate(self._words)}
-        return self._dict
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._as_dict())
-
-    def __len__(self) -> int:
-        return len(self._as_dict())
 
 
 def hash_table(words: Sequence[str]) -> array:

@@ -23,7 +23,7 @@ import numpy as np
 
 from pixseek.atomic import atomic_path
 from pixseek.store.topk import top_k
-from pixseek.store.vectors import FileMeta, LocalVectorStore
+from pixseek.store.vectors import FileMeta, LocalVectorStore, StoreOver
 
 POSTINGS_FROM = 100_000  # rows; below this, queries scan every row exactly
 TOP = 16  # classes kept per photo
@@ -44,12 +44,12 @@ class Segment:
     values: np.ndarray  # float16 probabilities
 
 
-class PostingsStore:
+class PostingsStore(StoreOver):
     """The probabilities store (add, remove, revive, get, search, save) with postings for search at scale."""
 
     def __init__(self, store: LocalVectorStore, folder: Path, writer: bool = False,
                  postings_from: int = POSTINGS_FROM) -> None:
-        self.store, self.dim = store, store.dim
+        super().__init__(store)
         self.path = Path(folder) / f"{store.path.stem}.postings"
         self.writer, self.postings_from = writer, postings_from
         self.segments: list[Segment] = []
@@ -57,14 +57,7 @@ class PostingsStore:
         if store.rows >= postings_from:
             self._open()
 
-    # -- the store interface ----------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.store)
-
-    @property
-    def rows(self) -> int:
-        return self.store.rows
-
+    # -- the store interface (the rest is StoreOver's) --------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[FileMeta] | None = None) -> None:
         self.store.add(ids, vectors, meta)  # searched exactly beside the postings until `save`
 
@@ -73,15 +66,6 @@ class PostingsStore:
 
     def revive(self, ids: np.ndarray) -> None:
         self.store.revive(ids)
-
-    def get(self, ids: np.ndarray) -> np.ndarray:
-        return self.store.get(ids)
-
-    def usable(self, ids: np.ndarray) -> np.ndarray:
-        return self.store.usable(ids)
-
-    def matrix(self) -> np.ndarray:
-        return self.store.matrix()
 
     def save(self) -> None:
         """Write the postings of every row (merging rows added since the file was written), once the

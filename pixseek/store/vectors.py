@@ -66,6 +66,30 @@ class VectorStore(Vectors, Protocol):
         ...
 
 
+class StoreOver:
+    """A store that adds something over another (an ANN index, class postings) and hands the rest to it:
+    length, row count, rows by id, which ids are usable, the stored matrix."""
+
+    def __init__(self, store) -> None:
+        self.store, self.dim = store, store.dim
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    @property
+    def rows(self) -> int:
+        return self.store.rows
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        return self.store.get(ids)
+
+    def usable(self, ids: np.ndarray) -> np.ndarray:
+        return self.store.usable(ids)
+
+    def matrix(self) -> np.ndarray:
+        return self.store.matrix()
+
+
 class LocalVectorStore:
     """Rows in `<folder>/<name>.<dtype>`, row i = id i, their checksums in `<file>.sums`; a live mask
     marks removed ids."""

@@ -27,7 +27,7 @@ from pixseek.store.ann.files import IndexFileError, IndexWriteError
 from pixseek.store.ann.index import AnnIndex
 from pixseek.store.ann.spec import IndexSpec, parse_spec
 from pixseek.store.topk import top_k
-from pixseek.store.vectors import FileMeta, LocalVectorStore
+from pixseek.store.vectors import FileMeta, LocalVectorStore, StoreOver
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3
 READER_CATCH_UP = 2000  # new rows a reader adds to a loaded index in memory (ms for HNSW); more -> exact scan
@@ -38,7 +38,7 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-class IndexedVectorStore:
+class IndexedVectorStore(StoreOver):
     """LocalVectorStore's interface (add, remove, revive, get, search, len, matrix) over an ANN index.
 
     spec: an index string (see pixseek.store.ann) or "auto", which picks one from the collection size,
@@ -50,7 +50,7 @@ class IndexedVectorStore:
                  persist: bool = True, warn: Callable[[str], None] = _stderr) -> None:
         """persist=False for readers: they never build, train or write an index (see the module);
         `warn` gets their one line when they fall back to exact search."""
-        self.store, self.dim = store, store.dim
+        super().__init__(store)
         self.persist = persist
         self.path = Path(folder) / (store.path.stem + ".ann")
         self.requested, self.rebuild_at, self.max_memory_bytes, self.log = spec, rebuild_at, max_memory_bytes, log
@@ -61,14 +61,7 @@ class IndexedVectorStore:
         if self.index is not None:
             self.index.attach_vectors(store.matrix, store.get)
 
-    # -- the store interface ----------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return len(self.store)
-
-    @property
-    def rows(self) -> int:
-        return self.store.rows
+    # -- the store interface (len, rows, get, usable and matrix are StoreOver's) -------------------
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, meta: list[FileMeta] | None = None) -> None:
         self.store.add(ids, vectors)
@@ -89,12 +82,6 @@ class IndexedVectorStore:
         missing = self.index.revive(ids)
         if len(missing):  # dropped by a rebuild while removed: add their vectors back
             self.index.add(missing, self.store.get(missing))
-
-    def get(self, ids: np.ndarray) -> np.ndarray:
-        return self.store.get(ids)
-
-    def matrix(self) -> np.ndarray:
-        return self.store.matrix()
 
     def search(self, queries: np.ndarray, k: int, **knobs: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each (n_queries, k), best first; missing slots have id -1. Knobs: see AnnIndex
