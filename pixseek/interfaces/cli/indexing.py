@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--index", metavar="SPEC", help="image index: auto (default), flat, hnsw32, ivf1024,pq32, "
                    "ivf1024,pq32,polysemous, annoy100, lsh256")
     s.add_argument("--max-memory", metavar="SIZE", help="memory budget `auto` plans the index for (default 2GB)")
-    s.add_argument("--workers", type=int, help="decoding processes (default: cores - 1)")
+    s.add_argument("--workers", type=int, help="decoding processes (default: one per core)")
     s.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="decode and embed on a Ray cluster (no ADDRESS: start Ray on this machine)")
     s.add_argument("--batch-size", type=positive, help="photos per batch (default 64 on the CPU, 256 on CUDA)")
