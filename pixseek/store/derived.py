@@ -26,7 +26,7 @@ BLOCK = 8192
 DERIVED_DIR = "derived"  # inside the collection folder
 
 
-def derived_store(path: Path, dim: int, rows: int, live_ids: list[int], compute: Callable[[np.ndarray], np.ndarray],
+def derived_store(path: Path, dim: int, rows: int, live_ids: np.ndarray | list[int], compute: Callable[[np.ndarray], np.ndarray],
                   progress: bool | None = None, label: str = "deriving") -> Vectors:
     """Vectors over path (rows x dim float16; an ANN index over them at scale); `compute(ids)` gives the
     vectors of rows not yet there."""
@@ -53,18 +53,23 @@ def _indexed(store: ArrayStore) -> Vectors:
         return store
     assert store.path is not None
     writable = os.access(store.path.parent, os.W_OK)
-    with open(store.path.with_name(store.path.name + ".lock"), "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX if writable else fcntl.LOCK_SH)
-        try:
-            indexed = IndexedVectorStore(store, store.path.parent, "auto", persist=writable, log=lambda msg: None)
-            if writable and indexed.caught_up:
-                indexed.save()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    try:
+        lock = open(store.path.with_name(store.path.name + ".lock"), "a+" if writable else "r")  # noqa: SIM115
+    except OSError:  # a read-only folder without a lock file: nobody writes its index
+        lock = None
+    try:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX if writable else fcntl.LOCK_SH)
+        indexed = IndexedVectorStore(store, store.path.parent, "auto", persist=writable, log=lambda msg: None)
+        if writable and indexed.caught_up:
+            indexed.save()
+    finally:
+        if lock is not None:
+            lock.close()  # closing releases the lock
     return indexed
 
 
-def _live(rows: int, live_ids: list[int]) -> np.ndarray:
+def _live(rows: int, live_ids: np.ndarray | list[int]) -> np.ndarray:
     live = np.zeros(rows, bool)
     if live_ids is not None and len(live_ids):
         live[np.asarray(live_ids, np.int64)] = True

@@ -2,10 +2,10 @@
 
 Reading rows through a memory map leaves their pages mapped into the process: a server that re-ranks a
 few thousand random rows per query would, after enough queries, hold most of a multi-GB file as resident
-memory, although the kernel's page cache (shared, reclaimable) is what really keeps it. After a gather
-from a large map its pages are dropped from the process (MADV_DONTNEED on a shared file mapping unmaps
-them; the page cache keeps the data, so the next read is still a memory copy). Rows read by id are
-read with RowFile's positioned reads instead, which map nothing.
+memory, although the kernel's page cache (shared, reclaimable) is what really keeps it. So rows read by
+id from a large file go through RowFile's positioned reads, which map nothing, and a scan drops the
+pages of each block it read from the map (MADV_DONTNEED on a shared file mapping unmaps them; the page
+cache keeps the data, so the next read is still a memory copy).
 """
 
 from __future__ import annotations

@@ -155,7 +155,6 @@ class LocalVectorStore:
         index answers from its own copy, so its results are checked here before they are served."""
         ids = np.asarray(ids, np.int64)
         self._check(np.unique(ids[~self._checked[ids]]))
-        release_pages(self._map)
         return self._live[ids] & ~self._bad[ids]
 
     def read(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
