@@ -51,30 +51,8 @@ def build(db: Path, photos: Path, n: int) -> dict:
     t0 = time.perf_counter()
     synthetic.write_rows(db, photos, n)
     rows_s = time.perf_counter() - t0
-    stages = finish(db)
+    stages = synthetic.finish(db)
     return {"rows_s": round(rows_s, 1), **stages, "build_s": round(time.perf_counter() - t0, 1)}
-
-
-def finish(db: Path) -> dict:
-    """Open the collection as a writer (image index, class postings), then derive (joint vectors, their index)."""
-    from pixseek.interfaces.collection import Collection
-    from pixseek.store.lock import index_lock
-
-    out = {}
-    with Collection.open(db) as col:
-        t = time.perf_counter()
-        with index_lock(col.layout.folder):
-            stores = col.layout.open_stores(writer=True)
-            out["image_index_s"] = round(time.perf_counter() - t, 1)
-            t = time.perf_counter()
-            for store in (stores.visual, stores.probs):
-                store.save()
-            out["postings_s"] = round(time.perf_counter() - t, 1)
-        t = time.perf_counter()
-        col.refresh()
-        col.derive()
-        out["derive_s"] = round(time.perf_counter() - t, 1)
-    return out
 
 
 def add(db: Path, photos: Path, m: int) -> dict:
@@ -87,7 +65,7 @@ def add(db: Path, photos: Path, m: int) -> dict:
     t = time.perf_counter()
     synthetic.write_rows(db, photos, start + m, start=start, sources=sources)
     written = time.perf_counter() - t
-    stages = finish(db)
+    stages = synthetic.finish(db)
     return {"added": m, "rows_before": start, "write_s": round(written, 1), **stages,
             "total_s": round(time.perf_counter() - t, 1)}
 

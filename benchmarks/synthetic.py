@@ -128,27 +128,40 @@ def photo_count(db: Path) -> int:
         return col.catalog.counts()["images"]
 
 
-def build(folder: Path, n: int, log=print) -> dict:
-    """A collection of n photos at `folder`/db (created; `folder` must not exist), indexed as pixseek would
-    index it: the index its size calls for, class postings, derived vectors."""
+def finish(db: Path) -> dict:
+    """Open the collection as `pixseek index` leaves it: as a writer (the image index its size calls for,
+    class postings), then derived (joint vectors and their index). Seconds per stage."""
     from pixseek.interfaces.collection import Collection
     from pixseek.store.lock import index_lock
 
+    out = {}
+    with Collection.open(db) as col:
+        t = time.perf_counter()
+        with index_lock(col.layout.folder):
+            stores = col.layout.open_stores(writer=True)
+            out["image_index_s"] = round(time.perf_counter() - t, 1)
+            t = time.perf_counter()
+            for store in (stores.visual, stores.probs):
+                store.save()
+            out["postings_s"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        col.refresh()
+        col.derive()
+        out["derive_s"] = round(time.perf_counter() - t, 1)
+        out["index"] = col.status().get("index")
+    return out
+
+
+def build(folder: Path, n: int, log=print) -> dict:
+    """A collection of n photos at `folder`/db (created; `folder` must not exist), indexed as pixseek would
+    index it."""
     if folder.exists():
         raise SystemExit(f"{folder} exists: give a new folder")
     start = time.perf_counter()
     write_rows(folder / "db", folder / "photos", n, log=log)
-    with Collection.open(folder / "db") as col:
-        with index_lock(col.layout.folder):
-            stores = col.layout.open_stores(writer=True)  # the index type this size calls for, built now
-            for store in (stores.visual, stores.probs):
-                store.save()
-        col.refresh()
-        col.derive()
-        status = col.status()
-    seconds = time.perf_counter() - start
+    stages = finish(folder / "db")
     size = sum(f.stat().st_size for f in (folder / "db").rglob("*") if f.is_file())
-    return {"photos": n, "build_s": round(seconds, 1), "disk_bytes": size, "index": status.get("index")}
+    return {"photos": n, "build_s": round(time.perf_counter() - start, 1), "disk_bytes": size, **stages}
 
 
 if __name__ == "__main__":
