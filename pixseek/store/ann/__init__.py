@@ -5,6 +5,7 @@
     ivf1024,pq32              1024 inverted lists, 32-byte product-quantized codes
     ivf1024,pq32,polysemous   the same, with codes trained so Hamming distance filters candidates
     pca256,ivf1024,pq32       vectors reduced to 256 dimensions by PCA first (wide vectors at scale)
+    pca256,ivf1024,pq32,sq8   the same, candidates re-scored on an 8-bit copy of the reduced vectors
     annoy100                  100 random-projection trees (Annoy)
     lsh256                    256-bit random-hyperplane hashes
 

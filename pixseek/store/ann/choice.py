@@ -47,7 +47,9 @@ def choose_index(n: int, dim: int, max_memory_bytes: int, exact_below: int = 20_
     headroom: share of the budget the index may take; the rest is left to the process and page cache.
     pca_above, pca_dim: vectors wider than pca_above are reduced to pca_dim dimensions by PCA before IVF-PQ
         (2,280-d image vectors in 32 bytes: recall@10 0.89 -> 0.99 with 1,000 re-ranked candidates at
-        100,000 photos, docs/benchmarks.md); training then reads a sample, never every vector.
+        100,000 photos, docs/benchmarks.md); training then reads a sample, never every vector. Where the
+        budget allows, an 8-bit copy of the reduced vectors (`,sq8`) re-scores the codes' candidates in
+        memory, so that fewer exact rows are read (docs/million.md).
     """
     budget = max_memory_bytes * headroom
     out: list[tuple[str, str]] = []
@@ -68,8 +70,11 @@ def choose_index(n: int, dim: int, max_memory_bytes: int, exact_below: int = 20_
     nlist = ivf_lists(n, lists_per_sqrt)
     if dim > pca_above:
         for m in pq_sizes:
-            consider(f"pca{pca_dim},ivf{nlist},pq{m}", f"reduced to {pca_dim} dimensions by PCA and compressed to {m} "
-                     f"bytes per vector, {nlist} lists for {n:,} vectors, re-ranked on the exact vectors kept on disk")
+            for copy, how in ((",sq8", f"candidates re-scored on an 8-bit copy of the {pca_dim}-d vectors in memory, then "),
+                              ("", "")):
+                consider(f"pca{pca_dim},ivf{nlist},pq{m}{copy}", f"reduced to {pca_dim} dimensions by PCA and compressed "
+                         f"to {m} bytes per vector, {nlist} lists for {n:,} vectors, {how}re-ranked on the exact "
+                         "vectors kept on disk")
     for m in pq_sizes:
         if m * 8 <= dim * 32:  # never compress to more bits than the float32 vector holds
             consider(f"ivf{nlist},pq{m}", f"compressed to {m} bytes per vector, {nlist} lists for {n:,} vectors, "

@@ -21,6 +21,7 @@ class FaissBackend:
         self.spec, self.index = spec, index
         self._ivf = faiss.extract_index_ivf(index) if spec.kind == "ivfpq" else None
         self._hnsw = faiss.downcast_index(index).hnsw if spec.kind == "hnsw" else None
+        self._refine = _refine_stage(index) if spec.params.get("sq") else None
         self._knobs: dict[str, int] = {}
         self._search_c, self._ptr = index.search_c, faiss.swig_ptr
 
@@ -49,12 +50,15 @@ class FaissBackend:
             index = faiss.IndexLSH(d, p["bits"], True, False)  # rotate, hyperplanes through the origin
         elif p.get("pca"):
             nlist = min(p["ivf"], max(1, len(train) // 39))
-            index = faiss.index_factory(d, f"PCA{p['pca']},IVF{nlist},PQ{p['pq']}", faiss.METRIC_INNER_PRODUCT)
-            _quiet_clustering(faiss.downcast_index(faiss.extract_index_ivf(index)))
+            ivfpq = faiss.index_factory(p["pca"], f"IVF{nlist},PQ{p['pq']}np", faiss.METRIC_INNER_PRODUCT)
+            _quiet_clustering(faiss.downcast_index(ivfpq))
+            index = faiss.IndexPreTransform(faiss.PCAMatrix(d, p["pca"]), _with_copy(ivfpq, p))
         else:
             nlist = min(p["ivf"], max(1, len(train) // 39))  # faiss wants ~39 training points per list
             d2 = math.ceil(d / p["pq"]) * p["pq"]  # PQ needs dim % m == 0: pad with zeros (IP unchanged)
-            inner = faiss.index_factory(d2, f"IVF{nlist},PQ{p['pq']}", faiss.METRIC_INNER_PRODUCT)
+            # "np": faiss's factory otherwise trains polysemous codes for every IVF-PQ (about 20 s even for
+            # 5,000 vectors), which only the `polysemous` family uses
+            inner = faiss.index_factory(d2, f"IVF{nlist},PQ{p['pq']}np", faiss.METRIC_INNER_PRODUCT)
             if spec.polysemous:
                 ivfpq = faiss.downcast_index(inner)
                 ivfpq.do_polysemous_training = True
@@ -62,9 +66,12 @@ class FaissBackend:
                 pt.n_iter, pt.n_redo = 20000, 1  # the default (500k x 2) takes minutes for little gain
                 ivfpq.polysemous_training = pt
             _quiet_clustering(faiss.downcast_index(inner))
+            inner = _with_copy(inner, p)
             index = inner if d2 == d else faiss.IndexPreTransform(faiss.RemapDimensionsTransform(d, d2, False), inner)
         if not index.is_trained:
             index.train(np.ascontiguousarray(train, np.float32))
+        if isinstance(index, faiss.IndexPreTransform) or p.get("sq"):
+            index = faiss.deserialize_index(faiss.serialize_index(index))  # one object owning its parts
         return cls(spec, index)
 
     def __len__(self) -> int:
@@ -82,6 +89,8 @@ class FaissBackend:
             if knobs["nprobe"] != self._knobs.get("nprobe"):
                 nlist = self._ivf.nlist
                 self._ivf.nprobe = knobs["nprobe"] or min(nlist, max(32, nlist // 16))
+            if self._refine is not None and knobs["refine"] != self._knobs.get("refine"):
+                self._refine.k_factor = float(max(1, knobs["refine"]))
             if self.spec.polysemous and knobs["ht"] != self._knobs.get("ht"):
                 import faiss
 
@@ -114,6 +123,28 @@ class FaissBackend:
         import faiss
 
         return cls(spec, faiss.read_index(str(path)))
+
+
+def _with_copy(ivfpq, params: dict[str, int]):
+    """`ivfpq` as it is, or (`sq8`) inside an IndexRefine whose 8-bit copy of the same vectors re-scores
+    refine x k of the codes' best candidates, in memory, before the owner reads exact rows."""
+    import faiss
+
+    if not params.get("sq"):
+        return ivfpq
+    d = ivfpq.d
+    return faiss.IndexRefine(ivfpq, faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT))
+
+
+def _refine_stage(index):
+    """The IndexRefine of an `sq8` index (under its PCA or padding transform)."""
+    import faiss
+
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexPreTransform):
+        index = faiss.downcast_index(index.index)
+    assert isinstance(index, faiss.IndexRefine), type(index)
+    return index
 
 
 def _quiet_clustering(ivfpq) -> None:
