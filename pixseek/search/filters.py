@@ -31,7 +31,7 @@ from pixseek.errors import PixseekError
 from pixseek.store.milvus.filters import MetaFilter
 from pixseek.store.milvus.store import MilvusVectorStore
 from pixseek.store.topk import top_k, top_k_among
-from pixseek.store.vectors import Vectors
+from pixseek.store.vectors import ExactScoring, Vectors
 
 NARROW = 0.25  # allowed share of the collection under which the allowed rows are scored directly
 _ALIASES = {".jpg": (".jpg", ".jpeg", ".jpe"), ".jpeg": (".jpg", ".jpeg", ".jpe"), ".tif": (".tif", ".tiff"),
@@ -161,8 +161,9 @@ def _ns(day: date) -> int:
     return max(-(2**63), min(2**63 - 1, wall_ns(datetime.combine(day, datetime.min.time()))))
 
 
-class Restricted:
-    """A store seen through a filter (Vectors): `search` returns allowed ids only, best first."""
+class Restricted(ExactScoring):
+    """A store seen through a filter (Vectors): `search` and `shortlist` return allowed ids only, best
+    first; estimates are the store's own."""
 
     def __init__(self, store: Vectors, allow: Allowed) -> None:
         self.store, self.allow = store, allow
@@ -173,6 +174,9 @@ class Restricted:
 
     def get(self, ids: np.ndarray) -> np.ndarray:
         return self.store.get(ids)
+
+    def estimate(self, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        return self.store.estimate(ids, vectors)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.atleast_2d(np.asarray(queries, np.float32))

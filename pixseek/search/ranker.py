@@ -1,17 +1,20 @@
 """One ranking rule for every bridge: weighted terms, negatives, a soft AND, and blends of bridges.
 
-One positive unit in one part is a single inner-product search. Otherwise every positive unit fetches
-its best `candidates` from its part's store (in a blend, only the parts that weigh at least half as much
-as the heaviest: a sentence's 10% ConSE share re-ranks but does not widen the pool); the union is scored
-by every part: within a part, a
-weighted geometric mean of the positive units' scores (a soft AND, so "dog beach" prefers dogs on
-beaches over either alone) minus the negative units' scores; across parts, the parts' weighted sum.
-Scores are always finite: an image whose score is not (a damaged vector) is left out, never ranked.
+One positive unit in one part is a single inner-product search. Otherwise every positive unit
+shortlists its best `candidates` from its part's store (in a blend, only the parts that weigh at least
+half as much as the heaviest: a sentence's 10% ConSE share re-ranks but does not widen the pool); the
+union is scored by every part: within a part, a weighted geometric mean of the positive units' scores (a
+soft AND, so "dog beach" prefers dogs on beaches over either alone) minus the negative units' scores;
+across parts, the parts' weighted sum. The union is first scored on the stores' estimates (an index's
+8-bit copy, class postings: memory, no reads), and only its best EXACT_PER_K x k (at least EXACT_MIN) are
+scored again on exact rows, which give the returned scores. Scores are always finite: an image whose
+score is not (a damaged vector) is left out, never ranked.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -19,6 +22,7 @@ from pixseek.search.bridges.base import Part
 
 FLOOR = 1e-3  # keeps one unmatched term from zeroing the geometric mean
 NOMINATE = 0.5  # parts weighing less than half the heaviest part fetch no candidates of their own
+EXACT_PER_K, EXACT_MIN = 4, 100  # candidates scored on exact rows after the estimates (docs/million.md)
 
 
 def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, float]]:
@@ -36,11 +40,15 @@ def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, f
         if p.weight < NOMINATE * lead:
             continue  # a minor part of a blend re-scores the others' candidates but nominates none
         pos = np.stack([u.vector for u in p.units if u.weight > 0])
-        _, cand = p.store.search(pos, max(k, candidates))
+        cand = p.store.shortlist(pos, max(k, candidates))
         found.append(cand[cand >= 0])
     ids = np.unique(np.concatenate(found))
     if len(ids) == 0:
         return []
+    exact = max(EXACT_PER_K * k, EXACT_MIN)
+    if len(ids) > exact:
+        guess = sum(p.weight * part_scores(p, ids, p.store.estimate) for p in parts)
+        ids = np.sort(ids[np.argsort(-np.nan_to_num(guess, nan=-np.inf), kind="stable")[:exact]])
     total = np.zeros(len(ids), np.float64)
     for p in parts:
         total += p.weight * part_scores(p, ids)
@@ -50,11 +58,14 @@ def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, f
     return [(int(ids[i]), float(total[i])) for i in top]
 
 
-def part_scores(part: Part, ids: np.ndarray) -> np.ndarray:
-    """(len(ids),) one part's soft-AND score of each image."""
+def part_scores(part: Part, ids: np.ndarray,
+                score: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """(len(ids),) one part's soft-AND score of each image; `score(ids, vectors)` gives the (n, units)
+    inner products (exact rows by default, or the store's estimates)."""
     vectors = np.stack([u.vector for u in part.units]).astype(np.float32)
     w = np.array([u.weight for u in part.units], np.float64)
-    per_unit = np.clip(part.store.get(ids) @ vectors.T, 0, None).astype(np.float64)  # (n, units)
+    raw = part.store.get(ids) @ vectors.T if score is None else score(ids, vectors)
+    per_unit = np.clip(raw, 0, None).astype(np.float64)  # (n, units)
     pos = w > 0
     score = np.exp(np.log(FLOOR + per_unit[:, pos]) @ (w[pos] / w[pos].sum())) if pos.sum() > 1 else per_unit[:, pos][:, 0]
     return score - per_unit[:, ~pos] @ -w[~pos]

@@ -9,9 +9,10 @@ import numpy as np
 from pixseek.config import ram_limit_bytes
 from pixseek.store.pages import RecentRows, as_float32, release_pages, row_reader
 from pixseek.store.topk import TopK, top_k
+from pixseek.store.vectors import ExactScoring
 
 
-class ArrayStore:
+class ArrayStore(ExactScoring):
     """Vectors (store/vectors.py) over an array or memory map (exact inner product, in chunks): derived vectors and evaluation."""
 
     CHUNK = 65536

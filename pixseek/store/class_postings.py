@@ -6,7 +6,8 @@ photo's probability sits on a few classes, so each photo's TOP strongest classes
 one list per class of (row, probability), strongest first. A query reads the heads of its heaviest
 classes' lists, sums them per photo to nominate candidates, and re-scores those candidates exactly on
 their stored rows: the scores it returns are exact, only the candidate pool is approximate (recall@10 against
-the exact scan: docs/benchmarks.md).
+the exact scan: docs/benchmarks.md). The same classes are also kept per photo (a forward copy, 64 bytes a
+photo), so a ranker can estimate any photo's score from them before it reads exact rows (`estimate`).
 
 Below POSTINGS_FROM rows the exact scan is fast enough and no postings exist. The file
 (`probs.postings`, covering the first `rows` rows) is written by the writer (`save`, after an index
@@ -42,6 +43,8 @@ class Segment:
     starts: np.ndarray  # (classes + 1,) int64
     ids: np.ndarray  # int32 row ids
     values: np.ndarray  # float16 probabilities
+    classes: np.ndarray  # (rows, TOP) int16: row first + r's strongest classes (forward copy)...
+    strengths: np.ndarray  # (rows, TOP) float16: ...and their probabilities (0 for a row left out)
 
 
 class PostingsStore(StoreOver):
@@ -84,13 +87,9 @@ class PostingsStore(StoreOver):
         if not self.segments:
             return self.store.search(queries, k)
         queries = np.atleast_2d(np.asarray(queries, np.float32))
-        covered = self._covered()
-        pool = max(k, MIN_POOL)
         out_s, out_i = [], []
         for q in queries:
-            cand = self._nominate(q, pool)
-            if covered < self.store.rows:
-                cand = np.concatenate([cand, np.arange(covered, self.store.rows)])
+            cand = self._candidates(q, max(k, MIN_POOL))
             scores = self.store.get(cand) @ q  # reads and checks the rows once
             keep = self.store.usable(cand)
             cand, scores = cand[keep], scores[keep]
@@ -99,7 +98,48 @@ class PostingsStore(StoreOver):
             out_i.append(i[0])
         return np.stack(out_s), np.stack(out_i)
 
+    def shortlist(self, queries: np.ndarray, n: int) -> np.ndarray:
+        """(n_queries, n) live ids nominated by the postings (no rows read), -1 where fewer."""
+        if not self.segments:
+            return self.store.search(queries, n)[1]
+        queries = np.atleast_2d(np.asarray(queries, np.float32))
+        out = np.full((len(queries), n), -1, np.int64)
+        live = self.store.live
+        for r, q in enumerate(queries):
+            cand = self._candidates(q, max(n, MIN_POOL))
+            cand = cand[live[cand]]
+            if len(cand) > n:
+                cand = cand[np.argpartition(-self.estimate(cand, q)[:, 0], n - 1)[:n]]
+            out[r, :len(cand)] = cand
+        return out
+
+    def estimate(self, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """From each photo's strongest classes (a lower bound: the rest of its probability is left out);
+        rows no segment covers yet are read exactly."""
+        vectors = np.atleast_2d(np.asarray(vectors, np.float32))
+        ids = np.asarray(ids, np.int64)
+        out = np.empty((len(ids), len(vectors)), np.float32)
+        done = np.zeros(len(ids), bool)
+        for seg in self.segments:
+            at = np.flatnonzero((ids >= seg.first) & (ids < seg.first + seg.rows))
+            if len(at):
+                rows = ids[at] - seg.first
+                cls, val = np.asarray(seg.classes[rows], np.int64), np.asarray(seg.strengths[rows], np.float32)
+                out[at] = np.einsum("nt,unt->nu", val, vectors[:, cls])
+                done[at] = True
+        if not done.all():
+            out[~done] = self.store.get(ids[~done]) @ vectors.T
+        return out
+
     # -- postings ---------------------------------------------------------------------------------
+    def _candidates(self, q: np.ndarray, pool: int) -> np.ndarray:
+        """The postings' nominees for one query, and every row added since the segments were made."""
+        cand = self._nominate(q, pool)
+        covered = self._covered()
+        if covered < self.store.rows:
+            cand = np.concatenate([cand, np.arange(covered, self.store.rows)])
+        return cand
+
     def _covered(self) -> int:
         return sum(seg.rows for seg in self.segments)
 
@@ -133,13 +173,12 @@ class PostingsStore(StoreOver):
                 continue
             idx = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
             w = np.repeat(weights, hi - lo)
-            rows = seg.ids[idx] - seg.first
-            summed = np.bincount(rows, weights=w * seg.values[idx], minlength=seg.rows)
-            touched = np.flatnonzero(summed)
+            touched, where = np.unique(seg.ids[idx], return_inverse=True)  # only the rows the heads name
+            summed = np.bincount(where, weights=w * seg.values[idx], minlength=len(touched))
             take = min(pool, len(touched))
             if take:
-                best = touched[np.argpartition(-summed[touched], take - 1)[:take]]
-                found_ids.append(best + seg.first)
+                best = np.argpartition(-summed, take - 1)[:take]
+                found_ids.append(touched[best].astype(np.int64))
                 found_scores.append(summed[best])
         if not found_ids:
             return np.zeros(0, np.int64)
@@ -158,27 +197,28 @@ def forget_postings(folder: Path) -> None:
 
 def _build(store: LocalVectorStore, first: int, stop: int) -> Segment:
     """Postings of rows first..stop-1, read a chunk at a time (damaged rows left out)."""
-    classes, ids, values = [], [], []
+    top = min(TOP, store.dim)
+    forward_cls = np.zeros((stop - first, top), np.int16)
+    forward_val = np.zeros((stop - first, top), np.float16)
     for lo in range(first, stop, CHUNK):
         part = np.arange(lo, min(stop, lo + CHUNK))
         rows, ok = store.read(part)
         rows, part = rows[ok], part[ok]
-        top = min(TOP, store.dim)
         best = np.argpartition(-rows, top - 1, axis=1)[:, :top]
-        classes.append(best.astype(np.int16).ravel())
-        ids.append(np.repeat(part.astype(np.int32), top))
-        values.append(np.take_along_axis(rows, best, 1).astype(np.float16).ravel())
-    cls = np.concatenate(classes) if classes else np.zeros(0, np.int16)
-    ids_ = np.concatenate(ids) if ids else np.zeros(0, np.int32)
-    values_ = np.concatenate(values) if values else np.zeros(0, np.float16)
-    return _ordered(Segment(first, stop - first, np.zeros(0, np.int64), ids_, values_), cls, store.dim)
+        forward_cls[part - first] = best
+        forward_val[part - first] = np.take_along_axis(rows, best, 1)
+    kept = forward_val.any(1)
+    cls = forward_cls[kept].ravel()
+    ids = np.repeat(np.arange(first, stop, dtype=np.int32)[kept], top)
+    return _ordered(Segment(first, stop - first, np.zeros(0, np.int64), ids, forward_val[kept].ravel(),
+                            forward_cls, forward_val), cls, store.dim)
 
 
 def _ordered(seg: Segment, cls: np.ndarray, dim: int) -> Segment:
     """`seg` with its postings sorted by class, strongest first within a class (the heads a query reads)."""
     order = np.lexsort((-seg.values.astype(np.float32), cls))
     starts = np.searchsorted(cls[order], np.arange(dim + 1)).astype(np.int64)
-    return Segment(seg.first, seg.rows, starts, seg.ids[order], seg.values[order])
+    return Segment(seg.first, seg.rows, starts, seg.ids[order], seg.values[order], seg.classes, seg.strengths)
 
 
 def _merge(segments: list[Segment], dim: int) -> Segment:
@@ -186,36 +226,44 @@ def _merge(segments: list[Segment], dim: int) -> Segment:
     cls = np.concatenate([np.repeat(np.arange(dim, dtype=np.int16), np.diff(s.starts)) for s in segments])
     ids = np.concatenate([np.asarray(s.ids) for s in segments])
     values = np.concatenate([np.asarray(s.values) for s in segments])
-    return _ordered(Segment(segments[0].first, sum(s.rows for s in segments), np.zeros(0, np.int64), ids, values),
-                    cls, dim)
+    forward = [np.concatenate([np.asarray(getattr(s, f)) for s in segments]) for f in ("classes", "strengths")]
+    return _ordered(Segment(segments[0].first, sum(s.rows for s in segments), np.zeros(0, np.int64), ids, values,
+                            *forward), cls, dim)
 
 
-MAGIC = b"pixseek-postings-1\0"
+MAGIC = b"pixseek-postings-2\0"  # 2: with the forward copy (a file of 1 is rebuilt when opened)
 
 
 def _save(path: Path, seg: Segment) -> None:
-    """One file: a header (magic, rows, classes, postings), then starts, ids and values as stored in memory,
-    so that opening it maps them instead of reading 100 MB; written atomically."""
-    header = np.array([seg.rows, len(seg.starts) - 1, len(seg.ids)], np.int64).tobytes()
+    """One file: a header (magic, rows, classes, postings, classes kept per row), then starts, ids, values
+    and the forward copy as stored in memory, so that opening it maps them instead of reading 160 MB;
+    written atomically."""
+    top = seg.classes.shape[1]
+    header = np.array([seg.rows, len(seg.starts) - 1, len(seg.ids), top], np.int64).tobytes()
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(MAGIC + header)
-        for array, dtype in ((seg.starts, np.int64), (seg.ids, np.int32), (seg.values, np.float16)):
+        for array, dtype in ((seg.starts, np.int64), (seg.ids, np.int32), (seg.values, np.float16),
+                             (seg.classes, np.int16), (seg.strengths, np.float16)):
             f.write(np.ascontiguousarray(array, dtype).tobytes())
 
 
 def _load(path: Path) -> Segment:
     """The file's segment, its arrays memory-mapped; ValueError when the file is not whole."""
     with open(path, "rb") as f:
-        head = f.read(len(MAGIC) + 24)
-    if len(head) < len(MAGIC) + 24 or not head.startswith(MAGIC):
-        raise ValueError(f"{path} is not a postings file")
-    rows, classes, n = (int(v) for v in np.frombuffer(head[len(MAGIC):], np.int64))
+        head = f.read(len(MAGIC) + 32)
+    if len(head) < len(MAGIC) + 32 or not head.startswith(MAGIC):
+        raise ValueError(f"{path} is not a postings file of this version")
+    rows, classes, n, top = (int(v) for v in np.frombuffer(head[len(MAGIC):], np.int64))
     offset = len(head)
-    if path.stat().st_size != offset + 8 * (classes + 1) + 6 * n:
+    if path.stat().st_size != offset + 8 * (classes + 1) + 6 * n + 4 * rows * top:
         raise ValueError(f"{path} is cut short")
     starts = np.memmap(path, np.int64, "r", offset, (classes + 1,))
-    ids = np.memmap(path, np.int32, "r", offset + 8 * (classes + 1), (n,))
-    values = np.memmap(path, np.float16, "r", offset + 8 * (classes + 1) + 4 * n, (n,))
+    offset += 8 * (classes + 1)
+    ids = np.memmap(path, np.int32, "r", offset, (n,))
+    values = np.memmap(path, np.float16, "r", offset + 4 * n, (n,))
+    offset += 6 * n
+    forward_cls = np.memmap(path, np.int16, "r", offset, (rows, top))
+    forward_val = np.memmap(path, np.float16, "r", offset + 2 * rows * top, (rows, top))
     if n and (int(starts[-1]) != n or int(starts[0]) != 0):
         raise ValueError(f"{path} is damaged")
-    return Segment(0, rows, np.asarray(starts), ids, values)
+    return Segment(0, rows, np.asarray(starts), ids, values, forward_cls, forward_val)

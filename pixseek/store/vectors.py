@@ -46,6 +46,27 @@ class Vectors(Protocol):
         """(scores, ids), each (n_queries, k), best first; missing slots have id -1."""
         ...
 
+    def shortlist(self, queries: np.ndarray, n: int) -> np.ndarray:
+        """(n_queries, n) candidate ids (-1 where none) for a caller that scores them itself: a store with
+        an index or postings skips reading exact rows here."""
+        ...
+
+    def estimate(self, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """(len(ids), len(vectors)) inner products, from a compact copy in memory where the store keeps one
+        (an index's 8-bit copy, class postings), exact otherwise: what a ranker narrows candidates on
+        before it reads exact rows."""
+        ...
+
+
+class ExactScoring:
+    """shortlist and estimate for stores that keep no compact copy: both exact (search, get)."""
+
+    def shortlist(self, queries: np.ndarray, n: int) -> np.ndarray:
+        return self.search(queries, n)[1]
+
+    def estimate(self, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        return self.get(ids) @ np.atleast_2d(np.asarray(vectors, np.float32)).T
+
 
 class VectorStore(Vectors, Protocol):
     """A collection's durable vectors (local files, Milvus): what indexing writes through."""
@@ -66,9 +87,9 @@ class VectorStore(Vectors, Protocol):
         ...
 
 
-class StoreOver:
+class StoreOver(ExactScoring):
     """A store that adds something over another (an ANN index, class postings) and hands the rest to it:
-    length, row count, rows by id, which ids are usable, the stored matrix."""
+    length, row count, rows by id, which ids are usable, the stored matrix, estimates."""
 
     def __init__(self, store) -> None:
         self.store, self.dim = store, store.dim
@@ -89,8 +110,11 @@ class StoreOver:
     def matrix(self) -> np.ndarray:
         return self.store.matrix()
 
+    def estimate(self, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        return self.store.estimate(ids, vectors)
 
-class LocalVectorStore:
+
+class LocalVectorStore(ExactScoring):
     """Rows in `<folder>/<name>.<dtype>`, row i = id i, their checksums in `<file>.sums`; a live mask
     marks removed ids."""
 

@@ -124,3 +124,52 @@ def test_a_cut_short_postings_file_is_not_trusted(tmp_path, real):
     writer = PostingsStore(inner, tmp_path, writer=True, postings_from=0)
     writer.save()  # the writer replaces it
     assert PostingsStore(inner, tmp_path, postings_from=0)._on_disk == len(probs)
+
+
+def test_estimates_are_lower_bounds_from_the_strongest_classes_and_shortlists_skip_removed_rows(tmp_path, real):
+    """A photo's estimate sums its 16 strongest classes only: never above the exact score, and short of it
+    by at most the weight its other classes could carry; the shortlist holds the exact top 10 and never a
+    removed photo, and both survive writing and reading the file."""
+    probs, queries = real
+    inner = store_of(tmp_path, probs)
+    PostingsStore(inner, tmp_path, writer=True, postings_from=0).save()
+    live = list(range(1, len(probs)))  # photo 0 removed
+    reader = PostingsStore(LocalVectorStore(tmp_path, "probs", probs.shape[1], "float16", len(probs), live),
+                           tmp_path, postings_from=0)
+    ids = np.arange(len(probs))
+    Q = np.stack(queries)
+    exact = probs.astype(np.float32) @ Q.T
+    guess = reader.estimate(ids, Q)
+    top16 = np.sort(probs.astype(np.float32), axis=1)[:, -16:].sum(1)
+    slack = (1 - top16)[:, None] * Q.max(1)[None, :]
+    assert guess.shape == exact.shape and (guess <= exact + 1e-3).all() and (exact - guess <= slack + 1e-3).all()
+    kept = [len(set(np.argsort(-e)[:10]) & set(np.argsort(-g)[:40])) / 10 for e, g in zip(exact.T, guess.T)]
+    assert np.mean(kept) >= 0.95, kept  # what a ranker needs: the true top 10 among the best estimates
+    short = reader.shortlist(Q, 40)
+    hits = []
+    for q, row in zip(queries, short):
+        assert 0 not in row.tolist()
+        truth = [i for i in exact_top(inner, q, 11) if i != 0][:10]
+        hits.append(len(set(row.tolist()) & set(truth)) / 10)
+    assert np.mean(hits) >= 0.95, hits
+
+
+def test_ranking_on_estimates_then_exact_rows_matches_exact_ranking(tmp_path, real):
+    """The ranker scores a blend's candidates on the postings' estimates, then only its best few on exact
+    rows: two-word soft-AND queries rank as they do over the exact store, with exact scores."""
+    from pixseek.search.bridges.base import Part, Unit
+    from pixseek.search.ranker import part_scores, rank
+
+    probs, queries = real
+    inner = store_of(tmp_path, probs)
+    postings = PostingsStore(inner, tmp_path, writer=True, postings_from=0)
+    postings.save()
+    overlap = []
+    for a, b in zip(queries[::2], queries[1::2]):
+        units = [Unit(a, 1.0, "a"), Unit(b, 1.0, "b")]
+        fast = rank([Part(postings, units)], 20, candidates=200)
+        slow = rank([Part(inner, units)], 20, candidates=200)
+        ids = np.array([i for i, _ in fast])
+        assert np.allclose([s for _, s in fast], part_scores(Part(inner, units), ids), atol=1e-6)
+        overlap.append(len(set(ids.tolist()) & {i for i, _ in slow}) / 20)
+    assert np.mean(overlap) >= 0.95, overlap

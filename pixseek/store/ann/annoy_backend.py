@@ -56,6 +56,10 @@ class AnnoyBackend:
         scores[pos < 0] = -np.inf
         return scores, pos
 
+    def vectors(self, positions: np.ndarray) -> np.ndarray | None:
+        """Annoy gives items back one Python call each: too slow to stand in for reading rows."""
+        return None
+
     def save(self, path: Path) -> None:
         self.index.save(str(path))  # annoy re-opens the saved file memory-mapped
 

@@ -36,6 +36,10 @@ class Backend(Protocol):
     def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, positions), each (len(q), k): larger scores are better, position -1 where none."""
         ...
+    def vectors(self, positions: np.ndarray) -> np.ndarray | None:
+        """float32 copies of these rows held in memory (exact, or decoded from an 8-bit copy), or None when
+        the index keeps none it can give back (codes alone, trees)."""
+        ...
     def save(self, path: Path) -> None: ...
 
 

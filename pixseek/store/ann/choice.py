@@ -48,8 +48,9 @@ def choose_index(n: int, dim: int, max_memory_bytes: int, exact_below: int = 20_
     pca_above, pca_dim: vectors wider than pca_above are reduced to pca_dim dimensions by PCA before IVF-PQ
         (2,280-d image vectors in 32 bytes: recall@10 0.89 -> 0.99 with 1,000 re-ranked candidates at
         100,000 photos, docs/benchmarks.md); training then reads a sample, never every vector. Where the
-        budget allows, an 8-bit copy of the reduced vectors (`,sq8`) re-scores the codes' candidates in
-        memory, so that fewer exact rows are read (docs/million.md).
+        budget allows, an 8-bit copy of the (reduced) vectors (`,sq8`) re-scores the codes' candidates in
+        memory, so that fewer exact rows are read, and lets a ranker estimate any row's score
+        (docs/million.md).
     """
     budget = max_memory_bytes * headroom
     out: list[tuple[str, str]] = []
@@ -77,8 +78,9 @@ def choose_index(n: int, dim: int, max_memory_bytes: int, exact_below: int = 20_
                          "vectors kept on disk")
     for m in pq_sizes:
         if m * 8 <= dim * 32:  # never compress to more bits than the float32 vector holds
-            consider(f"ivf{nlist},pq{m}", f"compressed to {m} bytes per vector, {nlist} lists for {n:,} vectors, "
-                                          "re-ranked on the exact vectors kept on disk")
+            for copy, how in ((",sq8", "candidates re-scored on an 8-bit copy of the vectors in memory, then "), ("", "")):
+                consider(f"ivf{nlist},pq{m}{copy}", f"compressed to {m} bytes per vector, {nlist} lists for {n:,} "
+                                                    f"vectors, {how}re-ranked on the exact vectors kept on disk")
     if n >= exact_below:
         consider("flat", "exact search is always correct but reads every vector per query")
     consider("annoy50", "Annoy trees are memory-mapped and build quickly")

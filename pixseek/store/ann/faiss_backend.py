@@ -108,6 +108,13 @@ class FaissBackend:
             np.negative(scores, out=scores)  # LSH gives Hamming distances
         return scores, pos
 
+    def vectors(self, positions: np.ndarray) -> np.ndarray | None:
+        """Flat and HNSW hold the vectors; `sq8` decodes its 8-bit copy (through the PCA's inverse, so the
+        rows live in the input space); IVF-PQ codes alone and LSH hashes give none."""
+        if self.spec.kind not in ("flat", "hnsw") and self._refine is None:
+            return None
+        return self.index.reconstruct_batch(np.ascontiguousarray(positions, np.int64))
+
     def save(self, path: Path) -> None:
         """Serialized in memory and written by Python, so a full disk is an OSError with its errno (faiss's
         own writer raises a RuntimeError carrying a C++ message) and the caller's clean-up applies."""

@@ -40,6 +40,7 @@ class AnnIndex:
         self._vectors: np.ndarray | Callable[[], np.ndarray] | None = None
         self._gather: Callable[[np.ndarray], np.ndarray] | None = None
         self._defaults = spec.knobs()
+        self._order: np.ndarray | None = None  # argsort of ids, for _positions when they are not 0..n-1
 
     # -- building and updating --------------------------------------------------------------------
 
@@ -142,6 +143,46 @@ class AnnIndex:
 
     def search(self, queries: np.ndarray, k: int, **knobs: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each (n_queries, k), best first; missing slots have id -1 and score -inf."""
+        return self._search(queries, k, knobs, exact=True)
+
+    def candidates(self, queries: np.ndarray, n: int) -> np.ndarray:
+        """(n_queries, n) ids in the index's own order (its codes, or their 8-bit copy), -1 where none: no
+        exact rows are read, for a caller that scores the candidates itself."""
+        return self._search(queries, n, {}, exact=False)[1]
+
+    def held(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, mask): float32 copies of `ids` that the index holds in memory (exact for flat and HNSW,
+        decoded from the 8-bit copy of `sq8`, the side buffer's), mask False where it holds none (IVF-PQ
+        codes without a copy, Annoy, removed or unknown ids)."""
+        ids = np.asarray(ids, np.int64)
+        rows = np.zeros((len(ids), self.dim), np.float32)
+        mask = np.zeros(len(ids), bool)
+        if self.backend is not None and len(self.ids):
+            pos = self._positions(ids)
+            ok = pos >= 0
+            ok[ok] &= self.alive[pos[ok]]
+            if ok.any():
+                got = self.backend.vectors(pos[ok])
+                if got is not None:
+                    rows[ok], mask[ok] = got, True
+        if len(self.side_ids):
+            where = {int(i): j for j, i in enumerate(self.side_ids.tolist()) if self.side_alive[j]}
+            for r, i in enumerate(ids.tolist()):
+                if not mask[r] and i in where:
+                    rows[r], mask[r] = self.side_vectors[where[i]], True
+        return rows, mask
+
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        """Row positions in the backend of `ids`, -1 for ids it does not hold."""
+        if self._identity:
+            return np.where((ids >= 0) & (ids < len(self.ids)), ids, -1)
+        if self._order is None or len(self._order) != len(self.ids):
+            self._order = np.argsort(self.ids, kind="stable")
+        sorted_ids = self.ids[self._order]
+        at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+        return np.where(sorted_ids[at] == ids, self._order[at], -1)
+
+    def _search(self, queries: np.ndarray, k: int, knobs: dict[str, int], exact: bool) -> tuple[np.ndarray, np.ndarray]:
         q = _as_matrix(queries)
         assert q.shape[1] == self.dim, (q.shape, self.dim)
         if knobs:
@@ -154,7 +195,7 @@ class AnnIndex:
         backend = self.backend
         if backend is not None:
             backend.set_knobs(knobs)
-        rerank = knobs.get("rerank", 0) if self.spec.reranks and self._vectors is not None else 0
+        rerank = knobs.get("rerank", 0) if exact and self.spec.reranks and self._vectors is not None else 0
         want = max(k, min(k * rerank, RERANK_POOL)) if rerank else k
         if backend is not None and not self._n_dead and not len(self.side_ids) and want <= len(self.ids):
             scores, ids = backend.search(q, want)  # the common case: one library call, then map ids

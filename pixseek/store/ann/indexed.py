@@ -101,6 +101,27 @@ class IndexedVectorStore(StoreOver):
             fetch = 2 * fetch + 10
         return top_k(np.where(ok, scores, -np.inf), k, np.where(ok, ids, -1))
 
+    def shortlist(self, queries: np.ndarray, n: int) -> np.ndarray:
+        """The index's n best candidates by its own scores (no rows read, so a row damaged since the build is
+        only left out once a read found it; the caller's exact scores read it)."""
+        if self.index is None:
+            return self.store.search(queries, n)[1]
+        ids = self.index.candidates(queries, n)
+        found = ids >= 0
+        found[found] = self.store.live[ids[found]]
+        return np.where(found, ids, -1)
+
+    def estimate(self, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """From the copies the index holds in memory (flat, HNSW, `sq8`), exact rows for the others."""
+        vectors = np.atleast_2d(np.asarray(vectors, np.float32))
+        if self.index is None:
+            return self.store.estimate(ids, vectors)
+        ids = np.asarray(ids, np.int64)
+        rows, held = self.index.held(ids)
+        if not held.all():
+            rows[~held] = self.store.get(ids[~held])
+        return rows @ vectors.T
+
     def save(self) -> None:
         """Write the index atomically; call after a batch of adds/removes (the store itself is already durable)."""
         if not self.persist or self.index is None:

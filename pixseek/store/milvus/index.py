@@ -39,6 +39,8 @@ def milvus_index(text: str = "exact", dim: int | None = None, lite: bool = False
         ef = knobs.get("ef", DEFAULT_KNOBS["hnsw"]["ef"])
         return MilvusIndex(spec.text, "HNSW", {"M": m, "efConstruction": max(200, 4 * m)}, {"ef": ef})
     if spec.kind == "ivfpq":
+        if spec.params.get("pca") or spec.params.get("sq"):
+            raise PixseekError(f"index {text!r}: Milvus's IVF_PQ has no PCA step or 8-bit copy; use ivfN,pqM there")
         if lite:
             raise PixseekError(f"Milvus Lite has no IVF_PQ index ({text}): use hnswM or exact there, "
                                "or a Milvus cluster for IVF_PQ")

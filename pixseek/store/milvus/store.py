@@ -26,14 +26,14 @@ import numpy as np
 from pixseek.errors import PixseekError
 from pixseek.store.milvus.filters import MAX_FOLDER_DEPTH, MetaFilter, ancestors
 from pixseek.store.milvus.index import MilvusIndex
-from pixseek.store.vectors import FileMeta
+from pixseek.store.vectors import ExactScoring, FileMeta
 
 ROWS_PER_WRITE = 512  # ~4.7 MB of 2280-d float32 per request, well under gRPC's message limit
 IDS_PER_READ = 1024
 QUERIES_PER_SEARCH = 256
 
 
-class MilvusVectorStore:
+class MilvusVectorStore(ExactScoring):
     """The VectorStore protocol over one Milvus collection; `search` also takes a `MetaFilter`."""
 
     def __init__(self, client: Any, collection: str, dim: int, index: MilvusIndex, committed_rows: int = 0,
