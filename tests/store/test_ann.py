@@ -307,6 +307,27 @@ def test_damaged_index_is_detected_and_rebuilt(tmp_path, photos, damage):
     AnnIndex.load(path)  # the rebuilt index was saved and is sound
 
 
+def test_a_verified_large_payload_is_not_read_again_until_it_changes(tmp_path, photos, monkeypatch):
+    """Large payloads keep a memo of their verified checksum (in the cache folder): a load trusts it while the
+    file's inode, size and time are the ones verified; a file rewritten since is checked again, and found."""
+    monkeypatch.setattr(ann_files, "MEMO_ABOVE", 0)
+    monkeypatch.setenv("PIXSEEK_CACHE", str(tmp_path / "cache"))
+    path = saved_store(tmp_path / "c", photos)
+    target = payload(path, ".faiss")
+    assert len(list((tmp_path / "cache" / "checked-index-files").iterdir())) == 2  # written by the save
+    reads = []
+    monkeypatch.setattr(ann_files, "_crc32", lambda p: reads.append(p) or 0)
+    AnnIndex.load(path)
+    assert not reads  # both payloads trusted
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    monkeypatch.undo()
+    monkeypatch.setenv("PIXSEEK_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(IndexFileError, match="checksum"):
+        AnnIndex.load(path)
+
+
 def test_crash_mid_save_keeps_last_good_index(tmp_path, photos, monkeypatch):
     path = saved_store(tmp_path, photos)
     index = AnnIndex.load(path)
