@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("reindex", parents=[common], help="switch the image index type and rebuild it (no re-embedding)")
-    s.add_argument("--index", metavar="SPEC", default=None, help="auto, flat, hnsw32, ivf1024,pq32, annoy100, lsh256")
+    s.add_argument("--index", metavar="SPEC", default=None,
+                   help="auto, flat, hnsw32, ivf1024,pq32[,sq8], pca256,ivf1024,pq32[,sq8], annoy100, lsh256")
     s.add_argument("--max-memory", metavar="SIZE")
     s.set_defaults(func=cmd_reindex)
 
