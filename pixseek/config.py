@@ -36,6 +36,8 @@ VARIABLES = (
     Variable("PIXSEEK_THREADS", "0", "threads per encoder session (0: one per core)"),
     Variable("PIXSEEK_RAM_MB", "2048", "vector files up to this size are searched from a float32 copy in RAM"),
     Variable("PIXSEEK_WORKER_NICE", "19", "niceness of the decoding processes of `pixseek index`"),
+    Variable("PIXSEEK_MAP_INDEXES", "", "1: memory-map large index codes when loading, 0: read them whole "
+             "(default: mapped, except in `pixseek serve`)"),
     Variable("PIXSEEK_WORDNET", "", "a WordNet 3.0 dict folder, before the system's (wordnet-base) and NLTK's"),
     Variable("PIXSEEK_MILVUS_TOKEN", "", "token for a Milvus server (milvus://...)"),
     Variable("PIXSEEK_RAY_CRASH_ONCE", "", "tests only: a file whose creation makes one Ray worker crash"),
@@ -76,6 +78,23 @@ def cache_dir() -> Path:
     base = Path(given) if given else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pixseek"
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+_LONG_RUNNING = False  # set by `pixseek serve` (interfaces/http.py) for the process
+
+
+def long_running() -> None:
+    """This process serves many queries: read index codes whole (steady latency) rather than map them."""
+    global _LONG_RUNNING
+    _LONG_RUNNING = True
+
+
+def map_index_codes() -> bool:
+    """Whether index codes (the 8-bit copy, HNSW's vectors) are memory-mapped when loaded: a one-shot CLI
+    search then opens a million photos' indexes in milliseconds instead of 1.5 s; a server reads them whole,
+    so that no query pays page faults on pages the kernel has dropped (docs/million.md)."""
+    given = env("PIXSEEK_MAP_INDEXES")
+    return given not in ("0", "false", "no") if given else not _LONG_RUNNING
 
 
 def encoder_threads() -> int:

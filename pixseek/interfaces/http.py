@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from pixseek.config import env
+from pixseek.config import env, long_running
 from pixseek.encoders.base import Embedding
 from pixseek.encoders.images import Box as Region
 from pixseek.encoders.images import parse_box
@@ -294,6 +294,7 @@ def serve(collection_folder: str | Path, host: str = "127.0.0.1", port: int = 80
         print(f"pixseek: warning: listening on {host} without --token: anyone who can reach it can search and "
               "view your indexed images", file=sys.stderr)
     hosts = LOOPBACK | {host} if host in LOOPBACK else None
+    long_running()  # index codes read whole: steady latency over many queries
     app = create_app(collection_folder, token=token, allowed_hosts=hosts)
     print(f"pixseek: serving {app.state.service.col.folder} at http://{host}:{port}/", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
