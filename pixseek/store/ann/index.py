@@ -196,7 +196,7 @@ class AnnIndex:
         if backend is not None:
             backend.set_knobs(knobs)
         rerank = knobs.get("rerank", 0) if exact and self.spec.reranks and self._vectors is not None else 0
-        want = max(k, min(k * rerank, RERANK_POOL)) if rerank else k
+        want = max(k, min(max(k * rerank, knobs.get("min_rows", 0)), RERANK_POOL)) if rerank else k
         if backend is not None and not self._n_dead and not len(self.side_ids) and want <= len(self.ids):
             scores, ids = backend.search(q, want)  # the common case: one library call, then map ids
             if not self._identity:  # row position i holds id i unless removals preceded the build

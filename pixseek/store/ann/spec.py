@@ -28,10 +28,12 @@ DEFAULT_KNOBS: dict[str, dict[str, int]] = {
 }
 PCA_RERANK = 50
 # With an 8-bit copy of the (reduced) vectors (`,sq8`), the codes' best refine x rerank x k candidates are
-# re-scored on the copy in memory and only its best rerank x k are read from disk: at a million photos
-# (k = 10) 1,000 candidates -> 200 rows gave recall@10 0.970, against 0.945 for 500 rows straight from the
-# codes (docs/million.md).
-SQ_RERANK, SQ_REFINE = 20, 5
+# re-scored on the copy in memory and only its best rerank x k are read from disk. At a million photos
+# (80 photos' nearest 10, against an exact scan) rerank 20 / 30 / 40 gave recall@10 0.955 / 0.981 / 0.990
+# (docs/million.md); 50 x k rows straight from the codes gave 0.945-0.96. Small k read at least
+# SQ_MIN_ROWS rows: a photo in a crowded neighbourhood needs that many whatever k is (25 photos: recall@10
+# 0.936 with 330 rows, 0.968 with 550), and a few hundred rows cost a few ms.
+SQ_RERANK, SQ_REFINE, SQ_MIN_ROWS = 30, 5, 500
 RERANK_POOL = 2000  # re-rank at most this many candidates (or k, when more are asked for)
 
 
@@ -74,7 +76,7 @@ class IndexSpec:
         more candidates (50 x k: recall@10 0.958 at a million photos, 20 x k: 0.900; docs/million.md)."""
         knobs = dict(DEFAULT_KNOBS[self.kind])
         if self.params.get("sq"):
-            knobs.update(rerank=SQ_RERANK, refine=SQ_REFINE)
+            knobs.update(rerank=SQ_RERANK, refine=SQ_REFINE, min_rows=SQ_MIN_ROWS)
         elif self.params.get("pca"):
             knobs["rerank"] = PCA_RERANK
         return knobs
