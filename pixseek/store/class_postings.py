@@ -226,9 +226,10 @@ def _merge(segments: list[Segment], dim: int) -> Segment:
     cls = np.concatenate([np.repeat(np.arange(dim, dtype=np.int16), np.diff(s.starts)) for s in segments])
     ids = np.concatenate([np.asarray(s.ids) for s in segments])
     values = np.concatenate([np.asarray(s.values) for s in segments])
-    forward = [np.concatenate([np.asarray(getattr(s, f)) for s in segments]) for f in ("classes", "strengths")]
+    classes = np.concatenate([np.asarray(s.classes) for s in segments])
+    strengths = np.concatenate([np.asarray(s.strengths) for s in segments])
     return _ordered(Segment(segments[0].first, sum(s.rows for s in segments), np.zeros(0, np.int64), ids, values,
-                            *forward), cls, dim)
+                            classes, strengths), cls, dim)
 
 
 MAGIC = b"pixseek-postings-2\0"  # 2: with the forward copy (a file of 1 is rebuilt when opened)

@@ -75,7 +75,7 @@ class FaissBackend:
         if not index.is_trained:
             index.train(np.ascontiguousarray(train, np.float32))
         if isinstance(index, faiss.IndexPreTransform) or p.get("sq"):
-            index = faiss.deserialize_index(faiss.serialize_index(index))  # one object owning its parts
+            index = _owned(index)  # one object owning its parts
         return cls(spec, index)
 
     def __len__(self) -> int:
@@ -83,9 +83,7 @@ class FaissBackend:
 
     def add(self, x: np.ndarray) -> None:
         if self.mapped:  # faiss aborts the process on adding to codes it maps: take an owned copy first
-            import faiss
-
-            self._use(self.spec, faiss.deserialize_index(faiss.serialize_index(self.index)), False)
+            self._use(self.spec, _owned(self.index), False)
         self.index.add(x)
 
     def set_knobs(self, knobs: dict[str, int]) -> None:
@@ -141,6 +139,13 @@ class FaissBackend:
 
         mapped = map_index_codes()
         return cls(spec, faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mapped else 0), mapped)
+
+
+def _owned(index):
+    """A copy of `index` that owns all its parts in memory (none borrowed from Python objects or mapped)."""
+    import faiss
+
+    return faiss.deserialize_index(faiss.serialize_index(index))
 
 
 def _with_copy(ivfpq, params: dict[str, int]):

@@ -23,8 +23,8 @@ class AnnIndex:
     """An ANN index over (id, vector) pairs with tombstones, an exact side buffer and atomic files.
 
     Build with `AnnIndex.build(spec, vectors, ids)`; search with `search(queries, k, **knobs)` where the
-    knobs are those of the family (spec.knobs()): ef (hnsw), nprobe / rerank / ht (ivfpq),
-    search_k (annoy), rerank (lsh).
+    knobs are those of the family (spec.knobs()): ef (hnsw), nprobe / rerank / ht (ivfpq, and with
+    `sq8` refine / min_rows), search_k (annoy), rerank (lsh).
     """
 
     def __init__(self, spec: IndexSpec, dim: int, backend: Backend | None,
