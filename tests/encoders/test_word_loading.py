@@ -167,6 +167,8 @@ def test_wordnet_load_leaves_the_gc_as_it_was(fake_wordnet):
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
-        assert wordnet_mod.load_wordnet() is not None and gc.isenabled() and gc.get_freeze_count() == frozen
+        # what the application froze stays frozen (an unfreeze would make the count 0); frozen objects that
+        # die meanwhile (a cache entry replaced) leave the permanent generation, so the count may drop a little
+        assert wordnet_mod.load_wordnet() is not None and gc.isenabled() and 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
