@@ -15,7 +15,6 @@ Give `suffix` for writers that append one to names lacking it (np.save: ".npy", 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 def atomic_path(final: Path | str, suffix: str = "") -> Iterator[Path]:
     """Yield a temp path beside `final` that replaces `final` once the block succeeds (see the module)."""
     final = Path(final)
-    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}{suffix}")
     try:
         yield tmp
         fsync(tmp)

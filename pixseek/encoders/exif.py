@@ -11,8 +11,10 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
+if TYPE_CHECKING:
+    from PIL import Image
 
 _EXIF_IFD = 0x8769
 _DATE_TIME_ORIGINAL = 0x9003
@@ -38,6 +40,8 @@ def read_photo_info(source: str | Path | bytes) -> PhotoInfo:
 
 
 def _read(source: str | Path | bytes) -> PhotoInfo:
+    from PIL import Image  # here, not above: a search's date filter (wall_ns) must not load PIL
+
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             w, h = im.size
@@ -66,6 +70,8 @@ def _exif(im: Image.Image) -> Image.Exif | None:
             return None
     if not raw:
         return None
+    from PIL import Image
+
     try:
         exif = Image.Exif()
         exif.load(raw if isinstance(raw, bytes) else bytes(raw))

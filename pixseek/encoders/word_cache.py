@@ -56,6 +56,7 @@ class SqlTable(Mapping[str, list[str]]):  # or Mapping[str, str] with split=Fals
         """`split`: values are lists (False: plain strings, as in the irregular plurals' table)."""
         self._db, self._split = db, split
         self._one = f"SELECT {column} FROM {table} WHERE k = ?"
+        self._some = f"SELECT k, {column} FROM {table} WHERE k IN ({{}})"  # {}: one ? per key
         self._keys = f"SELECT k FROM {table} WHERE {column} IS NOT NULL"
         self._count = f"SELECT count(*) FROM {table} WHERE {column} IS NOT NULL"
         self._len: int | None = None
@@ -77,6 +78,18 @@ class SqlTable(Mapping[str, list[str]]):  # or Mapping[str, str] with split=Fals
             return self[k]
         except KeyError:
             return default
+
+    def many(self, keys: list[str]) -> dict[str, list[str]]:
+        """{k: value} of the keys the table holds, read in a few queries (a collection's 1,000 class names
+        one by one were ~10 ms of a cold search) and remembered like single lookups."""
+        todo = [k for k in dict.fromkeys(keys) if k not in self._seen]
+        for at in range(0, len(todo), 500):  # SQLite's default limit on bound parameters is 999
+            part = todo[at : at + 500]
+            found = dict(self._db.execute(self._some.format(",".join("?" * len(part))), part))
+            for k in part:
+                v = found.get(k)
+                self._seen[k] = None if v is None else (v if not self._split else v.split(" ") if v else [])
+        return {k: self[k] for k in keys if self._seen.get(k) is not None}
 
     def __contains__(self, k: object) -> bool:
         return self.get(k) is not None  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ class WordNet:
     exceptions: Mapping[str, str]  # irregular plural -> singular
     _children: Mapping[str, list[str]] = field(default_factory=dict, repr=False)  # derived if empty
     _below: Callable[[str], set[str]] | None = field(default=None, repr=False)  # a faster descendants()
+    _lemmas_of: Callable[[list[str]], dict[str, list[str]]] | None = field(default=None, repr=False)  # many at once
 
     def synsets(self, word: str) -> list[str]:
         """Noun senses of a word or phrase, trying its singular form too ("geese" -> "goose")."""
@@ -92,6 +93,12 @@ class WordNet:
             seen.update(frontier)
             level += 1
         return level
+
+    def lemmas_of(self, wnids: list[str]) -> dict[str, list[str]]:
+        """{wnid: lemmas} of the ids WordNet has, looked up together (a classifier's 1,000 classes)."""
+        if self._lemmas_of is not None:
+            return self._lemmas_of(wnids)
+        return {w: self.lemmas[w] for w in wnids if w in self.lemmas}
 
     def name(self, wnid: str) -> str:
         return self.lemmas[wnid][0].replace("_", " ") if wnid in self.lemmas else wnid
@@ -180,9 +187,10 @@ def open_wordnet() -> WordNet | None:
         word_cache.write_wordnet(tmp, wn.lemmas, wn.hypernyms, wn.index, wn.exceptions)
 
     db = word_cache.open_sqlite(word_cache.ensure(path, build, word_cache.wordnet_valid))
-    return WordNet(word_cache.SqlTable(db, "synset", "lemmas"), word_cache.SqlTable(db, "synset", "hypernyms"),
+    lemmas = word_cache.SqlTable(db, "synset", "lemmas")
+    return WordNet(lemmas, word_cache.SqlTable(db, "synset", "hypernyms"),
                    word_cache.SqlTable(db, "lemma", "wnids"), word_cache.SqlTable(db, "lemma", "base", split=False),
-                   word_cache.SqlTable(db, "synset", "children"), word_cache.descendants(db))
+                   word_cache.SqlTable(db, "synset", "children"), word_cache.descendants(db), lemmas.many)
 
 
 def _shared(wn: WordNet) -> WordNet:

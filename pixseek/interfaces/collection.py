@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES
 from pixseek.encoders.base import Embedding, ImageEncoder
@@ -26,7 +27,6 @@ from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
-from pixseek.interfaces.query_image import Box, ImageInput, QueryImages
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
 from pixseek.search import photo_text_match
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
@@ -37,6 +37,9 @@ from pixseek.store import photo_text
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.vectors import VectorStore
+
+if TYPE_CHECKING:
+    from pixseek.interfaces.query_image import Box, ImageInput, QueryImages
 
 __all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
 
@@ -76,8 +79,17 @@ class Collection:
         return self.layout.class_ids()
 
     def _use(self, stores: Stores) -> None:
-        self._stores, self._searcher = stores, None
-        self._images = QueryImages(self.catalog, stores, lambda: self.encoder)
+        self._stores, self._searcher, self._query_images = stores, None, None
+
+    @property
+    def _images(self) -> QueryImages:
+        """Query images (files, uploads, regions) turned into vectors; imported when first needed, so a
+        text query never loads PIL."""
+        if self._query_images is None:
+            from pixseek.interfaces.query_image import QueryImages
+
+            self._query_images = QueryImages(self.catalog, self._stores, lambda: self.encoder)
+        return self._query_images
 
     def refresh(self) -> None:
         """Pick up what another process (an index run) committed since this collection was opened."""

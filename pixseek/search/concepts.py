@@ -45,11 +45,10 @@ class ConceptSpace:
         self._hierarchy: dict[str, np.ndarray] = {}  # tagging asks term_weights, covers and specificity of each word
         self._below: dict[str, list[int]] | None = None  # synset -> the classes at or below it (for tagging)
         self._vocab: tuple[list[str], np.ndarray, np.ndarray] | None = None
-        lemmas = imagenet_lemmas()
-        self.names = [
-            (wordnet.lemmas[c] if wordnet and c in wordnet.lemmas else lemmas.get(c, [c]))[0].replace("_", " ")
-            for c in classes
-        ]
+        found = wordnet.lemmas_of(classes) if wordnet else {}
+        if len(found) < len(classes):  # ids WordNet lacks (or no WordNet): the packaged ImageNet names
+            found = {**imagenet_lemmas(), **found}
+        self.names = [found.get(c, [c])[0].replace("_", " ") for c in classes]
 
     @cached_property
     def class_vectors(self) -> np.ndarray:

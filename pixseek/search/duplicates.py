@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pixseek.store.id_sets import unique_ids
 from pixseek.store.vectors import Vectors
 
 THRESHOLD = 0.74  # feature cosine of a pair, calibrated: benchmarks/duplicates.py (docs/benchmarks.md)
@@ -46,7 +47,7 @@ def near_duplicates(store: Vectors, ids: np.ndarray, threshold: float = THRESHOL
                     exact_up_to: int = EXACT_UP_TO) -> list[Group]:
     """Groups of two or more of `ids` (live content ids), largest first. feature_dims: the part of a
     visual vector that holds the image features (None: the whole vector)."""
-    ids = np.unique(np.asarray(ids, np.int64))
+    ids = unique_ids(np.asarray(ids, np.int64))
     if len(ids) < 2:
         return []
     f = unit_features(store, ids, feature_dims)

@@ -76,15 +76,29 @@ class JointSpace:
 
     @classmethod
     def load(cls, path: Path) -> JointSpace:
-        header, arrays = mlp.read_npz(path, "joint space")
+        """The text head is decoded now, the image head when first used (mlp.LazyLayers)."""
+        header, arrays = mlp.read_npz(path, "joint space", skip="i")
         if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
             raise PixseekError(f"{path} is not a {FORMAT} v{FORMAT_VERSION} file")
+        n_image, shapes = header["n_image"], header["shapes"]
 
-        def layers(prefix: str, n: int) -> mlp.Layers:
+        def layers(arrays: dict[str, np.ndarray], prefix: str, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
             return [(arrays[f"{prefix}w{i}"].astype(np.float32) * arrays.get(f"{prefix}s{i}", np.float32(1.0)),
                      arrays[f"{prefix}b{i}"].astype(np.float32)) for i in range(n)]
 
-        return cls(layers("i", header["n_image"]), layers("t", header["n_text"]), header["encoder"],
+        def image_head() -> list[tuple[np.ndarray, np.ndarray]]:
+            names = [f"i{kind}{i}" for i in range(n_image) for kind in "wsb"]
+            got = layers(mlp.read_arrays(path, "joint space", names), "i", n_image)
+            if (got[0][0].shape[0], got[-1][0].shape[1]) != dims:
+                raise PixseekError(f"joint space {path} changed since it was opened: open the collection again")
+            return got
+
+        try:
+            dims = (shapes["iw0"][0], shapes[f"iw{n_image - 1}"][1])
+        except (KeyError, IndexError):
+            raise PixseekError(f"cannot read joint space {path}: its image head is incomplete") from None
+        head = mlp.LazyLayers(image_head, dims)
+        return cls(head, layers(arrays, "t", header["n_text"]), header["encoder"],
                    header["text_encoder"], header["blend"], header.get("report", {}))
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pixseek.search.bridges.base import Part
+from pixseek.store.id_sets import unique_ids
 
 FLOOR = 1e-3  # keeps one unmatched term from zeroing the geometric mean
 NOMINATE = 0.5  # parts weighing less than half the heaviest part fetch no candidates of their own
@@ -42,7 +43,7 @@ def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, f
         pos = np.stack([u.vector for u in p.units if u.weight > 0])
         cand = p.store.shortlist(pos, max(k, candidates))
         found.append(cand[cand >= 0])
-    ids = np.unique(np.concatenate(found))
+    ids = unique_ids(np.concatenate(found))
     if len(ids) == 0:
         return []
     exact = max(EXACT_PER_K * k, EXACT_MIN)

@@ -101,7 +101,7 @@ class PostingsStore(StoreOver):
     def shortlist(self, queries: np.ndarray, n: int) -> np.ndarray:
         """(n_queries, n) live ids nominated by the postings (no rows read), -1 where fewer."""
         if not self.segments:
-            return self.store.search(queries, n)[1]
+            return self.store.shortlist(queries, n)
         queries = np.atleast_2d(np.asarray(queries, np.float32))
         out = np.full((len(queries), n), -1, np.int64)
         live = self.store.live
@@ -115,7 +115,7 @@ class PostingsStore(StoreOver):
 
     def estimate(self, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """From each photo's strongest classes (a lower bound: the rest of its probability is left out);
-        rows no segment covers yet are read exactly."""
+        rows no segment covers yet are the underlying store's estimates (its exact rows, unchecked)."""
         vectors = np.atleast_2d(np.asarray(vectors, np.float32))
         ids = np.asarray(ids, np.int64)
         out = np.empty((len(ids), len(vectors)), np.float32)
@@ -128,7 +128,7 @@ class PostingsStore(StoreOver):
                 out[at] = np.einsum("nt,unt->nu", val, vectors[:, cls])
                 done[at] = True
         if not done.all():
-            out[~done] = self.store.get(ids[~done]) @ vectors.T
+            out[~done] = self.store.estimate(ids[~done], vectors)
         return out
 
     # -- postings ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import numpy as np
 
 from pixseek.config import ram_limit_bytes
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, values_ok
+from pixseek.store.id_sets import unique_ids
 from pixseek.store.pages import RecentRows, as_float32, release_pages, row_reader
 
 FileMeta = tuple[str, int, int]  # (path, mtime_ns, size) of the file a new vector came from
@@ -178,7 +179,7 @@ class LocalVectorStore(ExactScoring):
         """(len(ids),) True where the row is live and undamaged, checking the rows not checked yet: an ANN
         index answers from its own copy, so its results are checked here before they are served."""
         ids = np.asarray(ids, np.int64)
-        self._check(np.unique(ids[~self._checked[ids]]))
+        self._check(unique_ids(ids[~self._checked[ids]]))
         return self._live[ids] & ~self._bad[ids]
 
     def read(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -226,6 +227,8 @@ class LocalVectorStore(ExactScoring):
         values = None if rows32 is None else rows32 if every else rows32[fresh]
         self._bad[todo] = damaged(self.kind, raw, todo, self._sums, values)
         self._checked[todo] = True
+        if self._ram is not None:  # the float32 copy holds rows unchecked: a damaged one scores 0 from now on
+            self._ram[todo[self._bad[todo] & (todo < len(self._ram))]] = 0
         self._report(todo[self._bad[todo]])
 
     def _report(self, ids: np.ndarray) -> None:
@@ -240,13 +243,21 @@ class LocalVectorStore(ExactScoring):
     def _dense(self) -> np.ndarray | None:
         """The float32 rows in RAM when they fit under $PIXSEEK_RAM_MB (converting float16 on every query
         costs more than the search itself), else None: queries stream over the memory map chunk by chunk.
-        Rows are checked as they are loaded; damaged ones are zero in the copy."""
+        Rows are not checked as they are loaded (every checksum of 10,000 rows is ~20 ms of a cold search)
+        but when served (`get`, `search`); rows known to be damaged, and rows found so later, are zero."""
         if self.rows * self.dim * 4 > ram_limit_bytes():
             self._ram = None
             return None
         if self._ram is None or len(self._ram) != self.rows:
             have = 0 if self._ram is None else len(self._ram)
-            fresh = self._rows32(np.arange(have, self.rows))
+            stop = max(have, min(self.rows, self._present))
+            fresh = as_float32(self._file_rows()[have:stop])
+            if np.may_share_memory(fresh, self._map):  # float32 rows come back as the map itself
+                fresh = fresh.copy()
+            release_pages(self._map)
+            if stop < self.rows:  # rows the file lacks (damaged since opened)
+                fresh = np.concatenate([fresh, np.zeros((self.rows - stop, self.dim), np.float32)])
+            fresh[self._bad[have:]] = 0
             self._ram = fresh if self._ram is None else np.concatenate([self._ram, fresh])
         return self._ram
 
@@ -309,10 +320,31 @@ class LocalVectorStore(ExactScoring):
         """(len(ids), dim) float32; damaged rows come back as zeros (they score 0 against anything)."""
         ids = np.asarray(ids, np.int64)
         if self._ram is not None and len(self._ram) == self.rows:
+            self.usable(ids)  # the copy's rows are checked when first served
             return self._ram[ids]
         return self._recent.get(ids, self._rows32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, ids = self._scan(queries, k)
+        if self._ram is not None and not self.usable(ids[ids >= 0]).all():
+            self.check_all()  # a damaged row was about to be served: find them all (once), then search again
+            scores, ids = self._scan(queries, k)
+        return scores, ids
+
+    def shortlist(self, queries: np.ndarray, n: int) -> np.ndarray:
+        """Candidates from the copy as it is: the caller scores them with `get`, which checks them."""
+        return self._scan(queries, n)[1]
+
+    def estimate(self, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """From the float32 copy, unchecked (a ranker reads exact, checked rows for what it returns)."""
+        dense = self._dense()
+        if dense is None:
+            return super().estimate(ids, vectors)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return dense[np.asarray(ids, np.int64)] @ np.atleast_2d(np.asarray(vectors, np.float32)).T
+
+    def _scan(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k over the live rows: the float32 copy's rows unchecked, the memory map's checked."""
         queries = np.atleast_2d(np.asarray(queries, np.float32))
         assert queries.shape[1] == self.dim, (queries.shape, self.dim)
         from pixseek.store.topk import TopK
@@ -323,7 +355,8 @@ class LocalVectorStore(ExactScoring):
         for start in range(0, self.rows, max(chunk, 1)):
             stop = min(self.rows, start + chunk)
             block = dense[start:stop] if dense is not None else self._rows32(np.arange(start, stop))
-            scores = queries @ block.T
+            with np.errstate(invalid="ignore", over="ignore"):  # an unchecked damaged row scores NaN: never served
+                scores = queries @ block.T
             scores[:, ~(self._live[start:stop] & ~self._bad[start:stop])] = -np.inf
             best.push(scores, start)  # column j is row start + j
         return best.result()

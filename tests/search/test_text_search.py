@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -114,6 +117,30 @@ def test_derived_joint_vectors_come_back_from_stored_vectors(world):
     assert list((world["db"] / "derived").glob("joint-*.float16"))
     again = Collection.open(world["db"])
     assert [h.path for h in again.search("children playing on a playground", k=5, bridge="joint")] == before
+
+
+@requires_flickr
+def test_a_repeated_text_query_in_a_new_process_loads_only_what_it_uses(world):
+    """A cold `pixseek search` pays for what the query needs: a keyword or sentence asked before (its
+    sentence vector kept) opens no ONNX session or tokenizer, loads no PIL, no numpy.ma (numpy's
+    `unique` imports it), and leaves the joint space's image head undecoded (the photos' joint vectors
+    are derived already); the answers are the same as in a warm process."""
+    db, queries = str(world["db"]), ["dog", "two children playing in the snow"]
+    warm = {q: [h.path for h in world["col"].search(q, k=5)] for q in queries}
+    probe = (
+        "import sys, json\n"
+        "from pixseek import Collection\n"
+        f"col = Collection.open({db!r})\n"
+        f"got = {{q: [h.path for h in col.search(q, k=5)] for q in {queries!r}}}\n"
+        "head = col.searcher.context.joint.image_layers\n"
+        "heavy = [m for m in ('onnxruntime', 'tokenizers', 'PIL', 'numpy.ma') if m in sys.modules]\n"
+        "print(json.dumps({'got': got, 'heavy': heavy, 'head_decoded': head._layers is not None}))\n"
+    )
+    out = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+    assert out == {"got": warm, "heavy": [], "head_decoded": False}
+    col = Collection.open(world["db"])
+    assert col.tag(str(next(world["photos"].rglob("*.jpg"))), k=3)  # tagging a file decodes the head when needed
+    assert col.searcher.context.joint.image_layers._layers is not None
 
 
 def test_tags_and_words_need_no_collection(tmp_path):

@@ -35,6 +35,17 @@ def test_row_file_reads_what_the_map_holds(tmp_path, large):
     assert np.array_equal(got[0], x[449]) and not got[1].any()
 
 
+def test_float16_rows_become_float32_exactly_by_either_path():
+    """Every one of the 65,536 float16 values (signed, infinite, NaN: the table), and every finite
+    non-negative one alone (the bit path class probabilities take), in a strided view as a store slices."""
+    every = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    for x in (every.reshape(256, 256), every[:0x7C00].reshape(-1, 64)[:, ::3]):
+        got, want = pages.as_float32(x), x.astype(np.float32)
+        assert got.dtype == np.float32 and got.flags.c_contiguous and got.shape == x.shape
+        assert np.array_equal(got.view(np.uint32)[~np.isnan(want)], want.view(np.uint32)[~np.isnan(want)])
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+
+
 def test_stores_read_scattered_rows_and_reuse_the_last_ones(tmp_path, large):
     x = unit_rows(600, 2280)
     store = LocalVectorStore(tmp_path, "visual", 2280, "float16", 0, [], writer=True)

@@ -87,6 +87,28 @@ def test_nan_and_out_of_range_rows_are_damaged_even_without_sums(tmp_path):
     assert writer.damaged_ids().tolist() == [3, 4]  # value rules still apply to rows whose sums it computed
 
 
+def test_the_float32_copy_is_checked_as_it_serves_rows(tmp_path):
+    """The in-memory copy is loaded unchecked: a search that would serve a damaged row (NaN, or a flipped
+    bit) checks every row once and answers without it; a search that serves none checks only what it serves."""
+    _store(tmp_path, 40)
+    mat = np.memmap(tmp_path / "visual.float16", np.float16, "r+", shape=(40, DIM))
+    mat[3, 5] = np.nan
+    mat.flush()
+    del mat
+    _flip(tmp_path / "visual.float16", 30 * DIM * 2 + 3)
+    logs: list[str] = []
+    store = _store(tmp_path, 40, writer=False, log=logs)
+    vectors = _unit(40)
+    scores, ids = store.search(vectors[10:11], 1)
+    assert ids[0].tolist() == [10] and store._ram is not None and not store._checked[30] and logs == []
+    scores, ids = store.search(vectors[30:31], 40)  # every row: the NaN row and row 30 would be served
+    assert 3 not in ids[0] and 30 not in ids[0] and (ids[0] >= 0).sum() == 38 and np.isfinite(scores[0][:38]).all()
+    assert len(logs) == 2 and "(contents 30)" in logs[0] and "(contents 3)" in logs[1]  # each said once
+    assert (store.get(np.array([3, 30])) == 0).all()
+    store.search(vectors[:5], 40)
+    assert len(logs) == 2 and store.damaged_ids().tolist() == [3, 30]
+
+
 def test_probability_rule():
     p = np.full((4, 10), 0.1, np.float32)
     p[1, 0] = 0.5  # sums to 1.4
