@@ -82,9 +82,9 @@ class JointSpace:
             raise PixseekError(f"{path} is not a {FORMAT} v{FORMAT_VERSION} file")
         n_image, shapes = header["n_image"], header["shapes"]
 
-        def layers(arrays: dict[str, np.ndarray], prefix: str, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-            return [(arrays[f"{prefix}w{i}"].astype(np.float32) * arrays.get(f"{prefix}s{i}", np.float32(1.0)),
-                     arrays[f"{prefix}b{i}"].astype(np.float32)) for i in range(n)]
+        def layers(src: dict[str, np.ndarray], prefix: str, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+            return [(src[f"{prefix}w{i}"].astype(np.float32) * src.get(f"{prefix}s{i}", np.float32(1.0)),
+                     src[f"{prefix}b{i}"].astype(np.float32)) for i in range(n)]
 
         def image_head() -> list[tuple[np.ndarray, np.ndarray]]:
             names = [f"i{kind}{i}" for i in range(n_image) for kind in "wsb"]
