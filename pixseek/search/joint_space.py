@@ -80,7 +80,7 @@ class JointSpace:
         header, arrays = mlp.read_npz(path, "joint space", skip="i")
         if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
             raise PixseekError(f"{path} is not a {FORMAT} v{FORMAT_VERSION} file")
-        n_image, shapes = header["n_image"], header["shapes"]
+        n_image, shapes = header["n_image"], mlp.read_shapes(path, "joint space", "iw")
 
         def layers(src: dict[str, np.ndarray], prefix: str, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
             return [(src[f"{prefix}w{i}"].astype(np.float32) * src.get(f"{prefix}s{i}", np.float32(1.0)),

@@ -52,14 +52,11 @@ def forward(layers: Layers, x: np.ndarray) -> np.ndarray:
 
 def read_npz(path, what: str, skip: str = "") -> tuple[dict, dict[str, np.ndarray]]:
     """(JSON header, arrays) of a weights file saved with a "header" entry; a clear error if unreadable.
-    Arrays whose names start with `skip` are left for `read_arrays`, and the header gains their "shapes",
-    read from their .npy headers alone (a few hundred bytes inflated)."""
+    Arrays whose names start with `skip` are left for `read_arrays` (their shapes: `read_shapes`)."""
     try:
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(str(z["header"]))
-            arrays = {k: z[k] for k in z.files if k != "header" and not (skip and k.startswith(skip))}
-            header["shapes"] = {k: _npy_shape(z.zip, k) for k in z.files if skip and k.startswith(skip)}
-            return header, arrays
+            return header, {k: z[k] for k in z.files if k != "header" and not (skip and k.startswith(skip))}
     except (OSError, ValueError, KeyError) as exc:
         raise PixseekError(f"cannot read {what} {path}: {exc}") from None
 
@@ -69,6 +66,16 @@ def read_arrays(path, what: str, names: list[str]) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in names}
+    except (OSError, ValueError, KeyError) as exc:
+        raise PixseekError(f"cannot read {what} {path}: {exc}") from None
+
+
+def read_shapes(path, what: str, prefix: str) -> dict[str, tuple[int, ...]]:
+    """The shapes of the arrays named with `prefix`, from their .npy headers alone (a few hundred bytes
+    inflated each, the arrays left unread), with the same clear error."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: _npy_shape(z.zip, k) for k in z.files if k.startswith(prefix)}
     except (OSError, ValueError, KeyError) as exc:
         raise PixseekError(f"cannot read {what} {path}: {exc}") from None
 
