@@ -124,3 +124,14 @@ DEFAULT_DEVICE = "cpu"
 DEVICE_BATCH_SIZES = {"cpu": 64, "cuda": 256}
 GPU_READ_THREADS = 8
 GPU_DECODE_BYTES = 2 * 2**30
+
+# Taught concepts (learn/teach.py): how many collection photos stand for "not this" (the background the
+# model is whitened against), its ridge, the share of the negative mean a user's counter-examples take,
+# the background quantile a confident match must clear, the z-score a new photo of a one-example concept
+# is expected at (fitted on dev concepts: benchmarks/teach.py), and the score from which a photo matches.
+TEACH_BACKGROUND = 1000
+TEACH_L2 = 0.01
+TEACH_COUNTER_SHARE = 0.5
+TEACH_TAIL = 0.995
+TEACH_ONE_EXAMPLE_Z = 4.0
+TEACH_CONFIDENT = 0.5

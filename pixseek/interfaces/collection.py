@@ -33,7 +33,8 @@ from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.cutoff import shipped_cutoffs
 from pixseek.search.engine import Searcher
 from pixseek.search.filters import Allowed, allowed, parse_filters
-from pixseek.store import photo_text
+from pixseek.search.taught import Concepts, TaughtConcept
+from pixseek.store import photo_text, taught
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.vectors import VectorStore
@@ -95,6 +96,8 @@ class Collection:
         """Pick up what another process (an index run) committed since this collection was opened."""
         if self.layout.data_version() != self._stores.version:
             self._use(self.layout.open_stores())
+        elif self._searcher is not None and taught.version(self.catalog.db) != self._taught_version:
+            self._searcher = None  # a concept taught or forgotten elsewhere
 
     @property
     def searcher(self) -> Searcher:
@@ -105,6 +108,8 @@ class Collection:
             self._searcher = open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
                                            progress=self._progress)
             self._searcher.cutoffs = shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec))
+            self._searcher.concepts = Concepts([TaughtConcept(c.name, c.heads) for c in taught.concepts(self.catalog.db)])
+            self._taught_version = taught.version(self.catalog.db)
         return self._searcher
 
     def derive(self, stores: Stores | None = None) -> None:
@@ -216,18 +221,65 @@ class Collection:
 
     def search(self, query: str, k: int = 10, bridge: str = "auto", min_score: float | None = None,
                under: str | None = None, after: str | None = None, before: str | None = None,
-               type: str | list[str] | None = None) -> Results:
+               type: str | list[str] | None = None, like: list[ImageInput] | None = None,
+               unlike: list[ImageInput] | None = None) -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
         `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`.
         bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
         min_score: leave out weaker results (None: the bridge's calibrated cut-off; 0: keep all).
         under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
-        of these file types ("jpg,png"); see search/filters.py."""
+        of these file types ("jpg,png"); see search/filters.py.
+        like / unlike: photos marked "more like this" / "not this" (paths, indexed or not, or bytes): the
+        whole collection is ranked again from the query and them (interfaces/teaching.py); the query may
+        then be empty. Marked photos themselves are not returned."""
         _check_k(k)
         searcher = self._require_photos()
+        allow = self._allowed(under, after, before, type)
+        if like or unlike:
+            return self._with_feedback(searcher, query, k, bridge, min_score, allow, list(like or []), list(unlike or []))
         ranking = photo_text_match.search(self.catalog.db, searcher, query, k, bridge=bridge,
-                                          allowed=self._allowed(under, after, before, type), min_score=min_score)
+                                          allowed=allow, min_score=min_score)
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
+
+    def _with_feedback(self, searcher, query, k, bridge, min_score, allow, like, unlike) -> Results:
+        from pixseek.interfaces import teaching
+
+        marked = {self._images.known_id(p) for p in like + unlike} - {None}
+        if not like and query and query.strip():  # "not this" alone: the query's best others stand for "this"
+            first = searcher.search(query, 3 + len(marked), bridge=bridge, allowed=allow)
+            like = [p for p in self.catalog.paths_of([h.id for h in first.hits if h.id not in marked]).values()][:3]
+        dim, _ = self.layout.dims()
+        concept = teaching.feedback(searcher, self._images, self._stores.shape.live, dim, like, unlike)
+        ranking = searcher.search(query or "", k + len(marked), bridge=bridge, allowed=allow, min_score=min_score,
+                                  feedback=concept)
+        ranking.hits = [h for h in ranking.hits if h.id not in marked][:k]
+        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
+
+    def teach(self, name: str, photos: list[ImageInput], not_photos: list[ImageInput] | None = None,
+              box: Box | None = None) -> dict:
+        """Teach a word from example photos (collection photos or any file, `box`: a region of each) and
+        photos that are not it: `search(name)` then finds its photos, `tag` names it. More examples refine
+        a concept taught before. Returns {"name", "examples", "counter_examples", "matches"}."""
+        from pixseek.interfaces import teaching
+
+        searcher = self._require_photos()
+        dim, _ = self.layout.dims()
+        out = teaching.teach(self.catalog.db, searcher, self._images, self._stores.shape.live, dim, name,
+                             list(photos), list(not_photos or []), box)
+        self._searcher = None  # the next search knows the new concept
+        return out
+
+    def concepts(self) -> list[dict]:
+        """The taught concepts: [{"name", "examples", "counter_examples", "matches"}]."""
+        from pixseek.interfaces import teaching
+
+        return teaching.listing(self.catalog.db)
+
+    def forget(self, name: str) -> None:
+        """Remove a taught concept and its examples."""
+        if not taught.forget(self.catalog.db, name.strip() if isinstance(name, str) else ""):
+            raise PixseekError(f"no taught concept named {name!r} (see `pixseek concepts`)")
+        self._searcher = None
 
     def _allowed(self, under, after, before, type) -> Allowed | None:
         shape = self._stores.shape

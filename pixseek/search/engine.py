@@ -17,6 +17,7 @@ from pixseek.search.bridges import Bridge, BridgeContext, open_bridge
 from pixseek.search.cutoff import resolve_min_score
 from pixseek.search.filters import Allowed, restrict
 from pixseek.search.ranker import rank
+from pixseek.search.taught import Concepts, TaughtBridge, TaughtConcept, head_parts
 from pixseek.search.terms import Ignored, Query, resolve, suggester
 from pixseek.store.vectors import Vectors
 
@@ -46,14 +47,27 @@ class Searcher:
         self.wordnet = wordnet
         self._bridges: dict[str, Bridge] = {}
         self._suggest = None
+        self.concepts = Concepts()  # what the user taught (search/taught.py); set by whoever opens the searcher
         self.cutoffs: dict[str, float | None] = {}  # bridge name -> default min score (search/cutoff.py); none: keep all
 
     def bridge(self, name: str = "auto") -> Bridge:
         if name not in self._bridges:
-            self._bridges[name] = open_bridge(name, self.context)
+            b = open_bridge(name, self.context)
+            self._bridges[name] = TaughtBridge(b, self.concepts, self.spaces(), self.to_spaces()) if self.concepts else b
         return self._bridges[name]
 
+    def spaces(self) -> dict[str, Vectors | None]:
+        """The stores a taught concept's heads score, by the name of their space."""
+        return {"visual": self.visual, "joint": self.context.joint_store}
+
+    def to_spaces(self) -> dict:
+        """How a visual vector reaches each space other than its own (tagging a file not indexed)."""
+        joint = self.context.joint
+        return {"joint": joint.map_images} if joint is not None else {}
+
     def known(self, text: str) -> bool:
+        if self.concepts.get(text):
+            return True
         if self.words.vector(text) is not None:
             return True
         return self.wordnet is not None and (bool(self.wordnet.synsets(text)) or text in self.wordnet.lemmas)
@@ -78,18 +92,21 @@ class Searcher:
         return out[:k]
 
     def search(self, text: str, k: int = 10, bridge: str = "auto", candidates: int = 1000,
-               allowed: Allowed | None = None, min_score: float | None = None) -> Ranking:
+               allowed: Allowed | None = None, min_score: float | None = None,
+               feedback: TaughtConcept | None = None) -> Ranking:
         """Rank images for a query (`dog beach`, `dog -grass`, `2:sunset`, a sentence) through a bridge,
         among `allowed` ids only (search/filters.py); results below min_score (None: the bridge's calibrated
         cut-off, search/cutoff.py) are left out."""
         b = self.bridge(bridge)
-        query = self.resolve(text)
-        parts = b.parts(query)
+        query = self.resolve(text) if text.strip() or feedback is None else Query("", [], [], [])
+        parts = b.parts(query) if query.terms else []
+        if feedback is not None:  # "more like this / not this": the marked photos as one more word
+            parts += head_parts([(feedback, 1.0)], self.spaces())
         if allowed is not None:
             parts = [replace(p, store=restrict(p.store, allowed)) for p in parts]
         cut = resolve_min_score(min_score, b.name, self.cutoffs)
         found = [(i, s) for i, s in rank(parts, k, candidates) if s >= cut]
-        tags = b.explain(np.array([i for i, _ in found], np.int64), query)
+        tags = b.explain(np.array([i for i, _ in found], np.int64), query) if query.terms else [None] * len(found)
         return Ranking([Ranked(i, s, t) for (i, s), t in zip(found, tags)], query.ignored,
                        [t.text for t in query.terms if t.weight > 0])
 

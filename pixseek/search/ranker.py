@@ -32,8 +32,11 @@ def rank(parts: list[Part], k: int, candidates: int = 1000) -> list[tuple[int, f
     if not parts:
         return []
     if len(parts) == 1 and len(parts[0].units) == 1 and parts[0].units[0].weight > 0:
-        scores, ids = parts[0].store.search(parts[0].units[0].vector[None, :], k)
-        found = [(int(i), float(s) * parts[0].weight) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        part = parts[0]
+        scores, ids = part.store.search(part.units[0].vector[None, :], k)
+        if part.link is not None:
+            scores = part.link(scores[0][:, None]).T
+        found = [(int(i), float(s) * part.weight) for s, i in zip(scores[0], ids[0]) if i >= 0]
         return [(i, s) for i, s in found if math.isfinite(s)]
     found = []
     lead = max(p.weight for p in parts)
@@ -66,6 +69,8 @@ def part_scores(part: Part, ids: np.ndarray,
     vectors = np.stack([u.vector for u in part.units]).astype(np.float32)
     w = np.array([u.weight for u in part.units], np.float64)
     raw = part.store.get(ids) @ vectors.T if score is None else score(ids, vectors)
+    if part.link is not None:
+        raw = part.link(raw)
     per_unit = np.clip(raw, 0, None).astype(np.float64)  # (n, units)
     pos = w > 0
     score = np.exp(np.log(FLOOR + per_unit[:, pos]) @ (w[pos] / w[pos].sum())) if pos.sum() > 1 else per_unit[:, pos][:, 0]

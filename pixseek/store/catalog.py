@@ -8,6 +8,8 @@ same size and mtime is seen as changed; a schema-1 catalog migrates in place (th
 the next index run fills them in), and one opened read-only is read as it is. Schema 3 adds `taken_ns`,
 each file's date taken (EXIF DateTimeOriginal, else its mtime, as local wall-clock time in ns since
 1970-01-01), for date filters; NULL until read (older catalogs are backfilled, see ingest/pipeline.py).
+Schema 4 adds taught concepts: a name, its examples' vectors and the small model fitted on them
+(store/taught.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # File names are bytes on Linux; Python shows undecodable bytes as lone surrogates, which SQLite text
 # cannot hold. They are stored as private-use characters U+F780..U+F7FF instead, reversibly.
@@ -62,6 +64,29 @@ MIGRATIONS = {
     """,
     3: """
     ALTER TABLE files ADD COLUMN taken_ns INTEGER
+    """,
+    4: """
+    CREATE TABLE concepts (
+        name TEXT PRIMARY KEY COLLATE NOCASE,  -- as first taught, a query word matches it in any case
+        matches INTEGER NOT NULL,              -- collection photos it accepted when fitted
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE concept_heads (
+        concept TEXT NOT NULL COLLATE NOCASE,
+        space TEXT NOT NULL,                   -- the stored vectors it scores: visual or joint
+        weights BLOB NOT NULL,                 -- float32, score = sigmoid(vector . weights + bias)
+        bias REAL NOT NULL,
+        PRIMARY KEY (concept, space)
+    );
+    CREATE TABLE concept_examples (
+        id INTEGER PRIMARY KEY,
+        concept TEXT NOT NULL COLLATE NOCASE,
+        positive INTEGER NOT NULL,             -- 1: an example, 0: a counter-example (--not)
+        label TEXT NOT NULL,                   -- the file (or region of it) it came from, as given
+        content_id INTEGER,                    -- when it is an indexed photo
+        vector BLOB NOT NULL                   -- its visual vector (float32): the example outlives its file
+    );
+    CREATE INDEX concept_examples_concept ON concept_examples(concept)
     """,
 }
 

@@ -13,10 +13,11 @@ import signal
 import sys
 
 from pixseek.errors import PixseekError
-from pixseek.interfaces.cli import demo, indexing, learning, queries, serving, text, tidy
+from pixseek.interfaces.cli import demo, indexing, learning, queries, serving, teaching, text, tidy
 
-GROUPS = (indexing, queries, text, tidy, demo, serving, learning)
+GROUPS = (indexing, queries, teaching, text, tidy, demo, serving, learning)
 RESUME = "everything committed so far is kept, run the same command to resume"
+WORD_LISTS = ("search", "teach")  # commands whose one positional list may sit around their options
 GRACE_S = 1.0  # how long the unwinding after a signal may take before the process exits anyway
 
 
@@ -93,10 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _protect_query(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     """`pixseek search dog -grass`: move query words (even ones starting with '-') behind '--'
-    so argparse does not take `-grass` for an option, while real options keep working anywhere."""
-    if not argv or argv[0] != "search" or "--" in argv:
+    so argparse does not take `-grass` for an option, while real options keep working anywhere (and
+    `teach NAME --db D a.jpg b.jpg` keeps its photos after an option)."""
+    if not argv or argv[0] not in WORD_LISTS or "--" in argv:
         return argv
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["search"]
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[argv[0]]
     takes_value = {o for a in sub._actions for o in a.option_strings if a.nargs != 0}
     flags = {o for a in sub._actions for o in a.option_strings if a.nargs == 0}
     kept, words, i = [argv[0]], [], 1

@@ -22,8 +22,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.set_defaults(func=cmd_similar)
 
     s = sub.add_parser("search", parents=[common], help='images from words: dog beach, "dog -grass", 2:sunset')
-    s.add_argument("query", nargs="+")
+    s.add_argument("query", nargs="*")
     s.add_argument("-k", type=positive, default=10)
+    s.add_argument("--like", type=_photo_list, default=[], metavar="P,...",
+                   help="more like these photos: rank the whole collection again from the query and them")
+    s.add_argument("--unlike", type=_photo_list, default=[], metavar="P,...", help="not like these photos")
     bridge_option(s)
     s.add_argument("--grid", metavar="OUT.png")
     narrowing_options(s)
@@ -42,6 +45,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--vocab", metavar="FILE", help="candidate words, one per line (default: ImageNet names + broader words)")
     s.add_argument("--grid", metavar="OUT.png")
     s.set_defaults(func=cmd_tag)
+
+
+def _photo_list(text: str) -> list[str]:
+    """argparse type of --like/--unlike: comma-separated photo paths."""
+    return [p for p in (p.strip() for p in text.split(",")) if p]
 
 
 def _hit_lines(hits: Iterable) -> list[str]:
@@ -73,7 +81,9 @@ def cmd_search(args: argparse.Namespace) -> None:
     """Images from words; the words the query could not use are named on stderr, not silently dropped."""
     col = open_collection(args)
     query = " ".join(args.query)
-    hits = col.search(query, k=args.k, bridge=args.bridge, **narrowing(args))
+    if not query.strip() and not (args.like or args.unlike):
+        raise PixseekError("give words to search for, e.g. `pixseek search dog beach`, or photos with --like")
+    hits = col.search(query, k=args.k, bridge=args.bridge, like=args.like, unlike=args.unlike, **narrowing(args))
     for note in hits.ignored:
         print(f"pixseek: {note.message()}", file=sys.stderr)
     out(args, hits.to_dict(), _hit_lines(hits))

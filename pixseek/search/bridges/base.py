@@ -8,6 +8,7 @@ blend is just a bridge whose parts come from two others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +30,9 @@ class Part:
     store: Vectors | None  # None where only tagging is possible (a collection with no photos yet)
     units: list[Unit]
     weight: float = 1.0
+    # raw (n, units) inner products -> the scores the ranker combines; None: as they are. A taught concept's
+    # part maps them through its calibrated sigmoid (search/taught.py); it must be increasing.
+    link: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 class Bridge(Protocol):

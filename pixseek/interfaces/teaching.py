@@ -1,0 +1,91 @@
+"""What the Python API, the CLI and the server share to teach concepts and to mark results.
+
+Examples are collection photos (their stored vectors are used) or any other image file, upload or region
+(embedded now); a concept is fitted and saved by learn/taught.py. Relevance feedback ("more like this",
+"not this") is the same fit on the marked photos, used for one search and not saved unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+
+from pixseek.errors import PixseekError
+from pixseek.learn import taught as learning
+from pixseek.learn.taught import Space, feature_mask
+from pixseek.search.engine import Searcher
+from pixseek.search.taught import TaughtConcept
+from pixseek.store import taught
+from pixseek.store.taught import Example
+
+NAME = re.compile(r"^[^\W\d_][\w' .&+-]{0,63}$", re.UNICODE)  # a word or a few, starting with a letter
+MAX_EXAMPLES = 1000
+
+
+def check_name(name: str) -> str:
+    """A concept name a query can name: starts with a letter, up to 64 letters, digits, spaces, - ' . & +."""
+    if not isinstance(name, str) or not NAME.match(name.strip()) or name.strip().endswith((".", "'")):
+        raise PixseekError(f"a concept name is a word or a few (letters first, up to 64 characters), not {str(name)[:40]!r}")
+    return " ".join(name.split())
+
+
+def examples_of(images, photos: list, positive: bool, box=None) -> list[Example]:
+    """Examples from photos (paths indexed or not, bytes of an upload); `box` applies to each."""
+    if len(photos) > MAX_EXAMPLES:
+        raise PixseekError(f"at most {MAX_EXAMPLES} examples at once, not {len(photos)}")
+    out = []
+    for photo in photos:
+        vector, known = images.visual(photo, box)
+        label = "upload" if isinstance(photo, bytes) else os.path.abspath(os.path.expanduser(str(photo)))
+        if box is not None:
+            label += f" [{','.join(str(v) for v in box)}]" if not isinstance(box, str) else f" [{box}]"
+        out.append(Example(label, np.asarray(vector, np.float32), positive, known if box is None else None))
+    return out
+
+
+def spaces_of(searcher: Searcher, feature_dim: int | None) -> dict[str, Space]:
+    """The stores a concept's heads are fitted on: visual (its CNN-feature half) and joint, where present."""
+    visual = searcher.visual
+    spaces = {"visual": Space(visual, lambda v: v, feature_mask(visual.dim, feature_dim))}
+    joint = searcher.context.joint
+    if joint is not None and searcher.context.joint_store is not None:
+        spaces["joint"] = Space(searcher.context.joint_store, joint.map_images)
+    return spaces
+
+
+def teach(db, searcher: Searcher, images, live: np.ndarray, feature_dim: int | None, name: str, photos: list,
+          not_photos: list | None = None, box=None) -> dict:
+    """Add examples (and counter-examples) to concept `name` and refit it; returns its summary."""
+    name = check_name(name)
+    if not photos and not not_photos:
+        raise PixseekError(f"give example photos of {name!r}, e.g. `pixseek teach {name} a.jpg b.jpg`")
+    added = examples_of(images, photos or [], True, box) + examples_of(images, not_photos or [], False, box)
+    have = [c for c in _stored(db) if c.name.lower() == name.lower()]
+    if not any(e.positive for e in added) and not (have and have[0].examples):
+        raise PixseekError(f"{name!r} has no examples yet: give photos of it before photos that are not")
+    concept, matches = learning.teach(db, name, added, spaces_of(searcher, feature_dim), live)
+    summary = [c for c in _stored(db) if c.name == concept.name][0]
+    return {"name": concept.name, "examples": summary.examples, "counter_examples": summary.counter_examples,
+            "matches": matches}
+
+
+def feedback(searcher: Searcher, images, live: np.ndarray, feature_dim: int | None, like: list,
+             unlike: list | None = None) -> TaughtConcept | None:
+    """A concept fitted on marked results, for one search (None when nothing is marked as liked)."""
+    if not like:
+        if unlike:
+            raise PixseekError("'not this' needs at least one 'more like this' photo (or a query) to go with it")
+        return None
+    added = examples_of(images, like, True) + examples_of(images, unlike or [], False)
+    return learning.fit_concept("more like these", added, spaces_of(searcher, feature_dim), live)
+
+
+def listing(db) -> list[dict]:
+    return [{"name": c.name, "examples": c.examples, "counter_examples": c.counter_examples, "matches": c.matches}
+            for c in _stored(db)]
+
+
+def _stored(db) -> list:
+    return taught.concepts(db)

@@ -1,0 +1,127 @@
+"""Taught concepts in search: a name the user taught from examples is a query word like any other.
+
+A concept is one or more heads, each a linear model over one kind of stored vectors (visual, joint) with
+a calibrated sigmoid (learn/teach.py fits them). For the ranker a head is just a part: its store, the
+concept's weights as the unit vector and a link that turns inner products into probabilities, so
+weights, negatives (`-rex`), the soft AND between several taught words, filters and the rest of the
+query's words work as they do for every bridge. `TaughtBridge` wraps whichever bridge a search uses:
+taught words go to the heads, every other word to the wrapped bridge, and the two sets of parts are
+ranked together. A taught name that is also a known word ("dog") means the taught concept: the user
+has said what it means in this collection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from pixseek.config import TEACH_CONFIDENT
+from pixseek.search.bridges.base import Bridge, Part, Unit
+from pixseek.search.terms import Query
+from pixseek.store.vectors import Vectors
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+class Logistic:
+    """A part's link: per-unit biases, then the sigmoid (increasing, as the ranker needs)."""
+
+    def __init__(self, biases: np.ndarray) -> None:
+        self.biases = np.asarray(biases, np.float32)
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        return sigmoid(np.asarray(raw, np.float32) + self.biases)
+
+
+@dataclass
+class TaughtConcept:
+    name: str
+    heads: dict[str, tuple[np.ndarray, float]]  # space -> (weights, bias)
+
+    def scores(self, vectors: dict[str, np.ndarray]) -> np.ndarray:
+        """(n,) probabilities: the mean of the heads whose vectors are given (each (n, dim))."""
+        per = [sigmoid(vectors[s] @ w + b) for s, (w, b) in self.heads.items() if s in vectors]
+        return np.mean(per, 0) if per else np.zeros(0, np.float32)
+
+
+class Concepts:
+    """The taught concepts a searcher knows, by lower-cased name."""
+
+    def __init__(self, concepts: list[TaughtConcept] | None = None) -> None:
+        self.by_name = {c.name.lower(): c for c in concepts or []}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_name)
+
+    def get(self, word: str) -> TaughtConcept | None:
+        return self.by_name.get(word.lower().strip())
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.by_name.values()]
+
+
+def head_parts(weighted: list[tuple[TaughtConcept, float]], stores: dict[str, Vectors | None]) -> list[Part]:
+    """One part per kind of stored vector the concepts have heads for (sharing the weight of one word),
+    each concept a unit with its term's weight: several taught words are a soft AND, a negative one
+    pushes its matches down."""
+    spaces = [s for s in ("visual", "joint") if any(s in c.heads for c, _ in weighted)]
+    parts = []
+    for space in spaces:
+        held = [(c.heads[space], weight, c.name) for c, weight in weighted if space in c.heads]
+        units = [Unit(w, weight, name) for (w, _), weight, name in held]
+        parts.append(Part(stores.get(space), units, 1.0 / len(spaces), Logistic(np.array([b for (_, b), _, _ in held]))))
+    return parts
+
+
+class TaughtBridge:
+    """A bridge that places taught words itself and hands every other word to `inner`."""
+
+    def __init__(self, inner: Bridge, concepts: Concepts, stores: dict[str, Vectors | None],
+                 to_space=None) -> None:
+        self.inner, self.concepts, self.stores = inner, concepts, stores
+        self.name = inner.name
+        self.to_space = to_space or {}  # space -> fn(visual (n, dim)) -> that space's vectors, for tagging files
+
+    def split(self, query: Query) -> tuple[list, Query | None]:
+        """(taught terms, the query without them, or None when nothing is left for the wrapped bridge)."""
+        taught = [t for t in query.terms if self.concepts.get(t.text)]
+        if not taught:
+            return [], query
+        names = {t.text.lower() for t in taught}
+        rest = replace(query, terms=[t for t in query.terms if t.text.lower() not in names],
+                       phrases=[p for p in query.phrases if p.text.lower() not in names])
+        return taught, (rest if any(t.weight > 0 for t in rest.terms) else None)
+
+    def parts(self, query: Query) -> list[Part]:
+        taught, rest = self.split(query)
+        parts = self.inner.parts(rest) if rest is not None else []
+        return parts + head_parts([(self.concepts.get(t.text), t.weight) for t in taught], self.stores)
+
+    def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
+        taught, rest = self.split(query)
+        inner = self.inner.explain(ids, rest) if rest is not None else [None] * len(ids)
+        if not taught or len(ids) == 0:
+            return inner
+        rows = {s: st.get(ids) for s, st in self.stores.items() if st is not None}
+        out = []
+        for j, words in enumerate(inner):
+            shown = [t.text for t in taught if t.weight > 0 and
+                     self.concepts.get(t.text).scores({s: r[j:j + 1] for s, r in rows.items()})[0] >= TEACH_CONFIDENT]
+            out.append(shown + [w for w in words or [] if w.lower() not in {s.lower() for s in shown}] or None)
+        return out
+
+    def tag_scores(self, visual: np.ndarray, probs: np.ndarray | None,
+                   words: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """The wrapped bridge's tags, with every taught concept (or those among `words`) scored beside them."""
+        asked = [w for w in words if self.concepts.get(w)] if words is not None else self.concepts.names()
+        other = [w for w in words if not self.concepts.get(w)] if words is not None else None
+        vocab, scores = self.inner.tag_scores(visual, probs, other) if other != [] else ([], np.zeros((len(visual), 0)))
+        if not asked:
+            return vocab, scores
+        vectors = {"visual": np.asarray(visual, np.float32)}
+        vectors.update({s: fn(vectors["visual"]) for s, fn in self.to_space.items()})
+        taught = np.stack([self.concepts.get(w).scores(vectors) for w in asked], 1)
+        return list(vocab) + [self.concepts.get(w).name for w in asked], np.hstack([scores, taught])
