@@ -124,3 +124,16 @@ DEFAULT_DEVICE = "cpu"
 DEVICE_BATCH_SIZES = {"cpu": 64, "cuda": 256}
 GPU_READ_THREADS = 8
 GPU_DECODE_BYTES = 2 * 2**30
+
+# `pixseek serve`: what one client may hold (interfaces/http_guard.py). A request's line and headers must
+# arrive within SERVE_HEADER_SECONDS of its first byte (or of the connection), an upload may pause at most
+# SERVE_BODY_SECONDS between pieces, and an idle keep-alive connection is closed after SERVE_IDLE_SECONDS.
+# Past SERVE_MAX_CONNECTIONS open connections (fewer when the open-files limit is lower) the connection
+# idle longest is closed to make room, so slow or silent clients never lock others out.
+SERVE_HEADER_SECONDS = 10.0
+SERVE_BODY_SECONDS = 30.0
+SERVE_IDLE_SECONDS = 5
+SERVE_MAX_CONNECTIONS = 1000
+SERVE_BACKLOG = 128  # connections waiting to be accepted (and accepted in one turn of the event loop)
+SERVE_MAX_HEADER_BYTES = 64 * 1024  # a request line and headers (a 4,096-character path, percent-encoded, fits)
+SERVE_SPARE_FILES = 128  # open files kept for the collection, models and logs below the process's limit
