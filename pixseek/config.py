@@ -126,8 +126,9 @@ GPU_READ_THREADS = 8
 GPU_DECODE_BYTES = 2 * 2**30
 
 # `pixseek serve`: what one client may hold (interfaces/http_guard.py). A request's line and headers must
-# arrive within SERVE_HEADER_SECONDS of its first byte (or of the connection), an upload may pause at most
-# SERVE_BODY_SECONDS between pieces, and an idle keep-alive connection is closed after SERVE_IDLE_SECONDS.
+# arrive within SERVE_HEADER_SECONDS of the connection opening (or of the previous answer), an upload, or a
+# client reading an answer, may pause at most SERVE_BODY_SECONDS, and an idle keep-alive connection is
+# closed after SERVE_IDLE_SECONDS.
 # Past SERVE_MAX_CONNECTIONS open connections (fewer when the open-files limit is lower) the connection
 # idle longest is closed to make room, so slow or silent clients never lock others out.
 SERVE_HEADER_SECONDS = 10.0

@@ -3,7 +3,7 @@
 uvicorn closes idle keep-alive connections, but a connection that sends half a request line and then
 nothing stays open forever: a few hundred of those take every open file and /api/health stops answering.
 The h11 protocol here adds the deadlines it lacks (headers within SERVE_HEADER_SECONDS, no pause over
-SERVE_BODY_SECONDS in an upload) and a cap on open connections: past it, the connection that has waited
+SERVE_BODY_SECONDS in an upload or in reading an answer) and a cap on open connections: past it, the connection that has waited
 longest on its client is closed, never one whose answer is being computed.
 
 For browsers: security headers on every response (no framing, no sniffing, nothing loaded from elsewhere),
@@ -138,6 +138,7 @@ class GuardedH11Protocol(H11Protocol):
         self.waiting = ""
         self.last_active = time.monotonic()
         self._deadline: asyncio.TimerHandle | None = None
+        self._stalled: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -156,7 +157,24 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
+        self._unstall()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """The client stopped reading an answer: it gets body_seconds to go on, then the connection is dropped
+        (aborted: what it left unread would never drain)."""
+        super().pause_writing()
+        self._unstall()
+        self._stalled = self.loop.call_later(self.limits.body_seconds, self.transport.abort)
+
+    def resume_writing(self) -> None:
+        self._unstall()
+        super().resume_writing()
+
+    def _unstall(self) -> None:
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
 
     def _follow(self, moved: bool = False) -> None:
         """Set the deadline for what the connection now waits on: restarted by each piece of a body, kept

@@ -105,14 +105,14 @@ def in_process(folder, limits: Limits):
     thread.start()
     assert wait_for(lambda: server.started, 30), "the server did not start"
     try:
-        yield port, f"http://127.0.0.1:{port}"
+        yield port, f"http://127.0.0.1:{port}", server
     finally:
         server.should_exit = True
         thread.join(30)
 
 
 def test_a_trickled_request_or_a_stalled_upload_is_cut_off(tmp_path):
-    with in_process(tmp_path / "db", Limits(header_seconds=2, body_seconds=2)) as (port, base):
+    with in_process(tmp_path / "db", Limits(header_seconds=2, body_seconds=2)) as (port, base, _):
         trickle = _connect(port, b"G")
         upload = _connect(port, b"POST /api/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n"
                                 b"Content-Type: application/octet-stream\r\n\r\n" + b"x" * 100)
@@ -134,7 +134,7 @@ def test_a_trickled_request_or_a_stalled_upload_is_cut_off(tmp_path):
 
 
 def test_past_the_cap_the_longest_idle_connections_make_room(tmp_path):
-    with in_process(tmp_path / "db", Limits(header_seconds=120, max_connections=50)) as (port, base):
+    with in_process(tmp_path / "db", Limits(header_seconds=120, max_connections=50)) as (port, base, _):
         idle = [_connect(port, PARTIAL) for _ in range(120)]
         try:
             assert httpx.get(f"{base}/api/health", timeout=10).status_code == 200  # a new client always gets in
@@ -144,3 +144,20 @@ def test_past_the_cap_the_longest_idle_connections_make_room(tmp_path):
         finally:
             for s in idle:
                 s.close()
+
+
+def test_a_client_that_stops_reading_an_answer_is_dropped(tmp_path):
+    with in_process(tmp_path / "db", Limits(body_seconds=1)) as (port, base, server):
+        big = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 60_000  # 15 MB kept as an upload: too much for any buffer
+        upload = httpx.post(f"{base}/api/uploads", files={"file": ("big.png", big, "image/png")}, timeout=60).json()
+        reader = socket.socket()
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.connect(("127.0.0.1", port))
+        try:
+            reader.sendall(f"GET /api/uploads/{upload['id']} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            # it reads nothing: the server's buffer fills, and after body_seconds it lets go of the connection
+            assert wait_for(lambda: not server.server_state.connections, 30), "a client that reads nothing stays connected"
+            got = _closed_by_server(reader, 10)
+            assert got is not None and len(got) < len(big)
+        finally:
+            reader.close()
