@@ -5,8 +5,10 @@ Safe by default: loopback only, an optional access token on every route, uploads
 decoded by the bomb-refusing decoder (which also refuses an image whose pixels would need more memory
 than config.MAX_DECODED_BYTES), and only catalogued files ever read (see thumbnails.py). Query images
 are decoded and embedded one at a time outside the collection lock, so a slow upload never holds up
-searches or /api/health. Nothing loads from outside: no Swagger page (its assets come from a CDN), the
-OpenAPI document stays at /openapi.json. Errors are JSON, {"error": message}, never a traceback.
+searches or /api/health; duplicate grouping runs on a handle of its own. Nothing loads from outside: no
+Swagger page (its assets come from a CDN), the OpenAPI document stays at /openapi.json. Errors are JSON,
+{"error": message}, never a traceback. Security headers, the refusal of cross-site writes, and the
+deadlines and connection cap that keep slow clients from starving others are in http_guard.py.
 """
 
 from __future__ import annotations
