@@ -3,8 +3,8 @@
 uvicorn closes idle keep-alive connections, but a connection that sends half a request line and then
 nothing stays open forever: a few hundred of those take every open file and /api/health stops answering.
 The h11 protocol here adds the deadlines it lacks (headers within SERVE_HEADER_SECONDS, no pause over
-SERVE_BODY_SECONDS in an upload or in reading an answer) and a cap on open connections: past it, the connection that has waited
-longest on its client is closed, never one whose answer is being computed.
+SERVE_BODY_SECONDS in an upload or in reading an answer) and a cap on open connections: past it, the
+connection that has waited longest on its client is closed, never one whose answer is being computed.
 
 For browsers: security headers on every response (no framing, no sniffing, nothing loaded from elsewhere),
 and requests that change something (POST, PUT, PATCH, DELETE) refused when another site sends them.
@@ -57,22 +57,25 @@ def cross_site_refusal(method: str, headers, host: str) -> str | None:
     origin = headers.get("origin")
     if site is not None and site not in ("same-origin", "none"):
         return f"cross-site request refused: {method} from another site ({origin or site}); use the page this server serves"
-    if origin is not None and _authority(origin) != _authority(f"//{host}", urlsplit(origin).scheme or "http"):
-        return f"cross-site request refused: {method} from {origin}; use the page this server serves"
+    if origin is not None:
+        scheme, theirs = _authority(origin)
+        if theirs is None or theirs != _authority(f"//{host}", scheme)[1]:
+            return f"cross-site request refused: {method} from {origin}; use the page this server serves"
     return None
 
 
-def _authority(url: str, scheme: str | None = None) -> tuple[str, int] | None:
-    """(host, port) of an origin or of //host[:port]; None when it names none (Origin: null)."""
+def _authority(url: str, scheme: str = "") -> tuple[str, tuple[str, int] | None]:
+    """The scheme and (host, port) of an origin, or of //host[:port] under `scheme`; (host, port) is None
+    when the text names none (Origin: null, a malformed one)."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return None
+        return scheme, None
     scheme = scheme or parts.scheme
     if not parts.hostname or scheme not in ("http", "https"):
-        return None
-    return parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+        return scheme, None
+    return scheme, (parts.hostname.lower(), port or (443 if scheme == "https" else 80))
 
 
 @dataclass(frozen=True)
