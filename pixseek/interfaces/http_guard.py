@@ -33,11 +33,13 @@ from pixseek.config import (
     SERVE_SPARE_FILES,
 )
 
-# the page loads its scripts, styles and images from this server only; query images may be blob: URLs
+# the page loads its scripts, styles and images from this server only; query images may be blob: URLs.
+# Referrer-Policy same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" on the
+# page's own POSTs, which the Origin check would refuse.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": "no-referrer", "Cross-Origin-Resource-Policy": "same-origin"}
+                    "Referrer-Policy": "same-origin", "Cross-Origin-Resource-Policy": "same-origin"}
 BATCHES_IN_FLIGHT = 4  # accepted connections not yet counted by the cap: at most this many backlogs
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -53,11 +55,13 @@ def cross_site_refusal(method: str, headers, host: str) -> str | None:
     (Sec-Fetch-Site, Origin); `host` is the Host header the request was sent to."""
     if method.upper() in SAFE_METHODS:
         return None
-    site = headers.get("sec-fetch-site")
+    site = headers.get("sec-fetch-site")  # set by the browser itself, never by a page's script
     origin = headers.get("origin")
-    if site is not None and site not in ("same-origin", "none"):
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return None
         return f"cross-site request refused: {method} from another site ({origin or site}); use the page this server serves"
-    if origin is not None:
+    if origin is not None:  # a browser without Sec-Fetch-* headers
         scheme, theirs = _authority(origin)
         if theirs is None or theirs != _authority(f"//{host}", scheme)[1]:
             return f"cross-site request refused: {method} from {origin}; use the page this server serves"

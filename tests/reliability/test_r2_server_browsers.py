@@ -55,7 +55,7 @@ def test_every_response_carries_the_security_headers(served, path):
     assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp, (r.status_code, dict(r.headers))
     assert r.headers.get("x-frame-options") == "DENY"
     assert r.headers.get("x-content-type-options") == "nosniff"
-    assert r.headers.get("referrer-policy") == "no-referrer"
+    assert r.headers.get("referrer-policy") == "same-origin"
 
 
 def test_refusals_before_any_route_carry_them_too(served):
@@ -85,7 +85,9 @@ def test_a_post_from_another_site_is_refused_with_a_reason(served, foreign):
 def test_the_page_itself_and_clients_without_an_origin_may_post(served):
     base, auth = served
     page = {"Origin": base, "Sec-Fetch-Site": "same-origin", "Referer": f"{base}/"}  # what the page's fetch sends
-    for headers in ({**auth, **page}, auth, {**auth, "Origin": base}):
+    # a browser may send "Origin: null" on the page's own requests; Sec-Fetch-Site says where they come from
+    null = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    for headers in ({**auth, **page}, auth, {**auth, "Origin": base}, {**auth, **null}):
         r = _upload(base, headers)
         assert r.status_code == 200, (headers, r.text)
         assert len(r.json()["id"]) == 32
