@@ -111,7 +111,7 @@ class PageState:
         self.uploads = Uploads()
         self.duplicates = Cached()
         self.facets = Cached(keep=1)
-        self.heavy = anyio.CapacityLimiter(1)  # threads for duplicate grouping: waiting requests hold none
+        self.heavy = anyio.CapacityLimiter(1)  # threads for the heavy handle's work: waiting requests hold none
         self.previews = ThumbnailCache(service.col.folder / "thumbs", WEB_PREVIEW_SIZE)
 
 
@@ -127,10 +127,6 @@ def _svc(request: Request) -> Service:
 
 def _state(request: Request) -> PageState:
     return request.app.state.pages
-
-
-def _generation(svc: Service) -> tuple:
-    return svc.run(_generation_of)
 
 
 def _generation_of(c: Collection) -> tuple:
@@ -206,15 +202,19 @@ def preview(request: Request, path: PathQ) -> Response:
 
 
 @pages.get("/facets", summary="What the filters offer: the collection's folders and file types, with counts")
-def facets(request: Request) -> dict:
+async def facets(request: Request) -> dict:
     """{"folders": [{"path", "count"}] (each folder holding photos, and the folders above them), "types":
-    [{"type", "count"}]}."""
-    svc = _svc(request)
-    return _state(request).facets.get(_generation(svc), lambda: _facets(svc))
+    [{"type", "count"}]}. Reads every file's row: on the heavy handle, like /api/duplicates."""
+    svc, state = _svc(request), _state(request)
+
+    def cached() -> dict:
+        return svc.run_heavy(lambda c: state.facets.get(_generation_of(c), lambda: _facets(c)))
+
+    return await anyio.to_thread.run_sync(cached, limiter=state.heavy)
 
 
-def _facets(svc: Service) -> dict:
-    files = svc.run(lambda c: c.catalog.files_of_contents())
+def _facets(c: Collection) -> dict:
+    files = c.catalog.files_of_contents()
     folders: dict[str, int] = {}
     types: dict[str, int] = {}
     for held in files.values():

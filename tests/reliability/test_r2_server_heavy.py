@@ -48,12 +48,15 @@ def _get(url: str, **params) -> httpx.Response:
         pytest.fail(f"{url} did not answer in 30 s")
 
 
-def test_duplicate_groups_are_found_while_a_search_holds_the_collection(served):
+def test_duplicate_groups_and_facets_are_found_while_a_search_holds_the_collection(served):
     app, _, base = served
     with app.state.service.lock:  # as during a long search
         found = _get(f"{base}/duplicates", threshold=0.9)
+        facets = _get(f"{base}/facets")
     assert found.status_code == 200, found.text
     assert found.json()["total"] >= 1  # the two identical copies at least
+    assert facets.status_code == 200, facets.text
+    assert sum(t["count"] for t in facets.json()["types"]) == 11
 
 
 def test_health_and_search_answer_while_many_groupings_wait(served):
