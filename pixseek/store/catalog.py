@@ -66,6 +66,17 @@ MIGRATIONS = {
 }
 
 
+class NewerCatalogError(sqlite3.DatabaseError):
+    """The catalog's schema is newer than this pixseek knows: reading or writing it could lose data."""
+
+
+def _refuse_newer(path: Path, version: int) -> int:
+    if version > SCHEMA_VERSION:
+        raise NewerCatalogError(f"{path} was made by a newer pixseek (catalog schema {version}, this pixseek "
+                                f"knows up to {SCHEMA_VERSION}); upgrade pixseek to use it")
+    return version
+
+
 @dataclass
 class FileRecord:
     path: str
@@ -100,11 +111,17 @@ class Catalog:
         # immutable: a read-only folder cannot hold the WAL's shared-memory file, and nobody can write it
         uri = f"file:{path}?mode=ro&immutable=1" if readonly else f"file:{path}"
         self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA busy_timeout=30000")
-        if not readonly:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+        try:
+            self.db.execute("PRAGMA busy_timeout=30000")
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+            else:
+                _refuse_newer(path, self.db.execute("PRAGMA user_version").fetchone()[0])
+        except BaseException:
+            self.db.close()
+            raise
         self._in_tx = False
         # a read-only schema-1 catalog cannot migrate: its files have no inode or ctime to read
         new = self.db.execute("PRAGMA user_version").fetchone()[0] >= 2
@@ -112,14 +129,25 @@ class Catalog:
         self.has_taken = self.db.execute("PRAGMA user_version").fetchone()[0] >= 3
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for v in range(version + 1, SCHEMA_VERSION + 1):
+        """Bring the schema up to SCHEMA_VERSION, each step in its own BEGIN IMMEDIATE that reads the version
+        again first: any number of processes opening a new collection at once all end up at the same
+        schema, each step applied once (the one that takes the write lock applies it, the others see it)."""
+        for _ in range(SCHEMA_VERSION):
+            if _refuse_newer(self.path, self.db.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION:
+                return
             self.db.execute("BEGIN IMMEDIATE")
-            for stmt in MIGRATIONS[v].split(";"):
-                if stmt.strip():
-                    self.db.execute(stmt)
-            self.db.execute(f"PRAGMA user_version={v}")
-            self.db.execute("COMMIT")
+            try:
+                version = _refuse_newer(self.path, self.db.execute("PRAGMA user_version").fetchone()[0])
+                if version < SCHEMA_VERSION:
+                    for stmt in MIGRATIONS[version + 1].split(";"):
+                        if stmt.strip():
+                            self.db.execute(stmt)
+                    self.db.execute(f"PRAGMA user_version={version + 1}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
 
     # transactions -------------------------------------------------------------------------
     def begin(self) -> None:
