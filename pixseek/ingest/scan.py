@@ -46,7 +46,12 @@ def _one(path: str) -> Iterator[Found]:
     if not os.path.isfile(path):
         return
     if looks_like_image(Path(path)) or not os.access(path, os.R_OK):
-        yield Found(path, st.st_size, st.st_mtime_ns, None, st.st_ino, st.st_ctime_ns)
+        yield Found(path, st.st_size, st.st_mtime_ns, None, signed_inode(st.st_ino), st.st_ctime_ns)
+
+
+def signed_inode(ino: int) -> int:
+    """An inode number as the catalog's signed 64-bit integer holds it (some file systems use all 64 bits)."""
+    return ino - 2**64 if ino >= 2**63 else ino
 
 
 def _warn(exc: OSError) -> None:

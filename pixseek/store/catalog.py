@@ -66,6 +66,19 @@ MIGRATIONS = {
 }
 
 
+MAX_ERROR_CHARS = 1000  # of a failed file's reason (an exception's text can hold a whole file)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _int64(value: int | None) -> int | None:
+    """A number SQLite can store, or None (unknown) for one it cannot."""
+    return value if value is None or _INT64[0] <= value <= _INT64[1] else None
+
+
+def _clamp(value: int) -> int:
+    return min(max(value, _INT64[0]), _INT64[1])
+
+
 class NewerCatalogError(sqlite3.DatabaseError):
     """The catalog's schema is newer than this pixseek knows: reading or writing it could lose data."""
 
@@ -208,11 +221,14 @@ class Catalog:
         return FileRecord(from_db(row[0]), *row[1:]) if row else None
 
     def put_file(self, rec: FileRecord) -> None:
+        """Every number is bounded here, the last line of defence: one file's odd value costs that value
+        (stored as unknown, or clamped), never the batch it is committed with."""
+        error = to_db(rec.error[:MAX_ERROR_CHARS]) if rec.error else None
         self.db.execute(
             "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, content_id, indexed_at, inode,"
             " ctime_ns, taken_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (to_db(rec.path), rec.size, rec.mtime_ns, rec.hash, rec.status, to_db(rec.error) if rec.error else None,
-             rec.content_id, time.time(), rec.inode, rec.ctime_ns, rec.taken_ns),
+            (to_db(rec.path), _clamp(rec.size), _clamp(rec.mtime_ns), rec.hash, rec.status, error, rec.content_id,
+             time.time(), _int64(rec.inode), _int64(rec.ctime_ns), _int64(rec.taken_ns)),
         )
 
     # date taken (schema 3) ---------------------------------------------------------------------
@@ -227,7 +243,7 @@ class Catalog:
 
     def set_taken(self, rows: list[tuple[str, int]]) -> None:
         """Record (path, taken_ns) for files read by the backfill."""
-        self.db.executemany("UPDATE files SET taken_ns=? WHERE path=?", [(t, to_db(p)) for p, t in rows])
+        self.db.executemany("UPDATE files SET taken_ns=? WHERE path=?", [(_int64(t), to_db(p)) for p, t in rows])
 
     def ids_where(self, folder: str | None = None, taken_from_ns: int | None = None, taken_to_ns: int | None = None,
                   extensions: list[str] | None = None) -> list[int]:
@@ -262,7 +278,7 @@ class Catalog:
         """Record (path, inode, ctime_ns) for files whose content is known unchanged (filled in after a
         migration, or re-hashed and found the same)."""
         self.db.executemany("UPDATE files SET inode=?, ctime_ns=? WHERE path=?",
-                            [(ino, ct, to_db(p)) for p, ino, ct in rows])
+                            [(_int64(ino), _int64(ct), to_db(p)) for p, ino, ct in rows])
 
     def remove_file(self, path: str) -> int | None:
         """Forget a file; returns the content id it held if no other file holds that content now."""
