@@ -12,6 +12,7 @@ each file's date taken (EXIF DateTimeOriginal, else its mtime, as local wall-clo
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -22,18 +23,34 @@ import numpy as np
 
 SCHEMA_VERSION = 3
 
-# File names are bytes on Linux; Python shows undecodable bytes as lone surrogates, which SQLite text
-# cannot hold. They are stored as private-use characters U+F780..U+F7FF instead, reversibly.
-_TO_DB = {0xDC80 + b: 0xF780 + b for b in range(128)}
-_FROM_DB = {v: k for k, v in _TO_DB.items()}
+# File names are bytes on Linux; Python shows undecodable bytes as lone surrogates U+DC80..U+DCFF, which
+# SQLite text cannot hold. They are stored as the private-use characters U+F780..U+F7FF (as since schema 1),
+# and a real character of U+F77F..U+F7FF in a name is stored behind the escape U+F77F, so that every name
+# reads back as itself. A name stored before the escape existed reads the same unless it held U+F77F..U+F7FF
+# itself (then it was ambiguous already: the next index run sees it as removed and added again).
+_ESCAPE = "\uf77f"
+_SHIFT = 0xF780 - 0xDC80
+_TO_DB = re.compile("[\udc80-\udcff\uf77f-\uf7ff]")
+_FROM_DB = re.compile("\uf77f([\uf77f-\uf7ff])|[\uf780-\uf7ff]")
+
+
+def _to_db_char(m: re.Match) -> str:
+    c = m.group(0)
+    return chr(ord(c) + _SHIFT) if c < "\ue000" else _ESCAPE + c
+
+
+def _from_db_char(m: re.Match) -> str:
+    return m.group(1) or chr(ord(m.group(0)) - _SHIFT)
 
 
 def to_db(text: str) -> str:
-    return text.translate(_TO_DB)
+    """A name (or text naming files) as the catalog stores it; prefix-preserving, so folder ranges hold."""
+    return _TO_DB.sub(_to_db_char, text)
 
 
 def from_db(text: str) -> str:
-    return text.translate(_FROM_DB)
+    return _FROM_DB.sub(_from_db_char, text)
+
 
 MIGRATIONS = {
     1: """
