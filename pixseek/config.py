@@ -14,6 +14,7 @@ DEFAULT_ENCODER = "efficientnet-lite0"
 DEFAULT_WORDS = "glove-6b-50d"
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
 MAX_DECODED_BYTES = 1024 * 2**20  # an image whose decoded pixels (and RGB conversion) need more is refused unread
+MAX_FILE_BYTES = 512 * 2**20  # a photo file larger than this is refused unread (regular_files.py)
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 # the web page's uploaded query images, kept in the server's memory so a URL can name one (most recent kept)
 WEB_UPLOAD_COUNT = 64

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pixseek.regular_files import open_regular
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -43,7 +45,7 @@ def _read(source: str | Path | bytes) -> PhotoInfo:
     from PIL import Image  # here, not above: a search's date filter (wall_ns) must not load PIL
 
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+        with open_regular(source) if not isinstance(source, bytes) else io.BytesIO(source) as f, Image.open(f) as im:
             w, h = im.size
             exif = _exif(im)
     except Exception:  # noqa: BLE001 - not an image, missing, truncated: nothing known

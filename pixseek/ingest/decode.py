@@ -11,12 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pixseek.config import env_int
+from pixseek.config import MAX_FILE_BYTES, env_int
 from pixseek.encoders.base import Preprocess
 from pixseek.encoders.exif import mtime_wall_ns, taken_ns
 from pixseek.encoders.images import ImageError
-
-MAX_FILE_BYTES = 512 * 1024 * 1024
+from pixseek.regular_files import read_regular
 
 
 @dataclass
@@ -68,8 +67,7 @@ def prepare(task: Task) -> Prepared:
             return Prepared(path, size, mtime_ns, None, None, error=f"file too large ({size:,} bytes)")
         if size == 0:
             return Prepared(path, size, mtime_ns, None, None, error="empty file (0 bytes)")
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular(path)  # a FIFO or device put there since the scan is refused, not waited on
         digest = content_hash(data)
         pixels, (w, h) = preprocess.load(data)
         return Prepared(path, size, mtime_ns, digest, pixels, w, h, taken=taken_from(data, mtime_ns))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.config import MAX_FILE_BYTES
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.exif import taken_ns
 from pixseek.encoders.visual import visual_vectors
@@ -28,6 +29,7 @@ from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import ProcessReader, Reader
 from pixseek.ingest.scan import Found, scan
 from pixseek.progress import progress_bar
+from pixseek.regular_files import open_regular
 from pixseek.store.catalog import Catalog, FileRecord, Known
 from pixseek.store.vectors import VectorStore
 
@@ -258,12 +260,14 @@ def _file_hash(path: str) -> str | None:
     """The content hash (ingest/decode.py's content_hash) of a file, read in blocks; None if unreadable."""
     h = hashlib.blake2b(digest_size=16)
     try:
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
+        with open_regular(path) as f:
+            left = MAX_FILE_BYTES + 1
+            while left > 0 and (block := f.read(min(1 << 20, left))):
                 h.update(block)
+                left -= len(block)
     except OSError:
         return None
-    return h.hexdigest()
+    return h.hexdigest() if left > 0 else None
 
 
 @dataclass
