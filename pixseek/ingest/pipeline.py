@@ -56,12 +56,14 @@ class Indexer:
         self._identity: dict[str, tuple[int | None, int | None]] = {}  # path -> (inode, ctime_ns) at scan time
 
     def run(self, roots: list[Path], progress: bool | None = None, skip: Path | None = None,
-            log: Callable[[str], None] | None = None) -> RunCounts:
+            log: Callable[[str], None] | None = None, aliases: list[Path] | None = None) -> RunCounts:
+        """aliases: other names of the roots (through a symlink) that files may be catalogued under from
+        earlier runs: those entries are dropped, their files catalogued under the roots' names instead."""
         start = time.perf_counter()
         counts = RunCounts()
         log = log or (lambda msg: print(msg, file=sys.stderr))
         roots = [Path(os.path.abspath(r)) for r in roots]
-        known = self.catalog.files_under([str(r) for r in roots])
+        known = self.catalog.files_under([str(r) for r in [*(aliases or []), *roots]])
         seen: set[str] = set()
         todo: list[Task] = []
         same: list[tuple[str, int, int]] = []  # (path, inode, ctime_ns) of unchanged files with a new identity

@@ -10,6 +10,7 @@ with the full run it begins with.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -19,13 +20,15 @@ from pathlib import Path
 
 def dirty_folders(paths: set[str], roots: list[Path]) -> list[Path]:
     """The folders to index again for these changed paths: each path's nearest existing folder inside a
-    watched root, without folders already covered by another one in the list."""
+    watched root, without folders already covered by another one in the list. Roots and paths may be
+    relative or pass through symlinks: both are compared resolved (ingest/run.py indexes resolved roots)."""
     resolved = [r.resolve() for r in roots]
     out: set[Path] = set()
     for p in paths:
-        folder = Path(p)
+        folder = Path(os.path.abspath(p))
         while not folder.is_dir() and folder != folder.parent:
             folder = folder.parent
+        folder = folder.resolve()
         inside = [r for r in resolved if folder == r or r in folder.parents]
         if inside:
             out.add(folder)
@@ -39,7 +42,7 @@ class FolderEvents:
     during the first index run is missed), handed out as batches of folders to index again."""
 
     def __init__(self, roots: list[Path]) -> None:
-        self.roots = roots
+        self.roots = [Path(r).resolve() for r in roots]  # watched as indexed: the events name resolved paths
         self.events: queue.Queue[str] = queue.Queue()
         self.observer = None
 
