@@ -71,7 +71,10 @@ class Indexer:
             seen.add(found.path)
             self._identity[found.path] = (found.inode, found.ctime_ns)
             old = known.get(found.path)
-            if found.error:
+            if found.error and found.inode is not None and old is not None and old.status == "failed" \
+                    and _unchanged(old, found, counts):
+                counts.skipped += 1  # seen and listed already (an unsupported type): not reported every run
+            elif found.error:
                 self._fail(found.path, found.size, found.mtime_ns, found.error, counts, log)
             elif _unchanged(old, found, counts):
                 counts.skipped += 1
