@@ -21,6 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pixseek.store.lock import setup_lock
+
 SCHEMA_VERSION = 3
 
 # File names are bytes on Linux; Python shows undecodable bytes as lone surrogates U+DC80..U+DCFF, which
@@ -144,9 +146,12 @@ class Catalog:
         try:
             self.db.execute("PRAGMA busy_timeout=30000")
             if not readonly:
+                if _refuse_newer(path, self.db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION:
+                    with setup_lock(path.parent):  # new or old: one process at a time sets it up
+                        self.db.execute("PRAGMA journal_mode=WAL")
+                        self._migrate()
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
-                self._migrate()
             else:
                 _refuse_newer(path, self.db.execute("PRAGMA user_version").fetchone()[0])
         except BaseException:

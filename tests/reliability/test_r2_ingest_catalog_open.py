@@ -28,12 +28,15 @@ except PixseekError as exc:
 
 
 def test_concurrent_first_opens_of_a_new_collection_all_succeed(tmp_path):
-    failures, rounds, procs = [], 6, 5
+    """At the same moment ("table meta already exists"), and a few ms apart (two processes setting WAL mode
+    and creating tables deadlocked in SQLite: "database is locked" at once)."""
+    failures, rounds, procs = [], 10, 5
     for r in range(rounds):
         folder = tmp_path / f"new-{r}"
         start = time.time() + 1.5  # after every interpreter has started and imported
-        running = [subprocess.Popen([sys.executable, "-c", _OPEN, str(folder), str(start)], stderr=subprocess.PIPE,
-                                    text=True) for _ in range(procs)]
+        apart = [0.0] * procs if r % 2 else [i * 0.004 for i in range(procs)]
+        running = [subprocess.Popen([sys.executable, "-c", _OPEN, str(folder), str(start + a)], stderr=subprocess.PIPE,
+                                    text=True) for a in apart]
         for p in running:
             _, err = p.communicate(timeout=120)
             if p.returncode:
