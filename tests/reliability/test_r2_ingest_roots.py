@@ -24,6 +24,10 @@ def test_dirty_folders_match_roots_named_relatively_or_through_a_link(tmp_path, 
     for root in ("real", "link", str(tmp_path / "link"), "./link/"):
         assert dirty_folders(changed, [tmp_path / root if root.startswith("/") else type(real)(root)]) == [real / "sub"]
     assert dirty_folders({"link/sub/new.jpg"}, [real]) == [real / "sub"]
+    (real / "db" / "thumbs").mkdir(parents=True)  # a collection inside the watched folder: its writes are not changes
+    written = {str(real / "db" / "catalog.sqlite-wal"), "link/db/thumbs/a.jpg", str(real / "db" / "gone" / "x")}
+    assert dirty_folders(written, [tmp_path / "link"], skip=tmp_path / "link" / "db") == []
+    assert dirty_folders(written | changed, [real], skip=real / "db") == [real / "sub"]
 
 
 @requires_data
@@ -92,3 +96,29 @@ def test_files_catalogued_through_a_link_by_earlier_runs_are_not_left_behind(tmp
     assert (report["indexed"], report["removed"]) == (5, 1), report
     assert set(Collection.open(db).catalog.files_under([str(tmp_path)])) == {str(p) for p in home.glob("n*/*.JPEG")}
 
+
+
+@requires_data
+def test_watching_a_folder_that_holds_the_collection_never_indexes_the_collection(tmp_path, capsys):
+    home = tmp_path / "home"
+    copy_tiny(home, per_class=1)
+    (tmp_path / "link").symlink_to(home)
+    col = Collection.open(home / "db")
+    stop, runs = threading.Event(), []
+    watcher = threading.Thread(target=col.watch, args=([tmp_path / "link"],),
+                               kwargs={"progress": False, "debounce": 0.3, "stop": stop, "on_change": runs.append})
+    watcher.start()
+    try:
+        reader = Collection.open(home / "db")
+        assert wait_for(lambda: reader.catalog.counts()["files"] == 5)
+        (home / "db" / "thumbs").mkdir()
+        shutil.copy2(sorted((TINY_VAL / "n07747607").glob("*.JPEG"))[3], home / "db" / "thumbs" / "cached.jpg")
+        shutil.copy2(sorted((TINY_VAL / "n07747607").glob("*.JPEG"))[4], home / "new.jpg")
+        assert wait_for(lambda: reader.catalog.file(str(home / "new.jpg")) is not None, 60)
+    finally:
+        stop.set()
+        watcher.join(timeout=30)
+    assert set(reader.catalog.files_under([str(tmp_path)])) == {str(p) for p in home.rglob("*") if p.suffix
+                                                                 in (".JPEG", ".jpg") and "db" not in p.parts}
+    assert "inside the collection folder" not in capsys.readouterr().err
+    assert runs and all(r.failed == 0 for r in runs)
