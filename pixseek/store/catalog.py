@@ -8,6 +8,9 @@ same size and mtime is seen as changed; a schema-1 catalog migrates in place (th
 the next index run fills them in), and one opened read-only is read as it is. Schema 3 adds `taken_ns`,
 each file's date taken (EXIF DateTimeOriginal, else its mtime, as local wall-clock time in ns since
 1970-01-01), for date filters; NULL until read (older catalogs are backfilled, see ingest/pipeline.py).
+A catalog whose schema is newer than SCHEMA_VERSION is refused on open, never read or written. Creating
+or migrating one happens under a file lock (store/lock.py), so any number of processes may open a new
+collection at once.
 """
 
 from __future__ import annotations
