@@ -14,7 +14,14 @@ DEFAULT_ENCODER = "efficientnet-lite0"
 DEFAULT_WORDS = "glove-6b-50d"
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
 MAX_DECODED_BYTES = 1024 * 2**20  # an image whose decoded pixels (and RGB conversion) need more is refused unread
+MAX_FILE_BYTES = 512 * 2**20  # a photo file larger than this is refused unread (regular_files.py)
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+# photo formats pixseek cannot decode: such files are listed by `status` as failed, with this reason
+UNSUPPORTED_IMAGE_EXTENSIONS = {
+    ".heic": "HEIF", ".heif": "HEIF", ".avif": "AVIF", ".jxl": "JPEG XL", ".jp2": "JPEG 2000", ".psd": "Photoshop",
+    ".svg": "SVG", ".dng": "camera raw", ".cr2": "camera raw", ".cr3": "camera raw", ".nef": "camera raw",
+    ".arw": "camera raw", ".orf": "camera raw", ".raf": "camera raw", ".rw2": "camera raw",
+}
 # the web page's uploaded query images, kept in the server's memory so a URL can name one (most recent kept)
 WEB_UPLOAD_COUNT = 64
 WEB_UPLOAD_BYTES = 256 * 2**20
@@ -76,7 +83,13 @@ def cache_dir() -> Path:
     """Exported models and derived tables; safe to delete, rebuilt on demand."""
     given = env("PIXSEEK_CACHE")
     base = Path(given) if given else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pixseek"
-    base.mkdir(parents=True, exist_ok=True)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file there, or no permission: the user's setting, said in one line
+        from pixseek.errors import PixseekError
+
+        name = "$PIXSEEK_CACHE" if given else "the cache folder"
+        raise PixseekError(f"{name} {base} cannot be used as a folder: {exc.strerror or exc}") from None
     return base
 
 
@@ -125,6 +138,19 @@ DEVICE_BATCH_SIZES = {"cpu": 64, "cuda": 256}
 GPU_READ_THREADS = 8
 GPU_DECODE_BYTES = 2 * 2**30
 
+# `pixseek serve`: what one client may hold (interfaces/http_guard.py). A request's line and headers must
+# arrive within SERVE_HEADER_SECONDS of the connection opening (or of the previous answer), an upload, or a
+# client reading an answer, may pause at most SERVE_BODY_SECONDS, and an idle keep-alive connection is
+# closed after SERVE_IDLE_SECONDS.
+# Past SERVE_MAX_CONNECTIONS open connections (fewer when the open-files limit is lower) the connection
+# idle longest is closed to make room, so slow or silent clients never lock others out.
+SERVE_HEADER_SECONDS = 10.0
+SERVE_BODY_SECONDS = 30.0
+SERVE_IDLE_SECONDS = 5
+SERVE_MAX_CONNECTIONS = 1000
+SERVE_BACKLOG = 128  # connections waiting to be accepted (and accepted in one turn of the event loop)
+SERVE_MAX_HEADER_BYTES = 64 * 1024  # a request line and headers (a 4,096-character path, percent-encoded, fits)
+SERVE_SPARE_FILES = 128  # open files kept for the collection, models and logs below the process's limit
 # Taught concepts (learn/teach.py): how many collection photos stand for "not this" (the background the
 # model is whitened against), its ridge, the share of the negative mean a user's counter-examples take,
 # the background quantile a confident match must clear, the z-score a new photo of a one-example concept

@@ -162,7 +162,7 @@ class Collection:
         missing = [str(r) for r in roots if not r.is_dir()]
         if missing:
             raise PixseekError(f"--watch needs folders; not a folder: {', '.join(missing)}")
-        with FolderEvents(roots) as events:
+        with FolderEvents(roots, skip=self.folder) as events:
             self.index(roots, progress, workers, batch_size, device=device)
             for folders in events.batches(debounce, stop=stop):
                 try:

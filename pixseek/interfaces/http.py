@@ -5,8 +5,10 @@ Safe by default: loopback only, an optional access token on every route, uploads
 decoded by the bomb-refusing decoder (which also refuses an image whose pixels would need more memory
 than config.MAX_DECODED_BYTES), and only catalogued files ever read (see thumbnails.py). Query images
 are decoded and embedded one at a time outside the collection lock, so a slow upload never holds up
-searches or /api/health. Nothing loads from outside: no Swagger page (its assets come from a CDN), the
-OpenAPI document stays at /openapi.json. Errors are JSON, {"error": message}, never a traceback.
+searches or /api/health; duplicate grouping runs on a handle of its own. Nothing loads from outside: no
+Swagger page (its assets come from a CDN), the OpenAPI document stays at /openapi.json. Errors are JSON,
+{"error": message}, never a traceback. Security headers, the refusal of cross-site writes, and the
+deadlines and connection cap that keep slow clients from starving others are in http_guard.py.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pixseek.encoders.images import Box as Region
 from pixseek.encoders.images import parse_box
 from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
+from pixseek.interfaces.http_guard import add_security_headers, cross_site_refusal, server_config
 from pixseek.interfaces.http_pages import add_pages
 from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
@@ -57,18 +60,30 @@ class Settings:
 class Service:
     """One Collection behind a lock (it guards the collection's stores), and catalog-checked file access.
     A second lock, `work`, runs one query image's decoding and embedding at a time (the encoder is not
-    assumed re-entrant, and one decode at a time bounds the memory uploads can take) without the first."""
+    assumed re-entrant, and one decode at a time bounds the memory uploads can take) without the first.
+    Work over the whole collection (duplicate groups) runs on a handle of its own under a third, `heavy`."""
 
     def __init__(self, settings: Settings) -> None:
         self.col = Collection.open(settings.folder)
         self.lock = threading.Lock()
         self.work = threading.Lock()
+        self.heavy = threading.Lock()
+        self._heavy_col: Collection | None = None
         self.thumbs = ThumbnailCache(self.col.folder / "thumbs", settings.thumb_size)
 
     def run(self, fn: Callable[[Collection], T]) -> T:
         with self.lock:
             self.col.refresh()
             return fn(self.col)
+
+    def run_heavy(self, fn: Callable[[Collection], T]) -> T:
+        """`fn` on a second handle of the collection (its own catalog connection and snapshot), never under
+        `lock`: searches and /api/health answer while it takes seconds."""
+        with self.heavy:
+            if self._heavy_col is None:
+                self._heavy_col = Collection.open(self.col.folder)
+            self._heavy_col.refresh()
+            return fn(self._heavy_col)
 
     def lookup(self, path: str):
         with self.lock:
@@ -243,6 +258,24 @@ def _token_of(request: Request) -> str:
         or request.cookies.get(COOKIE, "") or request.query_params.get("token", "")
 
 
+def _refusal(request: Request, settings: Settings) -> Response | None:
+    """The error a request gets before any route sees it, or None."""
+    host = request.url.hostname or ""
+    if settings.allowed_hosts is not None and host not in settings.allowed_hosts:  # DNS rebinding
+        return _error(400, f"unexpected Host header {host!r}; start the server with --host to allow it")
+    if settings.token and not hmac.compare_digest(_token_of(request).encode(), settings.token.encode()):
+        return _error(401, "missing or wrong access token: send 'Authorization: Bearer TOKEN' or open /?token=TOKEN")
+    refused = cross_site_refusal(request.method, request.headers, request.headers.get("host", ""))
+    if refused:
+        return _error(403, refused)
+    length = request.headers.get("content-length")
+    if request.method == "POST" and not length:
+        return _error(411, "send uploads with a Content-Length header")
+    if length and (not length.isdigit() or int(length) > settings.max_upload_bytes + 100_000):
+        return _error(413, f"request too large: uploads are limited to {settings.max_upload_bytes:,} bytes")
+    return None
+
+
 def create_app(collection_folder: str | Path, token: str | None = None, max_upload_bytes: int = 20_000_000,
                allowed_hosts: set[str] | None = None) -> FastAPI:
     """The app for one collection folder. `token`: required on every route when set (header, cookie or ?token=)."""
@@ -265,17 +298,9 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        host = request.url.hostname or ""
-        if settings.allowed_hosts is not None and host not in settings.allowed_hosts:  # DNS rebinding
-            return _error(400, f"unexpected Host header {host!r}; start the server with --host to allow it")
-        if settings.token and not hmac.compare_digest(_token_of(request).encode(), settings.token.encode()):
-            return _error(401, "missing or wrong access token: send 'Authorization: Bearer TOKEN' or open /?token=TOKEN")
-        length = request.headers.get("content-length")
-        if request.method == "POST" and not length:
-            return _error(411, "send uploads with a Content-Length header")
-        if length and (not length.isdigit() or int(length) > settings.max_upload_bytes + 100_000):
-            return _error(413, f"request too large: uploads are limited to {settings.max_upload_bytes:,} bytes")
-        return await call_next(request)
+        response = _refusal(request, settings) or await call_next(request)
+        add_security_headers(response.headers)
+        return response
 
     app.add_exception_handler(NotInCollection, lambda r, e: _error(404, str(e)))
     app.add_exception_handler(PixseekError, lambda r, e: _error(400, str(e)))
@@ -297,4 +322,4 @@ def serve(collection_folder: str | Path, host: str = "127.0.0.1", port: int = 80
     long_running()  # index codes read whole: steady latency over many queries
     app = create_app(collection_folder, token=token, allowed_hosts=hosts)
     print(f"pixseek: serving {app.state.service.col.folder} at http://{host}:{port}/", file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.Server(server_config(app, host, port)).run()

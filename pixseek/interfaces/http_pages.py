@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Annotated
 
+import anyio
 from fastapi import APIRouter, FastAPI, File, Query, Request, UploadFile
 from fastapi import Path as PathPart
 from fastapi.responses import FileResponse, Response
@@ -34,6 +35,7 @@ from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, read_
 from pixseek.search.duplicates import THRESHOLD
 
 if TYPE_CHECKING:
+    from pixseek.interfaces.collection import Collection
     from pixseek.interfaces.http import Service
 
 UPLOAD_ID = r"^[0-9a-f]{32}$"
@@ -109,6 +111,7 @@ class PageState:
         self.uploads = Uploads()
         self.duplicates = Cached()
         self.facets = Cached(keep=1)
+        self.heavy = anyio.CapacityLimiter(1)  # threads for the heavy handle's work: waiting requests hold none
         self.previews = ThumbnailCache(service.col.folder / "thumbs", WEB_PREVIEW_SIZE)
 
 
@@ -126,9 +129,9 @@ def _state(request: Request) -> PageState:
     return request.app.state.pages
 
 
-def _generation(svc: Service) -> tuple:
+def _generation_of(c: Collection) -> tuple:
     """Changes whenever an index run commits (data_version) or the collection's size changes."""
-    return svc.run(lambda c: (c.layout.data_version(), tuple(sorted(c.catalog.counts().items()))))
+    return c.layout.data_version(), tuple(sorted(c.catalog.counts().items()))
 
 
 def _media(data: bytes) -> str:
@@ -199,15 +202,19 @@ def preview(request: Request, path: PathQ) -> Response:
 
 
 @pages.get("/facets", summary="What the filters offer: the collection's folders and file types, with counts")
-def facets(request: Request) -> dict:
+async def facets(request: Request) -> dict:
     """{"folders": [{"path", "count"}] (each folder holding photos, and the folders above them), "types":
-    [{"type", "count"}]}."""
-    svc = _svc(request)
-    return _state(request).facets.get(_generation(svc), lambda: _facets(svc))
+    [{"type", "count"}]}. Reads every file's row: on the heavy handle, like /api/duplicates."""
+    svc, state = _svc(request), _state(request)
+
+    def cached() -> dict:
+        return svc.run_heavy(lambda c: state.facets.get(_generation_of(c), lambda: _facets(c)))
+
+    return await anyio.to_thread.run_sync(cached, limiter=state.heavy)
 
 
-def _facets(svc: Service) -> dict:
-    files = svc.run(lambda c: c.catalog.files_of_contents())
+def _facets(c: Collection) -> dict:
+    files = c.catalog.files_of_contents()
     folders: dict[str, int] = {}
     types: dict[str, int] = {}
     for held in files.values():
@@ -227,17 +234,21 @@ def _facets(svc: Service) -> dict:
 
 
 @pages.get("/duplicates", summary="Near-duplicate groups for review, cached until the collection changes")
-def duplicates(request: Request, threshold: Annotated[float | None, Query(gt=0, le=1)] = None,
-               offset: Annotated[int, Query(ge=0)] = 0, k: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
+async def duplicates(request: Request, threshold: Annotated[float | None, Query(gt=0, le=1)] = None,
+                     offset: Annotated[int, Query(ge=0)] = 0, k: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
     """{"groups": [{"paths", "score", "keep"}], "total": groups in all, "threshold"}: groups largest
-    first, then by similarity. Read-only: nothing is deleted."""
-    svc = _svc(request)
+    first, then by similarity. Read-only: nothing is deleted. Grouping takes seconds on a large collection:
+    it runs on the Service's heavy handle, one request at a time in one worker thread, while waiting
+    requests hold no thread, so searches and /api/health answer meanwhile."""
+    svc, state = _svc(request), _state(request)
     t = THRESHOLD if threshold is None else round(threshold, 4)
 
-    def group() -> list[dict]:
-        found = svc.run(lambda c: c.duplicates(t, progress=False))
+    def group(c: Collection) -> list[dict]:
+        found = c.duplicates(t, progress=False)
         return [g.to_dict() for g in sorted(found, key=lambda g: (-len(g.paths), -g.score, g.paths[0]))]
 
-    groups = _state(request).duplicates.get((_generation(svc), t), group)
-    return {"groups": groups[offset:offset + k], "total": len(groups), "threshold": t}
+    def cached() -> list[dict]:
+        return svc.run_heavy(lambda c: state.duplicates.get((_generation_of(c), t), lambda: group(c)))
 
+    groups = await anyio.to_thread.run_sync(cached, limiter=state.heavy)
+    return {"groups": groups[offset:offset + k], "total": len(groups), "threshold": t}

@@ -21,6 +21,7 @@ from pixseek.encoders.images import Box, ImageError, check_box, open_image, pars
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
 from pixseek.ingest.decode import content_hash
+from pixseek.regular_files import read_regular
 from pixseek.store.catalog import Catalog
 from pixseek.store.layout import Stores
 
@@ -84,7 +85,7 @@ class QueryImages:
                 cid = rec.content_id
             else:
                 try:
-                    image = Path(os.path.expanduser(str(image))).read_bytes()
+                    image = read_regular(os.path.expanduser(str(image)))
                 except OSError:
                     return None
         if cid is None and isinstance(image, bytes):

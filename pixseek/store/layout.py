@@ -69,12 +69,14 @@ class Layout:
         if stored_enc is None and readonly:
             raise PixseekError(f"{folder} is read-only and holds no collection")
         if stored_enc is None:
-            stored_enc, stored_words = encoder or DEFAULT_ENCODER, words or DEFAULT_WORDS
-            catalog.begin()
-            catalog.set_meta("encoder", stored_enc)
-            catalog.set_meta("words", stored_words)
+            catalog.begin()  # read again under the write lock: another process may be creating it too
+            stored_enc, stored_words = catalog.get_meta("encoder"), catalog.get_meta("words")
+            if stored_enc is None:
+                stored_enc, stored_words = encoder or DEFAULT_ENCODER, words or DEFAULT_WORDS
+                catalog.set_meta("encoder", stored_enc)
+                catalog.set_meta("words", stored_words)
             catalog.commit()
-        elif encoder and encoder != stored_enc:
+        if encoder and encoder != stored_enc:
             raise PixseekError(f"{folder} was indexed with encoder {stored_enc!r}, not {encoder!r}; use another --db")
         spec = stored_enc
         return cls(folder, catalog, spec, words or stored_words or DEFAULT_WORDS, lambda: load_encoder(spec))

@@ -24,6 +24,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     folder = args.db or default_db()
     if args.watch:
+        from pixseek.interfaces.collection import Collection
+
+        Collection.open(folder).close()  # created here, before the watcher and the server both open it
         start_watcher(folder, args.watch)
     serve(folder, host=args.host, port=args.port, token=args.token)
 
