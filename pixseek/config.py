@@ -159,5 +159,6 @@ TEACH_BACKGROUND = 1000
 TEACH_L2 = 0.01
 TEACH_COUNTER_SHARE = 0.5
 TEACH_TAIL = 0.995
+TEACH_MIDPOINT = 0.35  # where 0.5 falls between that tail (0) and a left-out example's score (1)
 TEACH_ONE_EXAMPLE_Z = 4.0
 TEACH_CONFIDENT = 0.5

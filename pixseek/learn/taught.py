@@ -50,11 +50,14 @@ def fit_concept(name: str, examples: list[Example], spaces: dict[str, Space], li
     own = {e.content_id for e in examples if e.content_id is not None}
     heads = {}
     for key, space in spaces.items():
-        bg = (background or {}).get(key)
-        if bg is None:
-            ids = background_ids(live, own, TEACH_BACKGROUND)
-            bg = Background(_masked(space.store.get(ids), space.mask))
-        f = fit(_masked(space.from_visual(pos), space.mask), _masked(space.from_visual(neg), space.mask), bg)
+        # a large collection gives half its sample to whiten against and half to calibrate on; a small one
+        # needs every photo for the whitening (then they calibrate too)
+        ids = background_ids(live, own, 2 * TEACH_BACKGROUND)
+        rows = _masked(space.store.get(ids), space.mask)
+        split = len(rows) >= 2 * TEACH_BACKGROUND
+        bg = (background or {}).get(key) or Background(rows[0::2] if split else rows)
+        f = fit(_masked(space.from_visual(pos), space.mask), _masked(space.from_visual(neg), space.mask), bg,
+                rows[1::2] if split else None)
         w = f.weights
         if space.mask is not None:
             w = np.zeros(len(space.mask), np.float32)

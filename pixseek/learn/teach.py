@@ -10,8 +10,8 @@ The inverse is applied through the Woodbury identity over the sample (n x n, not
 is a few matrix-vector products once the sample's Gram matrix is factored (kept per snapshot).
 
 Scores are calibrated per concept: standardised against the background sample (z), then mapped to a
-probability whose 0.5 lies halfway between the background's upper tail and what an example scores when
-it is left out of the fit (a stand-in for a new photo of the concept): "confident" then means the same
+probability whose 0.5 lies between the background's upper tail and what an example scores when it is
+left out of the fit (TEACH_MIDPOINT of the way) (a stand-in for a new photo of the concept): "confident" then means the same
 for a concept taught from one example as from ten. Visual vectors are unit length and the model is a
 direction plus a bias, so an inner product on the stored vectors (or their index) scores it.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pixseek.config import TEACH_COUNTER_SHARE, TEACH_L2, TEACH_ONE_EXAMPLE_Z, TEACH_TAIL
+from pixseek.config import TEACH_COUNTER_SHARE, TEACH_L2, TEACH_MIDPOINT, TEACH_ONE_EXAMPLE_Z, TEACH_TAIL
 
 LOGIT_AT_EXAMPLE = 2.2  # a held-out example scores about 0.9
 
@@ -73,15 +73,18 @@ class Background:
         return (v - (self.inv @ (self.b @ v)) @ self.b) / self.l2
 
 
-def fit(positives: np.ndarray, counter: np.ndarray, background: Background) -> Fitted:
-    """The concept's model from (p, dim) examples and (q, dim) counter-examples against a Background."""
+def fit(positives: np.ndarray, counter: np.ndarray, background: Background, held: np.ndarray | None = None) -> Fitted:
+    """The concept's model from (p, dim) examples and (q, dim) counter-examples against a Background;
+    `held`: other collection rows, not in the background, that calibrate the scores (a model whitened
+    against a few rows scores exactly those rows too well; default: the background's own rows)."""
     pos = np.atleast_2d(np.asarray(positives, np.float32))
     dim = pos.shape[1]
     counter = np.asarray(counter, np.float32).reshape(-1, dim)
     bg_mean = background.mean if background.mean is not None else np.zeros(dim, np.float32)
     neg_mean = bg_mean if len(counter) == 0 else \
         (1 - TEACH_COUNTER_SHARE) * bg_mean + TEACH_COUNTER_SHARE * counter.mean(0)
-    negatives = np.vstack([background.rows, counter]) if len(background.rows) else counter
+    calib = background.rows if held is None or len(held) < 2 else np.asarray(held, np.float32)
+    negatives = np.vstack([calib, counter]) if len(calib) else counter
     if len(negatives) == 0:  # an empty collection and no counter-examples: the examples' direction
         w = pos.mean(0) / max(float(np.linalg.norm(pos.mean(0))), 1e-12)
         return Fitted((w * 10).astype(np.float32), -5.0)
@@ -103,7 +106,7 @@ def fit(positives: np.ndarray, counter: np.ndarray, background: Background) -> F
     else:
         ref = TEACH_ONE_EXAMPLE_Z
     ref = max(ref, tail + 1.0)  # examples that barely stand out still get a usable scale
-    mid = 0.5 * (tail + ref)
+    mid = tail + TEACH_MIDPOINT * (ref - tail)
     scale = LOGIT_AT_EXAMPLE / (ref - mid)
     # sigmoid(scale * ((x @ w - mu) / sd - mid)) as one inner product and a bias
     return Fitted((w * scale / sd).astype(np.float32), float(-scale * (mu / sd + mid)))
