@@ -14,6 +14,7 @@ from pixseek.encoders.device import resolve_device
 from pixseek.errors import PixseekError
 from pixseek.ingest.pipeline import Indexer, RunCounts
 from pixseek.ingest.readers import ProcessReader, Reader
+from pixseek.store.catalog_open import refusal
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.lock import index_lock
 
@@ -56,7 +57,7 @@ def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: 
     if missing:
         raise PixseekError(f"no such file or folder: {', '.join(missing)}")
     if layout.catalog.readonly:
-        raise PixseekError(f"collection {layout.folder} is read-only: searching works, indexing needs write access")
+        raise PixseekError(refusal(layout.folder))
     try:
         with index_lock(layout.folder):
             stores = layout.open_stores(writer=True)

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.store.ann.files import header_meta
 from pixseek.store.catalog import Catalog, from_db
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, sums_path, values_ok, write_rows
 from pixseek.store.class_postings import forget_postings
-from pixseek.store.derived import forget_derived
+from pixseek.store.derived import DERIVED_DIR, derived_files, forget_derived
+from pixseek.store.provenance import fingerprint_of, read_from, row_fingerprints, stale_rows
 
 CHUNK = 65536
 # (content id, its hash, the paths the catalog says hold it) -> {kind: float32 vector} for those
@@ -77,8 +79,15 @@ def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], re
                     (dangling, "indexed files without a stored content")):
         if n:
             rep.problem(f"{n} {what}")
+    dims = (kinds["visual"][0], kinds["probs"][0] if "probs" in kinds else None)
+    stale = check_derived(folder, row_fingerprints(folder, rows, dims, catalog), rep)
     if not repair:
         return rep
+    if stale:
+        forget_derived(folder, [p for p in stale if p.suffix == ".float16"])
+        for index in (p for p in stale if p.suffix == ".ann"):
+            index.unlink(missing_ok=True)  # its header: the next writer builds it again
+        rep.repaired.append(f"{', '.join(p.name for p in stale)}: removed; derived again from the stored vectors")
     if bad.any():
         _repair_rows(folder, catalog, kinds, files, np.flatnonzero(bad), reembed, rep)
     if orphans or dead or dangling:
@@ -96,7 +105,49 @@ def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], re
             raise
         rep.repaired.append("catalog live flags recomputed; files without a stored content will be indexed again "
                             "by `pixseek index`")
+    if rep.repaired:
+        next_generation(catalog)
     return rep
+
+
+def next_generation(catalog: Catalog) -> None:
+    """Count a change made to the collection's files outside a catalog transaction (rows repaired in place,
+    derived files removed): committing it tells every process holding the catalog open (a server) to open
+    its stores again (store/layout.py data_version)."""
+    catalog.begin()
+    try:
+        catalog.set_meta("generation", str(int(catalog.get_meta("generation", "0") or 0) + 1))
+        catalog.commit()
+    except BaseException:
+        catalog.rollback()
+        raise
+
+
+def check_derived(folder: Path, sources: np.ndarray, rep: VerifyReport) -> list[Path]:
+    """Derived files (and the indexes over them) holding rows derived from other stored rows than those
+    there now, or with no record of what they were derived from: each is a problem; returns them."""
+    stale: list[Path] = []
+    for path in derived_files(folder):
+        marks = read_from(path)  # written after the rows they describe: each names a row the file holds
+        n = min(len(marks), len(sources))
+        if not len(marks) and path.stat().st_size:
+            rep.problem(f"{DERIVED_DIR}/{path.name}: no record of the stored rows its rows were derived from")
+            stale.append(path)
+            continue
+        wrong = int(stale_rows(marks, sources, n)[:n].sum())
+        if wrong:
+            rep.problem(f"{DERIVED_DIR}/{path.name}: {wrong} rows were derived from other stored rows than those "
+                        "there now (a catalog restored or rolled back since), or from damaged ones")
+            stale.append(path)
+            continue
+        index = path.with_suffix(".ann")
+        meta = header_meta(index)
+        covered = int(meta.get("rows", -1)) if meta else -1
+        if meta and not (0 <= covered <= len(marks) and meta.get("from") == fingerprint_of(marks, covered)):
+            rep.problem(f"{DERIVED_DIR}/{index.name}: an index over rows derived since")
+            stale.append(index)
+    return stale
+
 
 
 def _check_file(folder: Path, name: str, dim: int, dtype: str, rows: int, retired: np.ndarray, bad: np.ndarray,
