@@ -64,6 +64,15 @@ def _sums_of(path: Path, row_bytes: int, start: int, stop: int) -> np.ndarray:
                           [np.zeros(0, np.uint32)])
 
 
+def rows_fingerprint(path: Path, row_bytes: int, rows: int) -> str:
+    """One value for the first `rows` rows of one stored vector file (their sums, or the sums they would
+    have): what a file derived from all of them (class postings) records."""
+    sums = read_sums(path, rows)
+    if len(sums) < rows:
+        sums = np.concatenate([sums, _sums_of(path, row_bytes, len(sums), rows)])
+    return f"{rows}:{zlib.crc32(np.ascontiguousarray(sums, '<u4').tobytes()):08x}"
+
+
 def from_path(path: Path) -> Path:
     return path.with_name(path.name + FROM_SUFFIX)
 

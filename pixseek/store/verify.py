@@ -20,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.errors import PixseekError
 from pixseek.store.ann.files import header_meta
 from pixseek.store.catalog import Catalog, from_db
+from pixseek.store.catalog_open import refusal
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, sums_path, values_ok, write_rows
 from pixseek.store.class_postings import forget_postings
 from pixseek.store.derived import DERIVED_DIR, derived_files, forget_derived
-from pixseek.store.provenance import fingerprint_of, read_from, row_fingerprints, stale_rows
+from pixseek.store.provenance import fingerprint_of, from_path, read_from, row_fingerprints, rows_fingerprint, stale_rows
 
 CHUNK = 65536
 # (content id, its hash, the paths the catalog says hold it) -> {kind: float32 vector} for those
@@ -54,7 +56,17 @@ def _ids(ids: list[int]) -> str:
 
 def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], repair: bool = True,
            reembed: Reembed | None = None) -> VerifyReport:
-    """kinds: vector file name -> (dim, dtype), e.g. {"visual": (2280, "float16"), "probs": (1000, "float16")}."""
+    """kinds: vector file name -> (dim, dtype), e.g. {"visual": (2280, "float16"), "probs": (1000, "float16")}.
+    A catalog opened read-only (a read-only mount, a full disk) is checked; repairing it is refused."""
+    refused, repair = repair and catalog.readonly, repair and not catalog.readonly
+    rep = _verify(folder, catalog, kinds, repair, reembed)
+    if refused and not rep.ok:
+        raise PixseekError(refusal(folder))
+    return rep
+
+
+def _verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], repair: bool,
+            reembed: Reembed | None) -> VerifyReport:
     rep = VerifyReport()
     check = catalog.db.execute("PRAGMA quick_check").fetchone()[0]
     if check != "ok":
@@ -81,8 +93,12 @@ def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], re
             rep.problem(f"{n} {what}")
     dims = (kinds["visual"][0], kinds["probs"][0] if "probs" in kinds else None)
     stale = check_derived(folder, row_fingerprints(folder, rows, dims, catalog), rep)
+    stale_postings = _check_postings(folder, kinds, rows, rep)
     if not repair:
         return rep
+    if stale_postings:
+        forget_postings(folder)
+        rep.repaired.append("probs.postings: removed; built again by the next open")
     if stale:
         forget_derived(folder, [p for p in stale if p.suffix == ".float16"])
         for index in (p for p in stale if p.suffix == ".ann"):
@@ -121,6 +137,24 @@ def next_generation(catalog: Catalog) -> None:
     except BaseException:
         catalog.rollback()
         raise
+
+
+def _check_postings(folder: Path, kinds: dict[str, tuple[int, str]], rows: int, rep: VerifyReport) -> bool:
+    """Whether the class postings record being built over other stored rows than those there now."""
+    if "probs" not in kinds:
+        return False
+    try:
+        recorded = from_path(folder / "probs.postings").read_text()
+        covered = int(recorded.split(":", 1)[0])
+    except (OSError, ValueError):
+        return False  # none, or from before postings recorded it (read as they are: class_postings.py)
+    path = folder / f"probs.{np.dtype(kinds['probs'][1]).name}"
+    if covered <= rows and recorded == rows_fingerprint(path, kinds["probs"][0] * np.dtype(kinds["probs"][1]).itemsize,
+                                                        covered):
+        return False
+    rep.problem("probs.postings: built over other stored rows than those there now (a catalog restored or "
+                "rolled back since)")
+    return True
 
 
 def check_derived(folder: Path, sources: np.ndarray, rep: VerifyReport) -> list[Path]:

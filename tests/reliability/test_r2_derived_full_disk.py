@@ -78,9 +78,18 @@ def test_a_full_disk_leaves_the_collection_readable(full):
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["images"] == 12
     assert _answers(db, query) == before
-    refused = _cli("index", str(photos), "--db", str(db))
-    lines = [line for line in refused.stderr.splitlines() if line.strip()]
-    assert refused.returncode == 1 and len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr
+    _assert_refused(_cli("index", str(photos), "--db", str(db)))
+    assert _cli("verify", "--check-only", "--db", str(db)).returncode == 0
+    with open(db / "visual.float16", "r+b") as f:  # a damaged row (written in place: no room needed)
+        f.write(b"\x7f" * 64)
+    assert _cli("verify", "--check-only", "--db", str(db)).returncode == 3
+    _assert_refused(_cli("verify", "--db", str(db)))
+
+
+def _assert_refused(proc: subprocess.CompletedProcess) -> None:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "No space left on device" in lines[0], lines
 
 
 @requires_data
