@@ -30,6 +30,7 @@ import numpy as np
 
 from pixseek.config import DEFAULT_MAX_MEMORY
 from pixseek.store.arrays import ArrayStore
+from pixseek.store.overlay import Overlay
 from pixseek.store.provenance import UNKNOWN, fingerprint_of, from_path, read_from, stale_rows, write_from
 from pixseek.store.vectors import Vectors
 
@@ -58,16 +59,20 @@ def derived_store(path: Path, dim: int, rows: int, live_ids: np.ndarray | list[i
     marks = read_from(path, rows) if from_path(path).exists() else current[:present]  # see LEGACY
     stale = stale_rows(marks, current, present)
     live = _live(rows, live_ids)
+    fresh_ids, fresh_rows = [], []
+    for ids, block, ok in _blocks(np.flatnonzero(stale), compute, dim):  # derived in memory, never written
+        live[ids[~ok]] = False  # from a damaged stored row: never served, and read as zeros (as stores do)
+        block[~ok] = 0
+        fresh_ids.append(ids)
+        fresh_rows.append(block)
     matrix = np.memmap(path, np.float16, "r", shape=(present, dim)) if present else np.zeros((0, dim), np.float16)
-    if not stale.any():
+    fresh = np.concatenate(fresh_ids) if fresh_ids else np.zeros(0, np.int64)
+    if not len(fresh):
         return _indexed(ArrayStore(matrix, live, path), marks, writer)
-    whole = np.zeros((rows, dim), np.float16)  # a reader's copy: the file's current rows, the rest derived now
-    whole[:present] = matrix[:present]
-    del matrix
-    for ids, block, ok in _blocks(np.flatnonzero(stale), compute, dim):
-        whole[ids] = block
-        live[ids[~ok]] = False
-    return ArrayStore(whole, live)
+    base_live = live[:present].copy()
+    base_live[fresh[fresh < present]] = False  # the file's stale rows: their replacements serve instead
+    base = _indexed(ArrayStore(matrix, base_live, path), marks[:present], writer, size=int(live.sum()))
+    return Overlay(base, fresh, np.concatenate(fresh_rows), live)
 
 
 def cannot_write(exc: OSError) -> bool:
@@ -132,15 +137,16 @@ def _bring_up_to_date(path: Path, dim: int, current: np.ndarray, compute: Comput
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _indexed(store: ArrayStore, marks: np.ndarray, writer: bool) -> Vectors:
-    """The store behind the ANN index `auto` picks for its size (none, under 20,000 rows: exact search).
+def _indexed(store: ArrayStore, marks: np.ndarray, writer: bool, size: int | None = None) -> Vectors:
+    """The store behind the ANN index `auto` picks for its size (none, under 20,000 rows: exact search;
+    `size`: the live rows of the whole store when some are served beside this one, store/overlay.py).
     The index file sits beside the derived file and records which derived rows it was built over; a
     writer builds, catches up or rebuilds it under the file's lock, a reader serves it only when it was
     built over the rows there now (else it searches exactly)."""
     from pixseek.store.ann import IndexedVectorStore, resolve_index
     from pixseek.store.ann.files import header_meta
 
-    text, _ = resolve_index(len(store), store.dim, "auto", DEFAULT_MAX_MEMORY)
+    text, _ = resolve_index(len(store) if size is None else size, store.dim, "auto", DEFAULT_MAX_MEMORY)
     if text == "flat":
         return store
     assert store.path is not None
@@ -155,7 +161,8 @@ def _indexed(store: ArrayStore, marks: np.ndarray, writer: bool) -> Vectors:
             fcntl.flock(lock, fcntl.LOCK_EX if writable else fcntl.LOCK_SH)
         meta = header_meta(index_path)
         covered = int(meta.get("rows", -1)) if meta else -1
-        built_over = meta is not None and 0 <= covered <= len(marks) and meta.get("from") == fingerprint_of(marks, covered)
+        built_over = meta is not None and 0 <= covered <= len(marks) and (
+            meta.get("from") == fingerprint_of(marks, covered) or ("from" not in meta and not writable))  # LEGACY
         if meta is not None and not built_over:
             if not writable:
                 return store  # an index over rows derived since: exact search until a writer rebuilds it

@@ -8,6 +8,7 @@ import numpy as np
 from pixseek.store.ann import IndexedVectorStore
 from pixseek.store.arrays import ArrayStore
 from pixseek.store.derived import derived_store
+from pixseek.store.overlay import Overlay
 
 DIM = 32
 
@@ -130,3 +131,26 @@ def test_an_index_over_rows_derived_since_is_not_served(tmp_path):
     writer = derived_store(path, DIM, n, np.arange(n), other, now, writer=True)
     assert isinstance(writer, IndexedVectorStore) and writer.rebuilt
     assert writer.search(rows_of(np.array([3]) + 10**6), 1)[1][0, 0] == 3
+
+
+def test_a_reader_serves_the_index_with_rows_derived_since_beside_it(tmp_path):
+    """At scale a reader that finds a few stale rows keeps the file's index for the rest and serves the rows
+    derived in memory beside it (no copy of the file); rows from damaged stored rows read as zeros."""
+    path = tmp_path / "joint.float16"
+    n = 20_100  # above the size from which `auto` indexes, with one damaged row left out
+    open_store(path, n)
+    now = sources(n)
+    now[5:10] += 10**6
+
+    def other(ids):
+        rows = np.where((ids >= 5) & (ids < 10))[0]
+        out = rows_of(ids)
+        out[rows] = rows_of(ids[rows] + 10**6)
+        return out, ids != 6  # row 6's new stored row is damaged
+
+    reader = derived_store(path, DIM, n, np.arange(n), other, now)
+    assert isinstance(reader, Overlay) and isinstance(reader.base, IndexedVectorStore)
+    assert reader.search(rows_of(np.array([7]) + 10**6), 1)[1][0, 0] == 7
+    assert 7 not in reader.search(rows_of(np.array([7])), 5)[1][0]  # the row derived from the photo gone
+    assert reader.search(rows_of(np.array([1234])), 1)[1][0, 0] == 1234
+    assert 6 not in reader.search(rows_of(np.array([6]) + 10**6), 20)[1][0] and not reader.get(np.array([6])).any()
