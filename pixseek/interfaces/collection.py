@@ -202,8 +202,10 @@ class Collection:
         from pixseek.ingest import run
 
         report, stores = run.verify(self.layout, repair)
-        if stores is not None:
+        if stores is not None and not self.catalog.readonly:
             self.derive(stores)  # rows derived from repaired or stale stored rows are derived again
+        elif stores is not None:
+            self._use(stores)
         return report
 
     # queries -------------------------------------------------------------------------------------

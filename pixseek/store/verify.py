@@ -248,8 +248,9 @@ def _repair_rows(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str
     if done:
         for name, (_, dtype) in kinds.items():
             write_rows(files[name], np.dtype(dtype), np.array(done), np.stack([fresh[c][name] for c in done]))
-        forget_derived(folder)  # rows derived from the damaged vectors are computed again when next needed
-        forget_postings(folder)  # postings left the damaged rows out; built again by the next open
+        # rows derived from the damaged vectors recorded so (store/provenance.py): derived again by the
+        # next writer, in memory by readers until then; postings left the damaged rows out: built again
+        forget_postings(folder)
         rep.repaired.append(f"re-embedded {len(done)} contents from their photos: {_ids(done)}")
     gone = [cid for cid in ids.tolist() if cid not in fresh]
     if gone:
