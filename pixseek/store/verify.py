@@ -92,7 +92,7 @@ def _verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], r
         if n:
             rep.problem(f"{n} {what}")
     dims = (kinds["visual"][0], kinds["probs"][0] if "probs" in kinds else None)
-    stale = check_derived(folder, row_fingerprints(folder, rows, dims, catalog), rep)
+    stale = check_derived(folder, row_fingerprints(folder, rows, dims, catalog), rep, skip=bad | retired)
     stale_postings = _check_postings(folder, kinds, rows, rep)
     if not repair:
         return rep
@@ -157,9 +157,10 @@ def _check_postings(folder: Path, kinds: dict[str, tuple[int, str]], rows: int, 
     return True
 
 
-def check_derived(folder: Path, sources: np.ndarray, rep: VerifyReport) -> list[Path]:
+def check_derived(folder: Path, sources: np.ndarray, rep: VerifyReport, skip: np.ndarray | None = None) -> list[Path]:
     """Derived files (and the indexes over them) holding rows derived from other stored rows than those
-    there now, or with no record of what they were derived from: each is a problem; returns them."""
+    there now, or with no record of what they were derived from: each is a problem; returns them. Rows
+    in `skip` (stored rows damaged or retired: never served, reported as such) are not compared."""
     stale: list[Path] = []
     for path in derived_files(folder):
         marks = read_from(path)  # written after the rows they describe: each names a row the file holds
@@ -168,7 +169,8 @@ def check_derived(folder: Path, sources: np.ndarray, rep: VerifyReport) -> list[
             rep.problem(f"{DERIVED_DIR}/{path.name}: no record of the stored rows its rows were derived from")
             stale.append(path)
             continue
-        wrong = int(stale_rows(marks, sources, n)[:n].sum())
+        wrong = stale_rows(marks, sources, n)[:n]
+        wrong = int((wrong & ~skip[:n]).sum() if skip is not None else wrong.sum())
         if wrong:
             rep.problem(f"{DERIVED_DIR}/{path.name}: {wrong} rows were derived from other stored rows than those "
                         "there now (a catalog restored or rolled back since), or from damaged ones")

@@ -5,6 +5,7 @@ repaired as soon as it is repaired, without a restart."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from conftest import copy_tiny, requires_data
 
 from pixseek import Collection
 from pixseek.errors import PixseekError
+from pixseek.store.derived import DERIVED_DIR
 
 CLASSES = {"n01443537": "goldfish", "n02123045": "tabby", "n07747607": "orange", "n04487081": "trolleybus"}
 
@@ -76,3 +78,26 @@ def test_a_collection_held_open_sees_what_verify_repaired(indexed):
     after = _names(server.similar(query, k=6))
     assert [n for n, _ in after] == [n for n, _ in before]
     server.close()
+
+
+@requires_data
+def test_rows_derived_while_a_stored_row_was_damaged(indexed):
+    """Joint vectors derived while a photo's stored row was damaged never serve it; once `verify` embeds it
+    again they are derived again; a row retired for good (its photo gone) leaves `verify` consistent."""
+    db, files = indexed
+    sentence = "a goldfish swimming in an aquarium"
+    with Collection.open(db) as col:
+        before = _names(col.search(sentence, k=6, bridge="joint", min_score=0))
+        assert files[1].name in {n for n, _ in before}
+        _damage(db, col, [files[1], files[2]])
+        shutil.rmtree(db / DERIVED_DIR)
+        col.reindex()  # an explicit step derives joint vectors again, now from the damaged rows too
+    with Collection.open(db) as col:
+        during = {n for n, _ in _names(col.search(sentence, k=20, bridge="joint", min_score=0))}
+        assert not {files[1].name, files[2].name} & during
+        os.unlink(files[2])  # its photo gone: verify can only retire it
+        assert col.verify()["repaired"]
+        after = _names(col.search(sentence, k=6, bridge="joint", min_score=0))
+        kept = [n for n, _ in before if n != files[2].name]
+        assert [n for n, _ in after][:len(kept)] == kept
+        assert col.verify(repair=False)["ok"]
