@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import copy_tiny, requires_data
 
@@ -124,3 +125,29 @@ def test_a_lost_wal_gets_its_derived_vectors_again(tmp_path, fresh_answers):
     _index(db, photos)
     _same_folder(photos, fresh_photos)
     _assert_same(_answers(db), fresh)
+
+
+@requires_data
+def test_verify_compares_class_postings_with_the_rows_they_were_built_over(tmp_path):
+    """Postings (kept from 100,000 photos on; built here over a small collection) record the stored rows
+    they came from: rows rewritten since are a finding of `verify --check-only`, and `verify` drops them."""
+    from pixseek.store.checksums import write_rows
+    from pixseek.store.class_postings import PostingsStore
+    from pixseek.store.vectors import LocalVectorStore
+
+    photos, db = tmp_path / "photos", tmp_path / "db"
+    copy_tiny(photos, PER_CLASS, FIRST)
+    _index(db, photos)
+    with Collection.open(db) as col:
+        rows, n_classes = col.catalog.rows(), col.layout.dims()[1]
+    probs = LocalVectorStore(db, "probs", n_classes, "float16", rows, list(range(rows)), writer=True)
+    PostingsStore(probs, db, writer=True, postings_from=0).save()
+    with Collection.open(db) as col:
+        assert col.verify(repair=False)["ok"]
+    other = probs.get(np.array([1]))  # row 0 now holds what row 1 holds: other photos at that row
+    write_rows(db / "probs.float16", np.float16, np.array([0]), other)
+    with Collection.open(db) as col:
+        found = col.verify(repair=False)
+        assert not found["ok"] and any("probs.postings" in p for p in found["problems"]), found
+        assert any("probs.postings" in r for r in col.verify()["repaired"])
+        assert col.verify(repair=False)["ok"] and not (db / "probs.postings").exists()
