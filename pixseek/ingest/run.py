@@ -15,6 +15,7 @@ from pixseek.encoders.device import resolve_device
 from pixseek.errors import PixseekError
 from pixseek.ingest.pipeline import Indexer, RunCounts
 from pixseek.ingest.readers import ProcessReader, Reader
+from pixseek.store.catalog_open import refusal
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.lock import index_lock
 
@@ -59,7 +60,7 @@ def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: 
     given, roots = roots, index_roots(roots, layout.folder)
     aliases = [Path(os.path.abspath(r)) for r in given if Path(os.path.abspath(r)) not in roots]
     if layout.catalog.readonly:
-        raise PixseekError(f"collection {layout.folder} is read-only: searching works, indexing needs write access")
+        raise PixseekError(refusal(layout.folder))
     try:
         with index_lock(layout.folder):
             stores = layout.open_stores(writer=True)

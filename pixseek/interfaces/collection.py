@@ -37,6 +37,7 @@ from pixseek.search.taught import Concepts, TaughtConcept
 from pixseek.store import photo_text, taught
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
+from pixseek.store.provenance import row_fingerprints
 from pixseek.store.vectors import VectorStore
 
 if TYPE_CHECKING:
@@ -101,23 +102,31 @@ class Collection:
 
     @property
     def searcher(self) -> Searcher:
-        """Search and tagging over this collection; works before anything is indexed (tagging a file)."""
+        """Search and tagging over this collection; works before anything is indexed (tagging a file).
+        Opening it writes nothing: derived vectors missing or stale on disk are computed in memory."""
         if self._searcher is None:
-            s = self._stores
-            snap = Snapshot(s.visual, s.probs, s.shape.rows if s.shape else 0, s.shape.live if s.shape else [])
-            self._searcher = open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
-                                           progress=self._progress)
-            self._searcher.cutoffs = shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec))
-            self._searcher.concepts = Concepts([TaughtConcept(c.name, c.heads) for c in taught.concepts(self.catalog.db)])
-            self._taught_version = taught.version(self.catalog.db)
+            self._searcher = self._open_searcher(writer=False)
         return self._searcher
 
+    def _open_searcher(self, writer: bool) -> Searcher:
+        s = self._stores
+        rows = s.shape.rows if s.shape else 0
+        sources = row_fingerprints(self.folder, rows, (s.shape.visual_dim, s.shape.n_classes), self.catalog) \
+            if s.shape else None
+        snap = Snapshot(s.visual, s.probs, rows, s.shape.live if s.shape else [], sources, writer)
+        searcher = open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
+                                 progress=self._progress)
+        searcher.cutoffs = shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec))
+        searcher.concepts = Concepts([TaughtConcept(c.name, c.heads) for c in taught.concepts(self.catalog.db)])
+        self._taught_version = taught.version(self.catalog.db)
+        return searcher
+
     def derive(self, stores: Stores | None = None) -> None:
-        """Bring the derived vectors (joint space, trained mapping) up to date now, with progress on a
-        terminal, so the first search after indexing does not pay for them."""
+        """Bring the derived vectors (joint space, trained mapping) up to date on disk now, with progress on
+        a terminal: the explicit step (after indexing, `reindex`, `verify`) that searches then read."""
         self._use(stores or self._stores)
         if self.visual is not None:
-            self.searcher  # noqa: B018 (opening computes what is missing)
+            self._searcher = self._open_searcher(writer=True)
 
     def close(self) -> None:
         self.catalog.close()
@@ -198,7 +207,9 @@ class Collection:
         from pixseek.ingest import run
 
         report, stores = run.verify(self.layout, repair)
-        if stores is not None:
+        if stores is not None and not self.catalog.readonly:
+            self.derive(stores)  # rows derived from repaired or stale stored rows are derived again
+        elif stores is not None:
             self._use(stores)
         return report
 

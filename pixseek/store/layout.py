@@ -21,6 +21,7 @@ from pixseek.encoders.base import ImageEncoder
 from pixseek.encoders.visual import visual_dim
 from pixseek.errors import PixseekError
 from pixseek.store.catalog import Catalog
+from pixseek.store.catalog_open import open_catalog
 from pixseek.store.kind import Shape
 from pixseek.store.registry import is_store_uri, store_kind
 from pixseek.store.vectors import VectorStore
@@ -60,7 +61,7 @@ class Layout:
         _refuse_foreign_catalog(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            catalog = Catalog(folder / "catalog.sqlite", readonly=readonly)
+            catalog = open_catalog(folder / "catalog.sqlite", readonly)  # read-only on a full disk too
         except Exception as exc:  # OSError; sqlite3.DatabaseError: not a database, locked read-only file...
             raise PixseekError(f"cannot open collection {folder}: {exc}") from exc
         if uri is not None:
