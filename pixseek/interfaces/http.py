@@ -37,6 +37,7 @@ from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
 from pixseek.interfaces.http_guard import add_security_headers, cross_site_refusal, server_config
 from pixseek.interfaces.http_pages import add_pages
+from pixseek.interfaces.http_teach import add_teaching, indexed_paths
 from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
 
@@ -157,13 +158,17 @@ api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": 
 
 
 @api.get("/search", summary="Images for words: dog beach, dog -grass, 2:sunset")
-def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query(min_length=1, max_length=500)],
+def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query(max_length=500)] = "",
            k: K = 30, offset: Offset = 0,
-           bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise, joint or clip")] = "auto") -> dict:
+           bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise, joint or clip")] = "auto",
+           like: Annotated[list[str], Query(max_length=100, description="indexed photos: more like these")] = (),
+           unlike: Annotated[list[str], Query(max_length=100, description="indexed photos: not like these")] = ()) -> dict:
     """{"results": [{"path", "score", "tags"}], "ignored": [{"word", "suggestion"}], "terms": [...]}: words nobody
     knows are left out; `terms` are the words searched for. Header X-Result-Count: results above the cut-off,
-    when known."""
-    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, **narrow))
+    when known. `like`/`unlike` (repeated): results marked "more like this" / "not this" re-rank the whole
+    collection (the query may then be empty)."""
+    marked = {"like": indexed_paths(svc, list(like)), "unlike": indexed_paths(svc, list(unlike))}
+    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, **marked, **narrow))
     return {**found.to_dict(), "results": _page(found, offset, k, response)}
 
 
@@ -286,6 +291,7 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
     app.state.service = Service(settings)
     app.include_router(api)
     add_pages(app)
+    add_teaching(app)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)
