@@ -1,14 +1,17 @@
-"""Calibrating the relevance cut-off (search/cutoff.py) on dev/train data only, through the real Searcher.
+"""Calibrating where confident matches end (search/cutoff.py) on dev/train data only, through the real Searcher.
 
-    python benchmarks/relevance.py [--keep 0.9] [--seen 50]
+    python benchmarks/relevance.py [--seen 50]
 
 One in-memory collection of dev/train photos: the Flickr8k dev split (first caption of each photo as a
 query, its own photo the true match), Tiny ImageNet train (the first name of each class as a query, that
 class's photos the true matches) and MiniPlaces train (scene names the same way). For each bridge every
-query ranks the whole set; the true matches a user would see (within the query's first `--seen` results)
-give the scores; the cut-off is the score that keeps `--keep` of them. Image-to-image similarity
+query ranks the set; within its first `--seen` results a hit is confident when it reaches the bridge's
+floor and a share (`rel`) of the query's best score. Every (floor, rel) of a grid is judged by how many
+true matches it flags weak and how many other photos it calls confident (F1 of "confident" against "true
+match"), the best is printed with its figures per kind of query (keywords, sentences), beside the floor
+alone. "Nothing fits" is judged too: with a query's true matches taken out of the ranking, is its best
+remaining photo below the floor, so the query says "no confident match"? Image-to-image similarity
 (`similar`) is calibrated the same way on the Tiny ImageNet photos, same class = true match.
-Prints one line per bridge: cut-off, true matches kept (seen and all), share of all results dropped.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pixseek.encoders.visual import visual_vectors  # noqa: E402
 from pixseek.errors import PixseekError  # noqa: E402
 from pixseek.learn.datasets import cached_features  # noqa: E402
 from pixseek.learn.evaluate import array_searcher  # noqa: E402
+from pixseek.search.cutoff import MIN_SCORE  # noqa: E402
 
 
 def photo_sets(per_class: int, captions: int):
@@ -67,14 +71,56 @@ def photo_sets(per_class: int, captions: int):
     return files, np.array(owner), queries, n_tiny
 
 
-def calibrate(scores_true_seen: list[float], keep: float) -> float:
-    return float(np.quantile(np.array(scores_true_seen), 1 - keep)) if scores_true_seen else 0.0
+FLOOR_KEEPS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)  # floors tried: the score keeping this share of true matches
+RELS = (0.0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)  # shares of the best score tried
+
+
+def judge(top: list[np.ndarray], true: list[np.ndarray], best_false: np.ndarray, floor: float, rel: float) -> dict:
+    """Figures of one rule over queries: `top[q]` its first scores (best first), `true[q]` which are true
+    matches, `best_false[q]` its best score with its true matches taken out."""
+    tw = fc = conf = tn = 0
+    for sc, tr in zip(top, true):
+        confident = (sc >= floor) & (sc >= rel * sc.max())
+        tw += int((tr & ~confident).sum())
+        fc += int((~tr & confident).sum())
+        conf += int(confident.sum())
+        tn += int(tr.sum())
+    precision = (conf - fc) / conf if conf else 0.0
+    recall = (tn - tw) / tn if tn else 0.0
+    return {"floor": floor, "rel": rel, "true_weak": tw, "true": tn, "false_confident": fc, "confident": conf,
+            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+            "nothing_fits_told": float(np.mean(best_false < floor)), "queries": len(top)}
+
+
+def best_rule(top, true, best_false) -> dict:
+    """The (floor, rel) with the best F1; floors from the seen true matches' scores."""
+    scores = np.concatenate([sc[tr] for sc, tr in zip(top, true)])
+    rules = [judge(top, true, best_false, float(np.quantile(scores, 1 - keep)), rel)
+             for keep in FLOOR_KEEPS for rel in RELS]
+    return max(rules, key=lambda r: r["f1"])
+
+
+def line(name: str, r: dict) -> str:
+    return (f"{name:24s} floor {r['floor']:.4f} rel {r['rel']:.2f}: true matches flagged weak {r['true_weak']} of "
+            f"{r['true']} ({r['true_weak'] / max(1, r['true']):.3f}); false flagged confident {r['false_confident']} of "
+            f"{r['confident']} confident ({r['false_confident'] / max(1, r['confident']):.3f}); F1 {r['f1']:.3f}; "
+            f"nothing fits -> told {r['nothing_fits_told']:.3f} of {r['queries']} queries")
+
+
+def report(name: str, top, true, best_false, kinds: dict[str, np.ndarray], old: float | None) -> None:
+    """The best rule over all queries, its figures per kind of query, and the floor alone for comparison."""
+    rule = best_rule(top, true, best_false)
+    print(line(f"{name} chosen", rule), flush=True)
+    for kind, pick in kinds.items():
+        sub = [top[i] for i in pick], [true[i] for i in pick], best_false[pick]
+        print(line(f"  {kind}", judge(*sub, rule["floor"], rule["rel"])), flush=True)
+        if old is not None:
+            print(line(f"  {kind}, floor alone", judge(*sub, old, 0.0)), flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--keep", type=float, default=0.9, help="share of seen true matches the cut-off keeps")
-    ap.add_argument("--seen", type=int, default=50, help="a true match counts when within this many results")
+    ap.add_argument("--seen", type=int, default=50, help="the results judged per query (the first page or two)")
     ap.add_argument("--per-class", type=int, default=5)
     ap.add_argument("--captions", type=int, default=600)
     ap.add_argument("--bridges", default="auto,conse,joint")
@@ -84,48 +130,42 @@ def main() -> None:
     enc = load_image_encoder(DEFAULT_ENCODER)
     feats = cached_features(files, enc, CACHE / "features")
     vis = visual_vectors(Embedding(feats.features, feats.probs))
+    n_keywords = len(queries) - args.captions
     print(f"{len(files)} photos ({n_tiny} Tiny ImageNet train, {len(files) - n_tiny - args.captions} MiniPlaces train, "
           f"{args.captions} Flickr8k dev), {len(queries)} queries; features in {time.perf_counter() - t0:.0f}s", flush=True)
     with tempfile.TemporaryDirectory() as empty:
         s = array_searcher(Path(empty), DEFAULT_ENCODER, DEFAULT_WORDS, imagenet_wnids(), vis, feats.probs)
-        n = len(files)
         for bridge in args.bridges.split(","):
-            seen, every, pools, refused = [], [], [], 0
+            top, true, best_false, kind, refused = [], [], [], [], 0
             for qi, text in enumerate(queries):
                 try:
-                    hits = s.search(text, n, bridge=bridge).hits
+                    hits = s.search(text, args.seen + args.per_class, bridge=bridge).hits
                 except PixseekError:
                     refused += 1
                     continue
                 ids = np.array([h.id for h in hits])
                 sc = np.array([h.score for h in hits])
-                true = owner[ids] == qi
-                seen += sc[: args.seen][true[: args.seen]].tolist()
-                every.append(sc[true])
-                pools.append(sc)
-            t = calibrate(seen, args.keep)
-            every_all = np.concatenate(every)
-            pool = np.concatenate(pools)
-            left = np.median([int((p >= t).sum()) for p in pools])
-            print(f"bridge {bridge:6s} cut-off {t:.4f}: keeps {np.mean(np.array(seen) >= t):.3f} of {len(seen)} true "
-                  f"matches within the first {args.seen}, {np.mean(every_all >= t):.3f} of all {len(every_all)}; "
-                  f"drops {np.mean(pool < t):.3f} of all results; median {left:.0f} of {n} results left per query; "
-                  f"{len(pools)} queries ({refused} refused)", flush=True)
+                tr = owner[ids] == qi
+                top.append(sc[: args.seen])
+                true.append(tr[: args.seen])
+                best_false.append(sc[~tr][0])
+                kind.append(qi < n_keywords)
+            kind_arr = np.array(kind)
+            print(f"bridge {bridge}: {len(top)} queries ({refused} refused)", flush=True)
+            report(bridge, top, true, np.array(best_false), {"keywords": np.flatnonzero(kind_arr),
+                                                              "sentences": np.flatnonzero(~kind_arr)},
+                   MIN_SCORE.get(bridge))
         tiny = vis[:n_tiny]
         labels = owner[:n_tiny]
         sims = tiny @ tiny.T
         np.fill_diagonal(sims, -np.inf)
-        order = np.argsort(-sims, axis=1)[:, : args.seen]
-        top = np.take_along_axis(sims, order, 1)
+        order = np.argsort(-sims, axis=1)[:, : args.seen + args.per_class]
+        ranked = np.take_along_axis(sims, order, 1)
         same = labels[order] == labels[:, None]
-        seen_sim = top[same]
-        t = calibrate(seen_sim.tolist(), args.keep)
-        off = ~np.eye(n_tiny, dtype=bool)
-        all_same = sims[(labels[:, None] == labels[None, :]) & off]
-        print(f"similar        cut-off {t:.4f}: keeps {np.mean(seen_sim >= t):.3f} of {len(seen_sim)} same-class photos "
-              f"within the first {args.seen}, {np.mean(all_same >= t):.3f} of all {len(all_same)}; drops "
-              f"{np.mean(sims[off] < t):.3f} of all results; median {np.median((sims >= t).sum(1)):.0f} of "
-              f"{n_tiny - 1} left per query", flush=True)
+        best_false = np.array([r[~t][0] for r, t in zip(ranked, same)])
+        print(f"similar: {n_tiny} query photos", flush=True)
+        report("similar", list(ranked[:, : args.seen]), list(same[:, : args.seen]), best_false,
+               {"photos": np.arange(n_tiny)}, MIN_SCORE["similar"])
     print(f"total {time.perf_counter() - t0:.0f}s")
 
 

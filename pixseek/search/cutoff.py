@@ -1,26 +1,29 @@
-"""The relevance cut-off: results scoring below a calibrated value are dropped unless asked for.
+"""Where a query's confident matches end: a search returns the k results asked for, ranked, and marks the
+weaker ones (`weak`) instead of hiding them; only a min_score the user gives leaves results out.
 
-Every bridge scores on its own scale (ConSE sums class probabilities, the joint space and CLIP are
-cosines, the blend mixes them), so each has its own default, calibrated on dev/train photos only by
-benchmarks/relevance.py: the score that keeps 90% of the true matches a user would see (within the first
-50 results), which drops the long tail of unrelated photos. How, and the figures: docs/relevance.md.
-The values hold for what they were calibrated with, the shipped encoder and joint space: a collection
-with its own joint space, a trained DeViSE mapping (which changes ConSE's classes) or another encoder
-gets no default cut-off for the bridges that change (`shipped_cutoffs`), and neither does a bridge with
-no calibration here (None: no model to calibrate it on).
+A result is confident when it reaches both its bridge's floor and a share of the query's best score
+(`RELATIVE`): the floor says what a match looks like on the bridge's scale (ConSE sums class
+probabilities, the joint space and CLIP are cosines, the blend mixes them), the share adapts to each
+query, so a weak neighbour of a strong match is marked and a query nothing fits (its best below the
+floor) has no confident match at all. Both are calibrated on dev/train photos only by
+benchmarks/relevance.py; how, and the figures: docs/relevance.md. The values hold for what they were
+calibrated with, the shipped encoder and joint space: a collection with its own joint space, a trained
+DeViSE mapping (which changes ConSE's classes) or another encoder gets no floor for the bridges that
+change (`shipped_cutoffs`), and neither does a bridge with no calibration here (None: no model to
+calibrate it on); without a floor every result counts as confident.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pixseek.config import DEFAULT_ENCODER
 from pixseek.errors import PixseekError
 from pixseek.search.joint_space import packaged_space_path
 
-# bridge name (Bridge.name; "similar" for image-to-image) -> default minimum score, for the shipped encoder
-# (efficientnet-lite0) and its joint space; figures: docs/relevance.md
+# bridge name (Bridge.name; "similar" for image-to-image) -> the floor of a confident match, for the shipped
+# encoder (efficientnet-lite0) and its joint space; figures: docs/relevance.md
 MIN_SCORE: dict[str, float | None] = {
     "auto": 0.1609,  # keeps 0.900 of the true matches seen, drops 0.944 of all results
     "conse": 0.0236,  # keeps 0.899, drops 0.367
@@ -29,6 +32,9 @@ MIN_SCORE: dict[str, float | None] = {
     "clip": None,  # needs a CLIP model; none ships to calibrate it on
     "similar": 0.4344,  # same-class photos: keeps 0.900 of those seen, drops 0.909 of all results
 }
+
+# bridge name -> the share of the query's best score a confident match must reach as well; figures: docs/relevance.md
+RELATIVE: dict[str, float] = {"auto": 0.0, "conse": 0.0, "joint": 0.0, "similar": 0.0}
 
 
 def shipped_cutoffs(encoder: str, files: Mapping[str, str | None]) -> dict[str, float | None]:
@@ -60,12 +66,19 @@ def check_min_score(value: float | str | None) -> float | None:
     return v
 
 
-def resolve_min_score(value: float | str | None, name: str, defaults: Mapping[str, float | None] | None = None) -> float:
-    """The cut-off a search applies: the one asked for, else `defaults[name]` (a collection's Searcher.cutoffs,
-    from shipped_cutoffs; None: MIN_SCORE), else none; 0 (or less) turns it off, so `min_score=0` shows
-    every result (even those a -word pushed below zero)."""
+def drop_below(value: float | str | None) -> float:
+    """The score below which a search leaves results out: only where the user asked (`min_score`); 0 (or
+    less) and None keep every result (even those a -word pushed below zero)."""
     v = check_min_score(value)
-    if v is None:
-        d = (MIN_SCORE if defaults is None else defaults).get(name)
-        return float("-inf") if d is None else d
-    return float("-inf") if v <= 0 else v
+    return float("-inf") if v is None or v <= 0 else v
+
+
+def weak_flags(scores: Sequence[float], name: str, floors: Mapping[str, float | None] | None = None) -> list[bool]:
+    """For a query's scores (best first or not), which are weak: below the floor of bridge `name`
+    (`floors`: a collection's Searcher.cutoffs from shipped_cutoffs; None: MIN_SCORE) or below RELATIVE of
+    the best score. No floor for the bridge: none is weak."""
+    floor = (MIN_SCORE if floors is None else floors).get(name)
+    if floor is None or not len(scores):
+        return [False] * len(scores)
+    bar = max(floor, RELATIVE.get(name, 0.0) * max(scores))
+    return [s < bar for s in scores]
