@@ -72,14 +72,16 @@ const source = { hits: results.hits, more: () => loadMore(), done: () => results
 // a corrected query says so, with a link to search the words as typed
 function showCount() {
   const n = results.count;
-  const confident = results.hits.findIndex((h) => h.weak);
-  const ended = confident >= 0 || results.done;
-  const sure = confident >= 0 ? confident : results.hits.length;
+  const firstWeak = results.hits.findIndex((h) => h.weak);
+  const ended = firstWeak >= 0 || results.done;
+  const sure = firstWeak >= 0 ? firstWeak : results.hits.length;
   const route = results.route;
   let text;
   if (!results.hits.length) text = "no results";
-  else if (sure === 0) text = route.kind === "text" ? `no confident match for "${results.corrected || route.q}"; nearest:` : "no confident match; nearest:";
-  else {
+  else if (sure === 0) {
+    text = route.kind === "text" ? `no confident match for "${results.corrected || route.q}"; nearest:` : "no confident match; nearest:";
+    if (n !== null) text += ` (${n.toLocaleString()} result${n === 1 ? "" : "s"})`;
+  } else {
     text = `${sure.toLocaleString()}${ended ? "" : "+"} confident match${sure === 1 && ended ? "" : "es"}`;
     if (n !== null) text += ` · ${n.toLocaleString()} result${n === 1 ? "" : "s"}`;
     else if (results.offset > sure) text += ` · ${results.offset}${results.done ? "" : "+"} results`;
