@@ -124,7 +124,9 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, default=5)
     ap.add_argument("--captions", type=int, default=600)
     ap.add_argument("--bridges", default="auto,conse,joint")
+    ap.add_argument("--save", metavar="FILE.npz", help="also keep every query's judged scores, for study")
     args = ap.parse_args()
+    saved: dict[str, np.ndarray] = {}
     t0 = time.perf_counter()
     files, owner, queries, n_tiny = photo_sets(args.per_class, args.captions)
     enc = load_image_encoder(DEFAULT_ENCODER)
@@ -151,6 +153,8 @@ def main() -> None:
                 best_false.append(sc[~tr][0])
                 kind.append(qi < n_keywords)
             kind_arr = np.array(kind)
+            saved.update({f"{bridge}_top": np.array(top), f"{bridge}_true": np.array(true), f"{bridge}_kind": kind_arr,
+                          f"{bridge}_best_false": np.array(best_false)})
             print(f"bridge {bridge}: {len(top)} queries ({refused} refused)", flush=True)
             report(bridge, top, true, np.array(best_false), {"keywords": np.flatnonzero(kind_arr),
                                                               "sentences": np.flatnonzero(~kind_arr)},
@@ -164,6 +168,10 @@ def main() -> None:
         same = labels[order] == labels[:, None]
         best_false = np.array([r[~t][0] for r, t in zip(ranked, same)])
         print(f"similar: {n_tiny} query photos", flush=True)
+        saved.update({"similar_top": ranked[:, : args.seen], "similar_true": same[:, : args.seen],
+                      "similar_best_false": best_false})
+        if args.save:
+            np.savez_compressed(args.save, **saved)
         report("similar", list(ranked[:, : args.seen]), list(same[:, : args.seen]), best_false,
                {"photos": np.arange(n_tiny)}, MIN_SCORE["similar"])
     print(f"total {time.perf_counter() - t0:.0f}s")
