@@ -120,7 +120,7 @@ def test_upload_of_indexed_photo_lists_itself_first(client, world):
     with open(query, "rb") as f:
         rows = client.post("/api/similar", params={"k": 5}, files={"file": ("q.jpg", f, "image/jpeg")}).json()
     _hits(rows)
-    assert rows[0] == {"path": query, "score": 1.0}
+    assert rows[0] == {"path": query, "score": 1.0, "weak": False}
     assert query not in [r["path"] for r in rows[1:]]
 
 
