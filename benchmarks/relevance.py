@@ -8,10 +8,19 @@ class's photos the true matches) and MiniPlaces train (scene names the same way)
 query ranks the set; within its first `--seen` results a hit is confident when it reaches the bridge's
 floor and a share (`rel`) of the query's best score. Every (floor, rel) of a grid is judged by how many
 true matches it flags weak and how many other photos it calls confident (F1 of "confident" against "true
-match"), the best is printed with its figures per kind of query (keywords, sentences), beside the floor
-alone. "Nothing fits" is judged too: with a query's true matches taken out of the ranking, is its best
-remaining photo below the floor, so the query says "no confident match"? Image-to-image similarity
-(`similar`) is calibrated the same way on the Tiny ImageNet photos, same class = true match.
+match"), and by how often a query nothing fits says so (below); the best F1 among the rules that tell at
+least `TOLD` of those queries is printed for each kind of query (keywords, sentences: search/cutoff.py query_kind),
+beside the flat cut-off that used to drop results. "Nothing fits" is judged too: with a query's true
+matches taken out of the ranking, is its best remaining photo below the floor, so the query says "no
+confident match"? Image-to-image similarity (`similar`) is calibrated the same way on the Tiny ImageNet
+photos, same class = true match.
+
+    python benchmarks/relevance.py --labels --db DIR
+
+Everyday labels on held-out photos instead: the 500 Flickr8k test photos (flickr8k-500, indexed into DIR
+through the public API), each of the 40 commonest content words of their captions a query, the photos whose
+captions say it the true matches; mean average precision over the first 100 results with the default
+settings and with `min_score=0`, and how many true matches the divider calls weak.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from pixseek.encoders.visual import visual_vectors  # noqa: E402
 from pixseek.errors import PixseekError  # noqa: E402
 from pixseek.learn.datasets import cached_features  # noqa: E402
 from pixseek.learn.evaluate import array_searcher  # noqa: E402
-from pixseek.search.cutoff import MIN_SCORE  # noqa: E402
+from pixseek.search.cutoff import query_kind  # noqa: E402
 
 
 def photo_sets(per_class: int, captions: int):
@@ -71,8 +80,10 @@ def photo_sets(per_class: int, captions: int):
     return files, np.array(owner), queries, n_tiny
 
 
-FLOOR_KEEPS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)  # floors tried: the score keeping this share of true matches
+OLD_FLOORS = {"auto": 0.1609, "conse": 0.0236, "joint": 0.3346, "similar": 0.4344}  # the flat cut-off that dropped results
+FLOOR_KEEPS = tuple(np.round(np.arange(0.3, 0.96, 0.05), 2))  # floors tried: the score keeping this share of true matches
 RELS = (0.0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)  # shares of the best score tried
+TOLD = 0.4  # a query nothing fits must say so at least this often: the floor sits above most best non-matches
 
 
 def judge(top: list[np.ndarray], true: list[np.ndarray], best_false: np.ndarray, floor: float, rel: float) -> dict:
@@ -93,11 +104,13 @@ def judge(top: list[np.ndarray], true: list[np.ndarray], best_false: np.ndarray,
 
 
 def best_rule(top, true, best_false) -> dict:
-    """The (floor, rel) with the best F1; floors from the seen true matches' scores."""
+    """The (floor, rel) with the best F1 among those that tell at least TOLD of the queries nothing fits
+    (the best F1 alone puts the keyword floors so low that almost no query ever hears "no confident
+    match"); floors from the seen true matches' scores."""
     scores = np.concatenate([sc[tr] for sc, tr in zip(top, true)])
     rules = [judge(top, true, best_false, float(np.quantile(scores, 1 - keep)), rel)
              for keep in FLOOR_KEEPS for rel in RELS]
-    return max(rules, key=lambda r: r["f1"])
+    return max(rules, key=lambda r: (r["nothing_fits_told"] >= TOLD, r["f1"]))
 
 
 def line(name: str, r: dict) -> str:
@@ -108,14 +121,46 @@ def line(name: str, r: dict) -> str:
 
 
 def report(name: str, top, true, best_false, kinds: dict[str, np.ndarray], old: float | None) -> None:
-    """The best rule over all queries, its figures per kind of query, and the floor alone for comparison."""
-    rule = best_rule(top, true, best_false)
-    print(line(f"{name} chosen", rule), flush=True)
+    """The best rule for each kind of query (search/cutoff.py query_kind), and the old floor alone beside it."""
     for kind, pick in kinds.items():
         sub = [top[i] for i in pick], [true[i] for i in pick], best_false[pick]
-        print(line(f"  {kind}", judge(*sub, rule["floor"], rule["rel"])), flush=True)
+        print(line(f"{name} {kind}", best_rule(*sub)), flush=True)
         if old is not None:
             print(line(f"  {kind}, floor alone", judge(*sub, old, 0.0)), flush=True)
+
+
+def label_map(db: str, k: int = 100, n_words: int = 40) -> None:
+    """Everyday-label mAP@k on flickr8k-500 with the defaults and with min_score=0 (see the docstring)."""
+    from collections import Counter
+
+    from pixseek import Collection
+    from pixseek.search.terms import STOPWORDS
+
+    folder = require(DATA / "flickr8k-500")
+    words_of: dict[str, set[str]] = {}
+    for ln in (folder / "captions.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        img, _, cap = ln.split("\t", 2)
+        words_of.setdefault(str(folder / "images" / img), set()).update(
+            w for w in cap.lower().replace(".", " ").replace(",", " ").split() if w.isalpha())
+    counts = Counter(w for ws in words_of.values() for w in ws if w not in STOPWORDS and len(w) > 2)
+    col = Collection.open(db)
+    col.index([folder / "images"], progress=False)
+    labels = [w for w, _ in counts.most_common(n_words)]
+    for name, options in (("defaults", {}), ("min_score=0", {"min_score": 0})):
+        aps, weak_true, confident_false, confident = [], 0, 0, 0
+        for w in labels:
+            truth = {p for p, ws in words_of.items() if w in ws}
+            hits = col.search(w, k=k, **options)
+            rel = np.array([h.path in truth for h in hits])
+            precision = np.cumsum(rel) / np.arange(1, len(rel) + 1)
+            aps.append(float((precision * rel).sum() / len(truth)))
+            weak = np.array([h.weak for h in hits], bool)
+            weak_true += int((rel & weak).sum())
+            confident_false += int((~rel & ~weak).sum())
+            confident += int((~weak).sum())
+        print(f"{name:12s} label mAP@{k} {np.mean(aps):.3f} over {len(labels)} caption words on {len(words_of)} photos; "
+              f"true matches flagged weak {weak_true}, false flagged confident {confident_false} of {confident}", flush=True)
+    print("labels: " + ", ".join(labels))
 
 
 def main() -> None:
@@ -125,14 +170,17 @@ def main() -> None:
     ap.add_argument("--captions", type=int, default=600)
     ap.add_argument("--bridges", default="auto,conse,joint")
     ap.add_argument("--save", metavar="FILE.npz", help="also keep every query's judged scores, for study")
+    ap.add_argument("--labels", action="store_true", help="everyday-label mAP on flickr8k-500 instead (needs --db)")
+    ap.add_argument("--db", help="the collection --labels indexes flickr8k-500 into")
     args = ap.parse_args()
+    if args.labels:
+        return label_map(args.db or str(CACHE / "flickr8k-500-db"))
     saved: dict[str, np.ndarray] = {}
     t0 = time.perf_counter()
     files, owner, queries, n_tiny = photo_sets(args.per_class, args.captions)
     enc = load_image_encoder(DEFAULT_ENCODER)
     feats = cached_features(files, enc, CACHE / "features")
     vis = visual_vectors(Embedding(feats.features, feats.probs))
-    n_keywords = len(queries) - args.captions
     print(f"{len(files)} photos ({n_tiny} Tiny ImageNet train, {len(files) - n_tiny - args.captions} MiniPlaces train, "
           f"{args.captions} Flickr8k dev), {len(queries)} queries; features in {time.perf_counter() - t0:.0f}s", flush=True)
     with tempfile.TemporaryDirectory() as empty:
@@ -151,14 +199,14 @@ def main() -> None:
                 top.append(sc[: args.seen])
                 true.append(tr[: args.seen])
                 best_false.append(sc[~tr][0])
-                kind.append(qi < n_keywords)
+                kind.append(query_kind(text) == "keyword")
             kind_arr = np.array(kind)
             saved.update({f"{bridge}_top": np.array(top), f"{bridge}_true": np.array(true), f"{bridge}_kind": kind_arr,
                           f"{bridge}_best_false": np.array(best_false)})
             print(f"bridge {bridge}: {len(top)} queries ({refused} refused)", flush=True)
-            report(bridge, top, true, np.array(best_false), {"keywords": np.flatnonzero(kind_arr),
-                                                              "sentences": np.flatnonzero(~kind_arr)},
-                   MIN_SCORE.get(bridge))
+            report(bridge, top, true, np.array(best_false), {"keyword": np.flatnonzero(kind_arr),
+                                                              "sentence": np.flatnonzero(~kind_arr)},
+                   OLD_FLOORS.get(bridge))
         tiny = vis[:n_tiny]
         labels = owner[:n_tiny]
         sims = tiny @ tiny.T
@@ -173,7 +221,7 @@ def main() -> None:
         if args.save:
             np.savez_compressed(args.save, **saved)
         report("similar", list(ranked[:, : args.seen]), list(same[:, : args.seen]), best_false,
-               {"photos": np.arange(n_tiny)}, MIN_SCORE["similar"])
+               {"photos": np.arange(n_tiny)}, OLD_FLOORS["similar"])
     print(f"total {time.perf_counter() - t0:.0f}s")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from pixseek.errors import PixseekError
 from pixseek.search.bridges import Bridge, BridgeContext, open_bridge
-from pixseek.search.cutoff import drop_below, weak_flags
+from pixseek.search.cutoff import drop_below, query_kind, weak_flags
 from pixseek.search.filters import Allowed, restrict
 from pixseek.search.ranker import rank
 from pixseek.search.terms import Ignored, Query, Suggester, resolve, suggester
@@ -77,9 +77,11 @@ class Searcher:
         """The query's terms; a misspelt word with a confident correction is searched corrected unless `exact`."""
         return resolve(text, self.known, self.suggest, None if exact else self.suggester.correction)
 
-    def flag_weak(self, hits: list[Ranked], name: str) -> list[Ranked]:
-        """Mark the hits below where the query's confident matches end (search/cutoff.py), in place."""
-        for h, weak in zip(hits, weak_flags([h.score for h in hits], name, self.cutoffs)):
+    def flag_weak(self, hits: list[Ranked], name: str, query: Query | None = None) -> list[Ranked]:
+        """Mark the hits below where the query's confident matches end (search/cutoff.py), in place;
+        `query`: the words searched (None: an image)."""
+        kind = query_kind(query.text) if query is not None else "keyword"
+        for h, weak in zip(hits, weak_flags([h.score for h in hits], name, self.cutoffs, kind)):
             h.weak = weak
         return hits
 
@@ -108,7 +110,7 @@ class Searcher:
         cut = drop_below(min_score)
         found = [(i, s) for i, s in rank(parts, k, candidates) if s >= cut]
         tags = b.explain(np.array([i for i, _ in found], np.int64), query)
-        hits = self.flag_weak([Ranked(i, s, t) for (i, s), t in zip(found, tags)], b.name)
+        hits = self.flag_weak([Ranked(i, s, t) for (i, s), t in zip(found, tags)], b.name, query)
         return Ranking(hits, query.ignored, [t.text for t in query.terms if t.weight > 0], query.corrected)
 
     def tag_scores(self, visual: np.ndarray, probs: np.ndarray | None, words: list[str] | None = None,

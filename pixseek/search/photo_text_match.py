@@ -79,6 +79,7 @@ def search(db: sqlite3.Connection, searcher: Searcher, query: str, k: int = 10, 
         matched = {c: m for c, m in matched.items() if allowed.keep(np.array([c], np.int64))[0]}
     if only is None and not matched:
         return searcher.search(query, k, bridge=bridge, allowed=allowed, min_score=min_score, exact=exact)
+    exact = exact or any(hits.values())  # a word read in a photo is meant as typed: no spelling correction
     visual = _visual_query(searcher, tq.rest, exact)
     if only is not None:
         ranking = _ranked(searcher, visual, bridge, sorted(only), matched, len(tq.words) + len(tq.required), k,
@@ -133,7 +134,7 @@ def _ranked(searcher: Searcher, visual: Query | None, bridge: str, ids: list[int
     pool = [Ranked(int(i), float(s), t) for i, s, t in zip(arr, scores, tags) if math.isfinite(s)]
     pool += [replace(r) for r in base or []]
     if visual is not None:
-        searcher.flag_weak(pool, b.name)
+        searcher.flag_weak(pool, b.name, visual)
     for r in pool:
         r.score += matched.get(r.id, 0) / max(1, n_words)
         r.weak = r.weak and not matched.get(r.id)

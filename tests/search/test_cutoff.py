@@ -10,7 +10,7 @@ from conftest import PHOTOS, copy_tiny, requires_data
 
 from pixseek import Collection
 from pixseek.errors import PixseekError
-from pixseek.search.cutoff import MIN_SCORE, RELATIVE, drop_below, shipped_cutoffs, weak_flags
+from pixseek.search.cutoff import MIN_SCORE, RELATIVE, drop_below, query_kind, shipped_cutoffs, weak_flags
 from pixseek.search.joint_space import packaged_space_path
 
 GOLDFISH = "n01443537"
@@ -30,19 +30,31 @@ def col(tmp_path_factory):
     c.close()
 
 
+SHIPPED = ("auto", "auto sentence", "conse", "conse sentence", "joint", "joint sentence", "similar")
+
+
 def test_the_shipped_bridges_and_similar_are_calibrated():
-    for name in ("auto", "conse", "joint", "similar"):
+    for name in SHIPPED:
         assert MIN_SCORE[name] is not None and 0 < MIN_SCORE[name] < 1, name
         assert 0 <= RELATIVE[name] < 1, name
     shipped = shipped_cutoffs("efficientnet-lite0", {"joint": str(packaged_space_path("efficientnet-lite0")),
                                                      "mapping": None})
-    assert shipped == {k: MIN_SCORE[k] for k in ("auto", "conse", "joint", "similar")}
+    assert shipped == {k: MIN_SCORE[k] for k in SHIPPED}
     floor = MIN_SCORE["auto"]
     assert weak_flags([floor + 0.01, floor - 0.01], "auto", shipped) == [False, True]
     assert weak_flags([floor - 0.01, floor - 0.02], "auto", shipped) == [True, True]  # nothing confident
+    low = min(MIN_SCORE["auto"], MIN_SCORE["auto sentence"]) - 0.01  # each kind of query has its own floor
+    assert weak_flags([low], "auto", shipped, "sentence") == weak_flags([low], "auto", shipped) == [True]
     assert weak_flags([0.2, 0.1], "clip", shipped) == [False, False]  # not calibrated: no divider
     assert drop_below(None) == drop_below(0) == float("-inf")  # nothing dropped unless asked
     assert drop_below("0.25") == 0.25
+
+
+def test_a_query_reads_as_keywords_or_a_sentence():
+    for text in ("dog", "dog beach", "dog -grass", "2:sunset sea", '"European fire salamander"'):
+        assert query_kind(text) == "keyword", text
+    for text in ("a dog on the beach", "dog in snow", "two children playing"):
+        assert query_kind(text) == "sentence", text
 
 
 def test_the_cut_off_adapts_to_the_query():
@@ -57,6 +69,8 @@ def test_a_collection_with_its_own_spaces_gets_no_default_for_them():
     """The values were calibrated for the shipped encoder and joint space only."""
     own = shipped_cutoffs("efficientnet-lite0", {"joint": "/c/joint.npz", "mapping": "/c/mapping.npz"})
     assert own == {"similar": MIN_SCORE["similar"]}
+    assert shipped_cutoffs("efficientnet-lite0", {"joint": "/c/joint.npz", "mapping": None}) == {
+        k: MIN_SCORE[k] for k in ("conse", "conse sentence", "similar")}
     assert shipped_cutoffs("clip:/models/vit", {"joint": None, "mapping": None}) == {}
 
 
