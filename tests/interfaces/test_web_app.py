@@ -322,7 +322,7 @@ def test_weaker_matches_follow_a_divider_and_can_be_folded(page, server):
     total = shown_count(page)
     assert total == server["count"] == len(paths(page))
     confident = int(re.match(r"(\d+) confident match", page.inner_text("#message")).group(1))
-    assert 6 <= confident < total
+    assert 5 <= confident < total
     layout = page.eval_on_selector_all("#results > *", "els => els.map(e => e.classList.contains('weak-divider') "
                                        "? '|' : e.classList.contains('weak') ? 'w' : 'c')")
     assert layout == ["c"] * confident + ["|"] + ["w"] * (total - confident)
