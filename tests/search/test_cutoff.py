@@ -4,6 +4,7 @@ only a min_score the user gives drops results."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import PHOTOS, copy_tiny, requires_data
@@ -12,6 +13,9 @@ from pixseek import Collection
 from pixseek.errors import PixseekError
 from pixseek.search.cutoff import MIN_SCORE, RELATIVE, drop_below, query_kind, shipped_cutoffs, weak_flags
 from pixseek.search.joint_space import packaged_space_path
+from tests.search.test_photo_text import FLICKR, FONT, world  # noqa: F401 (world: photos with signs, read by OCR)
+
+PHOTO_TEXT_READY = FLICKR.is_dir() and FONT.is_file()
 
 GOLDFISH = "n01443537"
 
@@ -128,3 +132,16 @@ def test_similar_has_its_own_cut_off(col):
 def test_bad_min_score_is_a_clear_error(col, bad):
     with pytest.raises(PixseekError, match="min_score wants a number"):
         col.search("goldfish", min_score=bad)
+
+
+@pytest.mark.skipif(not PHOTO_TEXT_READY, reason="needs the shared Flickr8k photos and the DejaVu fonts")
+def test_a_photo_text_match_is_confident_and_the_rest_flagged_as_usual(request):
+    """Photos with signs, indexed with --ocr (tests/search/test_photo_text.py): "cafe" finds the sign that says
+    CAFE first and confident; the visual results after it are flagged by their own scores, still k of them."""
+    signs = request.getfixturevalue("world")["col"]
+    hits = signs.search("cafe", k=10)
+    assert len(hits) == 10 and Path(hits[0].path).name == "sign.jpg" and not hits[0].weak
+    flags = [h.weak for h in hits]
+    assert flags == sorted(flags) and hits.confident == flags.count(False)
+    plate = signs.search('text:"RE16"', k=10)  # text alone: its one match, confident
+    assert [(Path(h.path).name, h.weak) for h in plate] == [("plate.jpg", False)]
