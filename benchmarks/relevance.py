@@ -21,6 +21,12 @@ Everyday labels on held-out photos instead: the 500 Flickr8k test photos (flickr
 through the public API), each of the 40 commonest content words of their captions a query, the photos whose
 captions say it the true matches; mean average precision over the first 100 results with the default
 settings and with `min_score=0`, and how many true matches the divider calls weak.
+
+    python benchmarks/relevance.py --spelling
+
+What spelling correction changes in benchmarks/text.py's caption figures: the captions a sure correction
+changes (flickr8k-500, all five; the Flickr8k dev split, first caption), and caption -> photo recall@1/5/10
+on those, searched as typed (`exact`) and corrected, per bridge.
 """
 
 from __future__ import annotations
@@ -163,6 +169,41 @@ def label_map(db: str, k: int = 100, n_words: int = 40) -> None:
     print("labels: " + ", ".join(labels))
 
 
+def spelling() -> None:
+    """Caption -> photo recall on the captions a correction changes, as typed and corrected (see the docstring)."""
+    from pixseek.learn.joint_data import read_captions
+
+    def block(name: str, caps, first_only: bool) -> None:
+        feats = cached_features(caps.files, load_image_encoder(DEFAULT_ENCODER), CACHE / "features")
+        vis = visual_vectors(Embedding(feats.features, feats.probs))
+        s = array_searcher(Path(tempfile.mkdtemp()), DEFAULT_ENCODER, DEFAULT_WORDS, imagenet_wnids(), vis, feats.probs)
+        seen: set[int] = set()
+        rows = [i for i, own in enumerate(caps.owner) if not (first_only and (int(own) in seen or seen.add(int(own))))]
+        changed = [i for i in rows if s.resolve(caps.captions[i]).corrected]
+        print(f"{name}: {len(changed)} of {len(rows)} captions corrected", flush=True)
+        for b in ("conse", "joint", "auto"):
+            found = {}
+            for exact in (True, False):
+                r = {1: 0, 5: 0, 10: 0}
+                for i in changed:
+                    try:
+                        ids = [h.id for h in s.search(caps.captions[i], 10, bridge=b, exact=exact).hits]
+                    except PixseekError:
+                        ids = []
+                    for k in r:
+                        r[k] += int(caps.owner[i]) in ids[:k]
+                found["as typed" if exact else "corrected"] = r
+            print(f"  {b:6s} own photo in the top 1/5/10, of {len(changed)}: as typed {found['as typed']}, "
+                  f"corrected {found['corrected']}", flush=True)
+
+    block("flickr8k-500, all five", read_captions(require(DATA / "flickr8k-500") / "captions.tsv"), False)
+    train = read_captions(DATA / "flickr8k-train" / "captions.tsv", split=DATA / "flickr8k-train" / "split.tsv")
+    keep = train.dev[train.owner]
+    dev = type(train)([f for f, d in zip(train.files, train.dev) if d], [c for c, k in zip(train.captions, keep) if k],
+                      (np.cumsum(train.dev) - 1)[train.owner[keep]], np.ones(int(train.dev.sum()), bool))
+    block("flickr8k dev (1,844), first", dev, True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seen", type=int, default=50, help="the results judged per query (the first page or two)")
@@ -172,7 +213,10 @@ def main() -> None:
     ap.add_argument("--save", metavar="FILE.npz", help="also keep every query's judged scores, for study")
     ap.add_argument("--labels", action="store_true", help="everyday-label mAP on flickr8k-500 instead (needs --db)")
     ap.add_argument("--db", help="the collection --labels indexes flickr8k-500 into")
+    ap.add_argument("--spelling", action="store_true", help="what spelling correction changes in caption recall")
     args = ap.parse_args()
+    if args.spelling:
+        return spelling()
     if args.labels:
         return label_map(args.db or str(CACHE / "flickr8k-500-db"))
     saved: dict[str, np.ndarray] = {}
