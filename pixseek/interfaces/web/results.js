@@ -137,7 +137,6 @@ export async function loadMore() {
   } finally {
     if (seq === results.seq) {
       results.loading = false;
-      $("more").hidden = results.done;
       showFold(failed);
     }
   }
@@ -174,7 +173,7 @@ export function clearResults() {
 // then: called once the first page is on screen (e.g. to bring results into view on a phone)
 export function runSearch(route, then = null) {
   clearResults();
-  Object.assign(results, { route, offset: 0, done: false, loading: false, count: null });
+  Object.assign(results, { route, offset: 0, done: false, loading: false, count: null, corrected: null, notes: [] });
   onFirstPage = then;
   message("searching…");
   return loadMore();
