@@ -179,7 +179,13 @@ def spelling() -> None:
         s = array_searcher(Path(tempfile.mkdtemp()), DEFAULT_ENCODER, DEFAULT_WORDS, imagenet_wnids(), vis, feats.probs)
         seen: set[int] = set()
         rows = [i for i, own in enumerate(caps.owner) if not (first_only and (int(own) in seen or seen.add(int(own))))]
-        changed = [i for i in rows if s.resolve(caps.captions[i]).corrected]
+        def corrected(text: str) -> bool:
+            try:
+                return s.resolve(text).corrected is not None
+            except PixseekError:  # nothing to search for ("A"): refused as typed and corrected alike
+                return False
+
+        changed = [i for i in rows if corrected(caps.captions[i])]
         print(f"{name}: {len(changed)} of {len(rows)} captions corrected", flush=True)
         for b in ("conse", "joint", "auto"):
             found = {}
