@@ -215,30 +215,33 @@ class Collection:
 
     def similar(self, image: ImageInput, k: int = 10, box: Box | None = None, min_score: float | None = None,
                 under: str | None = None, after: str | None = None, before: str | None = None,
-                type: str | list[str] | None = None) -> list[Hit]:
+                type: str | list[str] | None = None) -> Results:
         """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it;
-        the filters and min_score as for `search`."""
+        the filters, min_score and weak flags as for `search`."""
         _check_k(k)
         searcher = self._require_photos()
         allow = self._allowed(under, after, before, type)
         vector, known = self._images.visual(image, box)
-        return self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None, allowed=allow,
-                                           min_score=min_score))
+        return Results(self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None,
+                                                   allowed=allow, min_score=min_score)))
 
     def search(self, query: str, k: int = 10, bridge: str = "auto", min_score: float | None = None,
                under: str | None = None, after: str | None = None, before: str | None = None,
-               type: str | list[str] | None = None) -> Results:
+               type: str | list[str] | None = None, exact: bool = False) -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
-        `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`.
+        `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`; a
+        misspelt one is corrected when sure (`.corrected` is the query searched), unless `exact`.
         bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
-        min_score: leave out weaker results (None: the bridge's calibrated cut-off; 0: keep all).
+        The k best are returned; those below where confident matches end are flagged `weak` (search/cutoff.py).
+        min_score: leave out results scoring below it (None or 0: keep all).
         under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
         of these file types ("jpg,png"); see search/filters.py."""
         _check_k(k)
         searcher = self._require_photos()
         ranking = photo_text_match.search(self.catalog.db, searcher, query, k, bridge=bridge,
-                                          allowed=self._allowed(under, after, before, type), min_score=min_score)
-        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
+                                          allowed=self._allowed(under, after, before, type), min_score=min_score,
+                                          exact=exact)
+        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)
 
     def _allowed(self, under, after, before, type) -> Allowed | None:
         shape = self._stores.shape
@@ -301,7 +304,7 @@ class Collection:
 
     def _hits(self, ranked) -> list[Hit]:
         paths = self.catalog.paths_of([r.id for r in ranked])
-        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text) for r in ranked if r.id in paths]
+        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text, r.weak) for r in ranked if r.id in paths]
 
     def status(self) -> dict:
         counts = self.catalog.counts()
