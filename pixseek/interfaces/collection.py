@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES
+from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES, TEACH_CONFIDENT
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import open_wordnet
@@ -116,7 +116,9 @@ class Collection:
         snap = Snapshot(s.visual, s.probs, rows, s.shape.live if s.shape else [], sources, writer)
         searcher = open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
                                  progress=self._progress)
-        searcher.cutoffs = shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec))
+        # taught concepts score calibrated probabilities, whatever the encoder (interfaces/teaching.py)
+        searcher.cutoffs = {**shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec)),
+                            "taught": TEACH_CONFIDENT}
         searcher.concepts = Concepts([TaughtConcept(c.name, c.heads) for c in taught.concepts(self.catalog.db)])
         self._taught_version = taught.version(self.catalog.db)
         return searcher
@@ -220,24 +222,26 @@ class Collection:
 
     def similar(self, image: ImageInput, k: int = 10, box: Box | None = None, min_score: float | None = None,
                 under: str | None = None, after: str | None = None, before: str | None = None,
-                type: str | list[str] | None = None) -> list[Hit]:
+                type: str | list[str] | None = None) -> Results:
         """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it;
-        the filters and min_score as for `search`."""
+        the filters, min_score and weak flags as for `search`."""
         _check_k(k)
         searcher = self._require_photos()
         allow = self._allowed(under, after, before, type)
         vector, known = self._images.visual(image, box)
-        return self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None, allowed=allow,
-                                           min_score=min_score))
+        return Results(self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None,
+                                                   allowed=allow, min_score=min_score)))
 
     def search(self, query: str, k: int = 10, bridge: str = "auto", min_score: float | None = None,
                under: str | None = None, after: str | None = None, before: str | None = None,
-               type: str | list[str] | None = None, like: list[ImageInput] | None = None,
+               type: str | list[str] | None = None, exact: bool = False, like: list[ImageInput] | None = None,
                unlike: list[ImageInput] | None = None) -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
-        `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`.
+        `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`; a
+        misspelt one is corrected when sure (`.corrected` is the query searched), unless `exact`.
         bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
-        min_score: leave out weaker results (None: the bridge's calibrated cut-off; 0: keep all).
+        The k best are returned; those below where confident matches end are flagged `weak` (search/cutoff.py).
+        min_score: leave out results scoring below it (None or 0: keep all).
         under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
         of these file types ("jpg,png"); see search/filters.py.
         like / unlike: photos marked "more like this" / "not this" (paths, indexed or not, or bytes): the
@@ -247,24 +251,25 @@ class Collection:
         searcher = self._require_photos()
         allow = self._allowed(under, after, before, type)
         if like or unlike:
-            return self._with_feedback(searcher, query, k, bridge, min_score, allow, list(like or []), list(unlike or []))
+            return self._with_feedback(searcher, query, k, bridge, min_score, allow, list(like or []), list(unlike or []),
+                                       exact)
         ranking = photo_text_match.search(self.catalog.db, searcher, query, k, bridge=bridge,
-                                          allowed=allow, min_score=min_score)
-        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
+                                          allowed=allow, min_score=min_score, exact=exact)
+        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)
 
-    def _with_feedback(self, searcher, query, k, bridge, min_score, allow, like, unlike) -> Results:
+    def _with_feedback(self, searcher, query, k, bridge, min_score, allow, like, unlike, exact) -> Results:
         from pixseek.interfaces import teaching
 
         marked = {self._images.known_id(p) for p in like + unlike} - {None}
         if not like and query and query.strip():  # "not this" alone: the query's best others stand for "this"
-            first = searcher.search(query, 3 + len(marked), bridge=bridge, allowed=allow)
+            first = searcher.search(query, 3 + len(marked), bridge=bridge, allowed=allow, exact=exact)
             like = [p for p in self.catalog.paths_of([h.id for h in first.hits if h.id not in marked]).values()][:3]
         dim, _ = self.layout.dims()
         concept = teaching.feedback(searcher, self._images, self._stores.shape.live, dim, like, unlike)
         ranking = searcher.search(query or "", k + len(marked), bridge=bridge, allowed=allow, min_score=min_score,
-                                  feedback=concept)
+                                  exact=exact, feedback=concept)
         ranking.hits = [h for h in ranking.hits if h.id not in marked][:k]
-        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
+        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)
 
     def teach(self, name: str, photos: list[ImageInput], not_photos: list[ImageInput] | None = None,
               box: Box | None = None) -> dict:
@@ -353,7 +358,7 @@ class Collection:
 
     def _hits(self, ranked) -> list[Hit]:
         paths = self.catalog.paths_of([r.id for r in ranked])
-        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text) for r in ranked if r.id in paths]
+        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text, r.weak) for r in ranked if r.id in paths]
 
     def status(self) -> dict:
         counts = self.catalog.counts()

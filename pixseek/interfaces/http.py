@@ -113,8 +113,11 @@ def _parse_box(text: str | None) -> Region | None:
 
 
 def _page(hits: list, offset: int, k: int, response: Response | None = None) -> list[dict]:
-    """One page of hits; with `response`, X-Result-Count is set when the count above the cut-off is known
-    (fewer hits came back than were asked for, so the list ended at the cut-off or the collection's end)."""
+    """One page of hits; with `response`, X-Result-Count is set when the count is known (fewer hits came
+    back than were asked for, so the list ended at a min_score or the collection's end), and
+    X-Confident-Count to the confident hits among the first offset + k (the rest are flagged `weak`)."""
+    if response is not None:
+        response.headers["X-Confident-Count"] = str(sum(not h.weak for h in hits))
     if response is not None and len(hits) < offset + k:
         response.headers["X-Result-Count"] = str(len(hits))
     return [h.to_dict() for h in hits[offset:offset + k]]
@@ -142,8 +145,8 @@ PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by 
 Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
 
-def narrowing(min_score: Annotated[float | None, Query(description="leave out results scoring below this; 0 shows "
-                                                       "all; absent: the calibrated default")] = None,
+def narrowing(min_score: Annotated[float | None, Query(description="leave out results scoring below this; absent "
+                                                       "or 0: none left out, the weaker ones flagged")] = None,
               under: Annotated[str | None, Query(max_length=4096, description="only photos below this folder")] = None,
               after: Annotated[str | None, Query(max_length=40, description="taken on or after YYYY-MM-DD")] = None,
               before: Annotated[str | None, Query(max_length=40, description="taken on or before YYYY-MM-DD")] = None,
@@ -161,14 +164,17 @@ api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": 
 def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query(max_length=500)] = "",
            k: K = 30, offset: Offset = 0,
            bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise, joint or clip")] = "auto",
+           exact: Annotated[bool, Query(description="search the words as typed: no spelling correction")] = False,
            like: Annotated[list[str], Query(max_length=100, description="indexed photos: more like these")] = (),
            unlike: Annotated[list[str], Query(max_length=100, description="indexed photos: not like these")] = ()) -> dict:
-    """{"results": [{"path", "score", "tags"}], "ignored": [{"word", "suggestion"}], "terms": [...]}: words nobody
-    knows are left out; `terms` are the words searched for. Header X-Result-Count: results above the cut-off,
-    when known. `like`/`unlike` (repeated): results marked "more like this" / "not this" re-rank the whole
-    collection (the query may then be empty)."""
+    """{"results": [{"path", "score", "tags", "weak"}], "ignored": [{"word", "suggestion"}], "terms": [...],
+    "confident": n, "corrected": query or null}: words nobody knows are left out, a misspelt one is corrected
+    when sure (`corrected`, unless `exact`); `terms` are the words searched for; `confident` of the first
+    offset + k are confident, the rest `weak`. Header X-Result-Count: all results, when known. `like`/`unlike`
+    (repeated): results marked "more like this" / "not this" re-rank the whole collection (the query may then
+    be empty); marked photos are not returned."""
     marked = {"like": indexed_paths(svc, list(like)), "unlike": indexed_paths(svc, list(unlike))}
-    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, **marked, **narrow))
+    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, exact=exact, **marked, **narrow))
     return {**found.to_dict(), "results": _page(found, offset, k, response)}
 
 
