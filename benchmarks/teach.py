@@ -13,6 +13,8 @@ examples drawn at random (fixed seed) from its photos:
 - tag: is the taught name among the top 5 tags of one of its photos that was not an example;
 - confident: of its other photos, the share scored confident (>= 0.5), and the other photos scored
   confident, per concept;
+- refining a word: a scene or class with a one-word name taught under that name, its examples then
+  count beside what the word already meant;
 - seconds to teach (Collection.teach, examples from the collection), and a search with the taught word
   against a keyword search, warm.
 Feedback: each scene's keyword query, then two rounds of marking the top 10 ("more like this" on its
@@ -124,6 +126,13 @@ def main() -> None:
                 kw = col.search(query[key], k=depth, min_score=0)
                 keyword_ms.append(1000 * (time.perf_counter() - t))
                 r["keyword"].append(r_precision([h.path for h in kw], others, set(examples)))
+                word = query[key].strip('"')
+                if " " not in word:  # taught under its own name: the examples refine the word
+                    col.teach(word, examples)
+                    own = col.search(word, k=depth, min_score=0)
+                    r["refined"].append(r_precision([h.path for h in own], others, set(examples)))
+                    r["refined_keyword"].append(r["keyword"][-1])
+                    col.forget(word)
             col.forget("taughtword")
         for kind, r in rows.items():
             line = f"{n} example(s)  {kind:6s} precision {np.mean(r['taught']):.3f}"
@@ -133,6 +142,9 @@ def main() -> None:
                 line += f" (keyword {kw.mean():.3f}; on the {low.sum()} keyword gets below 0.5: taught " \
                         f"{np.mean(np.array(r['taught'])[low]) if low.any() else float('nan'):.3f}, keyword " \
                         f"{kw[low].mean() if low.any() else float('nan'):.3f})"
+            if r.get("refined"):
+                line += f"; taught under its own name {np.mean(r['refined']):.3f} (keyword on those " \
+                        f"{np.mean(r['refined_keyword']):.3f}, {len(r['refined'])} concepts)"
             line += f"  tag in top 5 {np.mean(r['tag']):.2f}  confident: own {np.mean(r['confident_true']):.2f}," \
                     f" others {np.mean(r['confident_false']):.1f} per concept"
             print(line, flush=True)

@@ -59,7 +59,8 @@ class Searcher:
     def bridge(self, name: str = "auto") -> Bridge:
         if name not in self._bridges:
             b = open_bridge(name, self.context)
-            self._bridges[name] = TaughtBridge(b, self.concepts, self.spaces(), self.to_spaces()) if self.concepts else b
+            self._bridges[name] = TaughtBridge(b, self.concepts, self.spaces(), self.to_spaces(), self.known_untaught) \
+                if self.concepts else b
         return self._bridges[name]
 
     def spaces(self) -> dict[str, Vectors | None]:
@@ -72,8 +73,9 @@ class Searcher:
         return {"joint": joint.map_images} if joint is not None else {}
 
     def known(self, text: str) -> bool:
-        if self.concepts.get(text):
-            return True
+        return bool(self.concepts.get(text)) or self.known_untaught(text)
+
+    def known_untaught(self, text: str) -> bool:
         if self.words.vector(text) is not None:
             return True
         return self.wordnet is not None and (bool(self.wordnet.synsets(text)) or text in self.wordnet.lemmas)
@@ -135,7 +137,7 @@ class Searcher:
     def _flag_name(self, b: Bridge, query: Query, feedback: TaughtConcept | None) -> str:
         """Whose cut-off marks the weak hits: a query of taught words (or marked photos) alone scores
         calibrated probabilities ("taught"); any other word brings its bridge's scale."""
-        own = [t for t in query.terms if not self.concepts.get(t.text)]
+        own = [t for t in query.terms if not self.concepts.get(t.text) or self.known_untaught(t.text)]
         return "taught" if (feedback is not None or self.concepts) and not own else b.name
 
     def tag_scores(self, visual: np.ndarray, probs: np.ndarray | None, words: list[str] | None = None,

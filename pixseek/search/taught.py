@@ -6,8 +6,9 @@ concept's weights as the unit vector and a link that turns inner products into p
 weights, negatives (`-rex`), the soft AND between several taught words, filters and the rest of the
 query's words work as they do for every bridge. `TaughtBridge` wraps whichever bridge a search uses:
 taught words go to the heads, every other word to the wrapped bridge, and the two sets of parts are
-ranked together. A taught name that is also a known word ("dog") means the taught concept: the user
-has said what it means in this collection.
+ranked together. A taught name that is also a known word ("kitchen") refines it: the word's own parts
+and the taught heads are ranked together, so what the shipped models know and what the user showed
+both count.
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ class TaughtBridge:
     """A bridge that places taught words itself and hands every other word to `inner`."""
 
     def __init__(self, inner: Bridge, concepts: Concepts, stores: dict[str, Vectors | None],
-                 to_space=None) -> None:
+                 to_space=None, known=None) -> None:
         self.inner, self.concepts, self.stores = inner, concepts, stores
+        self.known = known or (lambda word: False)  # words the wrapped bridge knows without being taught
         self.name = inner.name
         self.to_space = to_space or {}  # space -> fn(visual (n, dim)) -> that space's vectors, for tagging files
 
@@ -90,7 +92,8 @@ class TaughtBridge:
         taught = [t for t in query.terms if self.concepts.get(t.text)]
         if not taught:
             return [], query
-        names = {t.text.lower() for t in taught}
+        # a taught name that is a word already keeps that word's own meaning beside what was taught
+        names = {t.text.lower() for t in taught if not self.known(t.text)}
         rest = replace(query, terms=[t for t in query.terms if t.text.lower() not in names],
                        phrases=[p for p in query.phrases if p.text.lower() not in names])
         return taught, (rest if any(t.weight > 0 for t in rest.terms) else None)
