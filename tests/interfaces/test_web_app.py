@@ -483,3 +483,29 @@ def test_uploads_are_bounded_and_expire():
     now[0] = 61
     with pytest.raises(NotInCollection, match="upload the image again"):
         kept.get(c)
+
+
+# teaching -------------------------------------------------------------------------------------
+def test_more_like_this_then_name_these(page, server):
+    def is_fish(p: str) -> bool:  # the dated copies are goldfish too
+        return GOLDFISH in p or "/dated/fish_" in p
+
+    shown = search(page, "animal")
+    fish = [p for p in shown if GOLDFISH in p][:2]
+    assert len(fish) == 2, shown
+    for p in fish:
+        page.locator(f'#results .card[data-path="{p}"] .mark-like').click()
+    assert page.locator("#feedback").is_visible() and "2 more like this" in page.inner_text("#feedback-count")
+    page.click("#refine")
+    refined = wait_results(page, shown)
+    assert parse_qs(page.url.split("#", 1)[1])["like"] == fish
+    assert not set(fish) & set(refined) and sum(map(is_fish, refined[:4])) >= 3, refined[:4]
+    page.click("#name-these")
+    page.fill("#teach-name", "zorblax")
+    page.click("#teach-save")
+    taught = wait_results(page, refined)
+    assert fragment(page) == {"q": "zorblax"} and sum(map(is_fish, taught[:5])) >= 4, taught[:5]
+    import httpx
+
+    assert [c["name"] for c in httpx.get(server["base"] + "/api/concepts").json()] == ["zorblax"]
+    assert httpx.delete(server["base"] + "/api/concepts/zorblax").status_code == 200

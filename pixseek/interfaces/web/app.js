@@ -7,6 +7,7 @@ import { fillFilters, formFilters, setupFilters } from "./filters.js";
 import { focusCrop, scrollAfterCrop, setupQuery, showQuery } from "./query.js";
 import { clearResults, message, runSearch, setupResults } from "./results.js";
 import { go, nav, parse } from "./route.js";
+import { setupTeach } from "./teach.js";
 
 let cropNext = false; // "search with a region": the region fields take focus once the photo is the query
 
@@ -89,6 +90,7 @@ function start() {
     go({ view: "search", kind: "path", path, box: null, filters: nav.route.filters || {} });
   });
   setupDupes();
+  setupTeach();
   setupFilters((filters) => { if (nav.route.kind) go({ ...nav.route, filters }); else fillFilters(filters); });
   setupImageInput();
   setupKeys();

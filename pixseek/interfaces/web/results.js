@@ -3,6 +3,7 @@
 import { $, apiCounted, baseName, chip, form, qs, thumbUrl, uploadBlob } from "./api.js";
 import { openDetail } from "./detail.js";
 import { go } from "./route.js";
+import { markButtons, setMarks } from "./teach.js";
 
 const PAGE = 40;
 export const results = { route: null, hits: [], offset: 0, done: true, loading: false, seq: 0, count: null,
@@ -21,7 +22,12 @@ function ignoredNotes(ignored) {
 async function fetchPage(route, offset) {
   const params = { k: PAGE, offset, ...route.filters };
   const box = route.box ? route.box.map(Math.round).join(",") : null;
-  if (route.kind === "text") return apiCounted(`/api/search?${qs({ q: route.q, exact: route.exact ? 1 : null, ...params })}`);
+  if (route.kind === "text") {
+    const p = new URLSearchParams(qs({ q: route.q, exact: route.exact ? 1 : null, ...params }));
+    for (const path of route.like || []) p.append("like", path);
+    for (const path of route.unlike || []) p.append("unlike", path);
+    return apiCounted(`/api/search?${p}`);
+  }
   if (route.kind === "path") return apiCounted(`/api/similar?${qs({ path: route.path, box, ...params })}`);
   const blob = await uploadBlob(route.upload);
   return apiCounted(`/api/similar?${qs({ box, ...params })}`, form(blob));
@@ -125,7 +131,9 @@ export async function loadMore() {
     hits.forEach((h, i) => {
       const at = start + i;
       if (h.weak && at > 0 && !results.hits[at - 1].weak) $("results").append(divider());
-      $("results").append(card(h, (fig) => openDetail(source, at, fig), at < 12));
+      const fig = card(h, (f) => openDetail(source, at, f), at < 12);
+      if (route.kind === "text") fig.querySelector("figcaption").append(markButtons(fig));
+      $("results").append(fig);
     });
     results.offset += hits.length;
     if (count !== null) results.count = count;
@@ -175,6 +183,7 @@ export function runSearch(route, then = null) {
   clearResults();
   Object.assign(results, { route, offset: 0, done: false, loading: false, count: null, corrected: null, notes: [] });
   onFirstPage = then;
+  setMarks(route);
   message("searching…");
   return loadMore();
 }

@@ -1,5 +1,6 @@
 // The page's state lives in the URL fragment, so Back/Forward walk through searches and a URL can be shared:
 //   #q=dog&under=/photos/2024&after=2024-01-01&before=2024-12-31&type=jpg,png      #q=dgo&exact=1 (no spelling correction)
+//   #q=dog&like=/photos/a.jpg&like=/photos/b.jpg&unlike=/photos/c.jpg (results marked "more like this" / "not this")
 //   #path=/photos/cat.jpg&box=10,20,200,220      #upload=ID&box=...      #dupes&threshold=0.8
 import { qs } from "./api.js";
 
@@ -10,7 +11,9 @@ export function parse(hash) {
   if (h.has("dupes")) return { view: "dupes", threshold: h.get("threshold") || null };
   const route = { view: "search", kind: null, box: null, exact: h.get("exact") === "1", filters: {} };
   for (const f of FILTERS) if (h.get(f)) route.filters[f] = h.get(f);
-  if (h.get("q")) Object.assign(route, { kind: "text", q: h.get("q") });
+  route.like = h.getAll("like");
+  route.unlike = h.getAll("unlike");
+  if (h.get("q") || route.like.length) Object.assign(route, { kind: "text", q: h.get("q") || "" });
   else if (h.get("path")) Object.assign(route, { kind: "path", path: h.get("path") });
   else if (h.get("upload")) Object.assign(route, { kind: "upload", upload: h.get("upload") });
   const box = (h.get("box") || "").split(",").map(Number);
@@ -27,7 +30,12 @@ export function toHash(route) {
   if (route.box) p.box = route.box.map(Math.round).join(",");
   Object.assign(p, route.filters || {});
   if (route.exact && route.kind === "text") p.exact = "1";
-  return qs(p);
+  const out = new URLSearchParams(qs(p));
+  if (route.kind === "text") {
+    for (const path of route.like || []) out.append("like", path);
+    for (const path of route.unlike || []) out.append("unlike", path);
+  }
+  return out.toString();
 }
 
 export const nav = { route: parse("") };
