@@ -89,16 +89,16 @@ def group_duplicates(inputs: DuplicateInputs, threshold: float = THRESHOLD,
 
 
 def _group(g: Group, files: dict[int, list[tuple[str, int, int]]]) -> DuplicateGroup:
-    """The group as shown: copies get a suggested keeper (most pixels, then the one most alike to the others,
-    then the largest file) and, for each other file, why it is a copy of the keeper; a burst gets neither."""
+    """The group as shown: copies get a suggested keeper (most pixels, then the one fewest others differ from
+    in colour, then the largest file) and, for each other file, why it is a copy of the keeper; a burst gets neither."""
     flat = [(f, i) for i in g.ids for f in files[i]]
     paths = sorted(f[0] for f, _ in flat)
     if g.kind == "burst":
         return DuplicateGroup(paths, round(g.score, 3), None, "burst", seconds=round(g.seconds or 0.0, 1))
-    def alike(i: int) -> float:  # the original matches every copy better than two copies match each other
-        return sum(m.score for pair, m in g.matches.items() if i in pair and m is not None)
+    def edits(i: int) -> int:  # a re-coloured copy differs in colour from every other copy, the original from one
+        return sum(m.why == "edited" for pair, m in g.matches.items() if i in pair and m is not None)
 
-    (keep, _, _), keeper = max(flat, key=lambda x: (x[0][1], alike(x[1]), x[0][2], x[0][0]))
+    (keep, _, _), keeper = max(flat, key=lambda x: (x[0][1], -edits(x[1]), x[0][2], x[0][0]))
     why = {}
     for (path, _, _), i in flat:
         if path != keep:
