@@ -99,18 +99,19 @@ class Checker:
         self.done: dict[tuple[int, int], Match | None] = {}
 
     def many(self, pairs) -> dict[tuple[int, int], Match | None]:
-        self._read({i for pair in pairs for i in pair})
+        self.read({i for pair in pairs for i in pair})
         return {pair: self.pair(*pair) for pair in pairs}
 
     def pair(self, a: int, b: int) -> Match | None:
         key = (min(a, b), max(a, b))
         if key not in self.done:
-            self._read(key)
+            self.read(key)
             one, other = self.small.get(key[0]), self.small.get(key[1])
             self.done[key] = compare(one, other) if one is not None and other is not None else None
         return self.done[key]
 
-    def _read(self, rows) -> None:
+    def read(self, rows) -> None:
+        """Read the photos of `rows` not read yet."""
         todo = [i for i in rows if i not in self.small]
         if not todo:
             return
