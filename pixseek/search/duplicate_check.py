@@ -24,14 +24,15 @@ from pixseek.encoders.images import ImageError, _open
 
 SIDE = 96  # long side of the small copy compared (pixels)
 KEEP = 0.75  # the smallest share of the width or height a crop may keep
-STEP = 0.02  # step of the coarse scale search, as a share of the width; then refined in steps of FINE
-FINE = 0.005
+STEPS = {4: 0.04, 2: 0.02, 1: 0.005}  # step of the scale search (a share of the width) on copies 4, 2 and 1
+# times smaller than SIDE: the whole range on the smallest, then around the best scale found
 SIGNATURE = 16  # side of the whole-frame signature that turns away most pairs before any alignment
 SIGNATURE_MIN = 0.5  # its correlation below which two photos are not compared further
 SAME_FRAME = 0.03  # aspect ratios this close are first compared frame to frame
 GOOD_FRAME = 0.8  # a frame-to-frame score from which no crop is searched
-ALIGNED_MIN = 0.85  # the correlation of the best coarse alignment below which two photos are not the same
-# picture (planted copies measured: 0.92 and above; look-alike distinct photos: median 0.77)
+ALIGNED_MIN = {4: 0.8, 2: 0.85}  # correlation of the best alignment on copies 4 and 2 times smaller below
+# which two photos are not the same picture (planted copies measured: 0.88 and 0.92 and above; look-alike
+# distinct photos: median 0.70 and 0.77)
 GRID = 6  # blocks per side compared
 BLUR = 1.0  # Gaussian sigma (pixels at SIDE) applied before comparing: resampling and JPEG noise fade
 RANGE = 48.0  # a block's mean difference (of 255) that scores 0
@@ -41,12 +42,13 @@ EDITED_GAIN, EDITED_OFFSET = 0.04, 6.0  # gain away from 1 or offset (of 255) be
 
 @dataclass
 class Small:
-    """A photo as compared: its pixels, long side SIDE (float32 RGB, blurred), and its full size."""
+    """A photo as compared: its pixels, long side SIDE (RGB, blurred, uint8 to keep many in memory), and its
+    full size."""
 
     rgb: np.ndarray
     size: tuple[int, int]  # (width, height) of the photo itself
     signature: np.ndarray  # SIGNATURE x SIGNATURE grey of the whole frame, zero mean, unit length
-    grey: dict[int, np.ndarray]  # its grey pixels at full SIDE (1) and halved (2), for the alignment search
+    grey: dict[int, np.ndarray]  # its grey pixels at SIDE (1), halved (2) and quartered (4): the alignment search
 
 
 @dataclass
@@ -71,7 +73,9 @@ def read_small(path: str | Path) -> Small | None:
     sig = cv2.resize(grey, (SIGNATURE, SIGNATURE), interpolation=cv2.INTER_AREA).ravel()
     sig = sig - sig.mean()
     half = cv2.resize(grey, (max(2, grey.shape[1] // 2), max(2, grey.shape[0] // 2)), interpolation=cv2.INTER_AREA)
-    return Small(rgb, size, sig / max(float(np.linalg.norm(sig)), 1e-6), {1: grey, 2: half})
+    quarter = cv2.resize(half, (max(2, half.shape[1] // 2), max(2, half.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+    greys = {1: grey.round().astype(np.uint8), 2: half.round().astype(np.uint8), 4: quarter.round().astype(np.uint8)}
+    return Small(rgb.round().astype(np.uint8), size, sig / max(float(np.linalg.norm(sig)), 1e-6), greys)
 
 
 def compare(a: Small, b: Small) -> Match | None:
@@ -83,24 +87,27 @@ def compare(a: Small, b: Small) -> Match | None:
         best = _match(a, b, (0, 0, a.rgb.shape[1], a.rgb.shape[0]))
         if best.score >= GOOD_FRAME:
             return best
-    coarse = [(_search(a, b, _coarse_scales(), 2), a, b), (_search(b, a, _coarse_scales(), 2), b, a)]
-    (value, _, fx), outer, inner = max(coarse, key=lambda c: c[0][0])
-    if value < ALIGNED_MIN:
-        return best
-    _, region, _ = _search(outer, inner, fx + np.arange(-STEP + FINE, STEP, FINE), 1)
+    tries = [(np.arange(1.0, KEEP - 1e-9, -STEPS[4]), a, b), (np.arange(1.0, KEEP - 1e-9, -STEPS[4]), b, a)]
+    for shrink in (4, 2):  # each way round: is all of `inner` a part of `outer`?
+        found = [(_search(outer, inner, scales, shrink), outer, inner) for scales, outer, inner in tries]
+        if max(f[0][0] for f in found) < ALIGNED_MIN[shrink]:
+            return best
+        step = STEPS[shrink]
+        tries = [(fx + np.arange(-step, step + 1e-9, STEPS[2 if shrink == 4 else 1]), outer, inner)
+                 for (_, _, fx), outer, inner in found]
+        if shrink == 2:
+            tries = [max(zip(tries, found), key=lambda t: t[1][0][0])[0]]  # the better way round
+    scales, outer, inner = tries[0]
+    _, region, _ = _search(outer, inner, scales, 1)
     found = _match(outer, inner, region)
     return found if best is None or found.score > best.score else best
-
-
-def _coarse_scales() -> np.ndarray:
-    return np.arange(1.0, KEEP - 1e-9, -STEP)
 
 
 def _match(a: Small, b: Small, region: tuple[int, int, int, int]) -> Match:
     """`b` compared with the `region` (x, y, w, h) of `a` it shows."""
     x, y, w, h = region
-    part = a.rgb[y:y + h, x:x + w]
-    inner = cv2.resize(b.rgb, (w, h), interpolation=cv2.INTER_AREA)
+    part = a.rgb[y:y + h, x:x + w].astype(np.float32)
+    inner = cv2.resize(b.rgb.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
     score, gain, offset = _blocks(part, inner)
     if w * h < CROPPED * a.rgb.shape[0] * a.rgb.shape[1]:
         why = "cropped"
@@ -115,7 +122,7 @@ def _match(a: Small, b: Small, region: tuple[int, int, int, int]) -> Match:
 
 def _search(a: Small, b: Small, scales: np.ndarray, shrink: int) -> tuple[float, tuple[int, int, int, int], float]:
     """(match, region of `a` that all of `b` shows as x, y, w, h at full SIDE, the width share it keeps) of
-    the best of `scales` (shares of `a`'s width), matched on copies `shrink` times smaller."""
+    the best of `scales` (shares of `a`'s width), matched on copies `shrink` (1, 2 or 4) times smaller."""
     ga, gb = a.grey[shrink], b.grey[shrink]
     ha, wa = ga.shape
     aspect = (a.size[0] / a.size[1]) / (b.size[0] / b.size[1])  # height share = width share * aspect
@@ -123,7 +130,7 @@ def _search(a: Small, b: Small, scales: np.ndarray, shrink: int) -> tuple[float,
     best = (-2.0, (0, 0, full_w, full_h), 1.0)
     for fx in scales:
         fy = fx * aspect
-        if not (KEEP - STEP <= fy <= 1 + STEP and KEEP - STEP <= fx <= 1):
+        if not (KEEP - STEPS[4] <= fy <= 1 + STEPS[2] and KEEP - STEPS[4] <= fx <= 1):
             continue
         w, h = min(wa, max(2, round(fx * wa))), min(ha, max(2, round(fy * ha)))
         template = cv2.resize(gb, (w, h), interpolation=cv2.INTER_AREA)

@@ -30,7 +30,8 @@ from pixseek.store.vectors import Vectors
 
 THRESHOLD = 0.5  # verified score of a pair (duplicate_check), calibrated: benchmarks/duplicates.py
 MIN_THRESHOLD = 0.4  # the lowest threshold accepted: below it look-alike distinct shots pass the check
-CANDIDATE = 0.70  # feature cosine from which a pair is checked (every planted copy measured was above 0.74)
+CANDIDATE = 0.75  # feature cosine from which a pair is checked (planted copies against their original
+# measured: 0.79 and above, the lowest a 64 px photo halved; 0.70 checked 3.5 times as many pairs)
 NEIGHBOURS = 10  # candidate pairs kept per photo, its closest at or above CANDIDATE
 CANDIDATES = 40  # neighbours per photo found in the reduced space and re-scored exactly (pair recall
 # against an exact join at 100,000 photos: 0.997 with 40, 0.86 with 10; docs/benchmarks.md)
@@ -40,7 +41,7 @@ BATCH = 1024
 BURST_SECONDS = 10  # the longest gap between two shots of one burst (dates taken from EXIF)
 BURST_SPAN = 60  # the longest a burst lasts, first shot to last
 BURST_COSINE = 0.5  # feature cosine two consecutive shots of one burst reach at least
-READERS = 2  # threads reading the photos of candidate pairs (decoding releases the GIL)
+READERS = 2  # threads reading and checking the photos of candidate pairs (decoding and OpenCV release the GIL)
 
 
 @dataclass
@@ -99,8 +100,11 @@ class Checker:
         self.done: dict[tuple[int, int], Match | None] = {}
 
     def many(self, pairs) -> dict[tuple[int, int], Match | None]:
+        """The check of each of `pairs`, in READERS threads (OpenCV releases the GIL)."""
         self.read({i for pair in pairs for i in pair})
-        return {pair: self.pair(*pair) for pair in pairs}
+        pairs = list(pairs)
+        with ThreadPoolExecutor(READERS) as pool:
+            return dict(zip(pairs, pool.map(lambda pair: self.pair(*pair), pairs, chunksize=64)))
 
     def pair(self, a: int, b: int) -> Match | None:
         key = (min(a, b), max(a, b))
