@@ -29,7 +29,8 @@ from pixseek.store.id_sets import unique_ids
 from pixseek.store.vectors import Vectors
 
 THRESHOLD = 0.5  # verified score of a pair (duplicate_check), calibrated: benchmarks/duplicates.py
-MIN_THRESHOLD = 0.4  # the lowest threshold accepted: below it look-alike distinct shots pass the check
+MIN_THRESHOLD = 0.45  # the lowest threshold accepted: at 0.4 two consecutive street shots of a walk
+# passed the check as a crop of each other (benchmarks/duplicates.py, docs/benchmarks.md)
 CANDIDATE = 0.75  # feature cosine from which a pair is checked (planted copies against their original
 # measured: 0.79 and above, the lowest a 64 px photo halved; 0.70 checked 3.5 times as many pairs)
 NEIGHBOURS = 10  # candidate pairs kept per photo, its closest at or above CANDIDATE

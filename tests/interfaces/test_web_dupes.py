@@ -139,5 +139,5 @@ def test_a_threshold_below_the_bound_is_refused_in_words(page, world):
     _groups(page)
     page.evaluate("() => { location.hash = '#dupes&threshold=0.0001'; }")
     page.wait_for_function("() => document.querySelector('#dupes-message').classList.contains('error')")
-    assert "from 0.4 to 1" in page.inner_text("#dupes-message")
+    assert "from 0.45 to 1" in page.inner_text("#dupes-message")
     assert page.locator(".dupe-group").count() == 0
