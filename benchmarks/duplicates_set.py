@@ -25,8 +25,8 @@ def sources(kind: str) -> list[tuple[Path, str]]:
     """(photo, look-alike family) of one set; families are the classes, persons and walks."""
     half = 0 if kind == "cal" else 1
     out: list[tuple[Path, str]] = []
-    tiny = sorted((DATA / "tiny-imagenet-200" / "val").iterdir())[half::2][:12]
-    out += [(p, f"tiny-{c.name}") for c in tiny for p in sorted((c / "images").glob("*.JPEG"))[:5]]
+    tiny = sorted(c for c in (DATA / "tiny-imagenet-200" / "val").iterdir() if c.is_dir())[half::2][:12]
+    out += [(p, f"tiny-{c.name}") for c in tiny for p in sorted(c.glob("*.JPEG"))[:5]]
     places = sorted((DATA / "miniplaces" / "val").iterdir())[half::2][:10]
     out += [(p, f"place-{c.name}") for c in places for p in sorted(c.iterdir())[:4]]
     rows = [r.split("\t") for r in (DATA / "faces" / "labels.tsv").read_text().splitlines()[1:]]

@@ -78,8 +78,9 @@ def group_duplicates(inputs: DuplicateInputs, threshold: float = THRESHOLD,
     paths = {i: min(f[0] for f in held) for i, held in files.items()}
     bar = progress_bar(len(inputs.ids), "comparing", progress)
     try:
+        pixels = {i: max(f[1] for f in held) for i, held in files.items()}
         groups = group_features(inputs.features, inputs.ids, paths, threshold, progress=bar.update,
-                                taken=inputs.taken)
+                                taken=inputs.taken, pixels=pixels)
     finally:
         bar.close()
     out = [_group(g, files) for g in groups if all(i in files for i in g.ids)]

@@ -32,7 +32,11 @@ THRESHOLD = 0.5  # verified score of a pair (duplicate_check), calibrated: bench
 MIN_THRESHOLD = 0.45  # the lowest threshold accepted: at 0.4 two consecutive street shots of a walk
 # passed the check as a crop of each other (benchmarks/duplicates.py, docs/benchmarks.md)
 CANDIDATE = 0.75  # feature cosine from which a pair is checked (planted copies against their original
-# measured: 0.79 and above, the lowest a 64 px photo halved; 0.70 checked 3.5 times as many pairs)
+# measured: 0.79 and above for photos over SMALL pixels; 0.70 checked 3.5 times as many pairs)
+CANDIDATE_SMALL = 0.70  # the same where either photo has at most SMALL pixels: the features of a 32 px copy
+# of a 64 px photo lie 0.54-0.78 from the original and its other copies (Tiny ImageNet); 0.70 joins every one
+# measured through at least one of them (10,516 candidate pairs on 10,000 Tiny ImageNet photos, 3,031 at 0.74)
+SMALL = 128 * 128
 NEIGHBOURS = 10  # candidate pairs kept per photo, its closest at or above CANDIDATE
 CANDIDATES = 40  # neighbours per photo found in the reduced space and re-scored exactly (pair recall
 # against an exact join at 100,000 photos: 0.997 with 40, 0.86 with 10; docs/benchmarks.md)
@@ -63,25 +67,30 @@ def check_threshold(threshold: float) -> None:
 
 def near_duplicates(store: Vectors, ids: np.ndarray, paths: Mapping[int, str], threshold: float = THRESHOLD,
                     progress: Callable[[int], None] | None = None, feature_dims: int | None = None,
-                    exact_up_to: int = EXACT_UP_TO, taken: Mapping[int, float] | None = None) -> list[Group]:
+                    exact_up_to: int = EXACT_UP_TO, taken: Mapping[int, float] | None = None,
+                    pixels: Mapping[int, int] | None = None) -> list[Group]:
     """Groups of two or more of `ids` (live content ids), largest first. paths: a file of each content,
-    read to verify its pairs; taken: seconds of each content's EXIF date taken, where it has one;
-    feature_dims: the part of a visual vector that holds the image features (None: the whole vector)."""
+    read to verify its pairs; taken: seconds of each content's EXIF date taken, where it has one; pixels:
+    each content's pixel count (small photos get a lower candidate cosine); feature_dims: the part of a
+    visual vector that holds the image features (None: the whole vector)."""
     ids = unique_ids(np.asarray(ids, np.int64))
     if len(ids) < 2:
         return []
     return group_features(unit_features(store, ids, feature_dims), ids, paths, threshold, progress, exact_up_to,
-                          taken)
+                          taken, pixels)
 
 
 def group_features(f: np.ndarray, ids: np.ndarray, paths: Mapping[int, str], threshold: float = THRESHOLD,
                    progress: Callable[[int], None] | None = None, exact_up_to: int = EXACT_UP_TO,
-                   taken: Mapping[int, float] | None = None) -> list[Group]:
+                   taken: Mapping[int, float] | None = None, pixels: Mapping[int, int] | None = None) -> list[Group]:
     """near_duplicates on unit feature rows `f` of `ids`, already read: needs no store and no lock."""
     check_threshold(threshold)
     if len(ids) < 2:
         return []
-    pairs = scored_pairs(f, candidates(f, min(CANDIDATES, len(ids) - 1), exact_up_to), CANDIDATE, progress)
+    pixels = pixels or {}
+    floor = np.array([CANDIDATE_SMALL if 0 < pixels.get(int(i), SMALL + 1) <= SMALL else CANDIDATE for i in ids],
+                     np.float32)
+    pairs = scored_pairs(f, candidates(f, min(CANDIDATES, len(ids) - 1), exact_up_to), floor, progress)
     checker = Checker({i: paths.get(int(ids[i])) for pair in pairs for i in pair})
     verified = {p: m for p, m in checker.many(pairs).items() if m is not None and m.score >= threshold}
     groups = [Group(sorted(ids[g].tolist()), min(m.score for m in ms.values()), "copies",
@@ -166,9 +175,11 @@ def candidates(f: np.ndarray, k: int, exact_up_to: int = EXACT_UP_TO) -> np.ndar
     return out
 
 
-def scored_pairs(f: np.ndarray, cand: np.ndarray, threshold: float,
+def scored_pairs(f: np.ndarray, cand: np.ndarray, threshold: float | np.ndarray,
                  progress: Callable[[int], None] | None = None) -> dict[tuple[int, int], float]:
-    """Each row's NEIGHBOURS best candidates at or above the threshold, by exact cosine: {(a, b): s}, a < b."""
+    """Each row's NEIGHBOURS best candidates at or above the threshold, by exact cosine: {(a, b): s}, a < b.
+    threshold: one for all, or one per row (a pair needs the lower of its two rows')."""
+    floor = np.broadcast_to(np.asarray(threshold, np.float32), (len(f),))
     pairs: dict[tuple[int, int], float] = {}
     for start in range(0, len(f), BATCH):
         c = cand[start:start + BATCH]
@@ -177,7 +188,7 @@ def scored_pairs(f: np.ndarray, cand: np.ndarray, threshold: float,
         s[(c < 0) | (c == me[:, None])] = -2.0
         best = np.argsort(-s, axis=1, kind="stable")[:, :NEIGHBOURS]
         keep_s, keep_c = np.take_along_axis(s, best, 1), np.take_along_axis(c, best, 1)
-        rows, cols = np.nonzero(keep_s >= threshold)
+        rows, cols = np.nonzero(keep_s >= np.minimum(floor[me][:, None], floor[np.maximum(keep_c, 0)]))
         for a, b, score in zip(me[rows].tolist(), keep_c[rows, cols].tolist(), keep_s[rows, cols].tolist()):
             pairs[(min(a, b), max(a, b))] = score
         if progress is not None:

@@ -12,7 +12,7 @@ from conftest import DATA, PHOTOS, cli_json, requires_data, run_cli
 from PIL import Image, ImageEnhance
 
 ORIGINALS = ("skimage_chelsea.png", "skimage_coffee.png", "skimage_rocket.jpg", "skimage_astronaut.png")
-LOOK_ALIKES = [*sorted((DATA / "tiny-imagenet-200" / "val" / "n02814533" / "images").glob("*.JPEG"))[:6],
+LOOK_ALIKES = [*sorted((DATA / "tiny-imagenet-200" / "val" / "n02814533").glob("*.JPEG"))[:6],
                *[DATA / "faces" / "images" / n for n in ("001085.jpg", "007710.jpg")],
                *[DATA / "geotagged" / f"lund_{i:02d}.jpg" for i in (4, 5, 7, 8)]]
 
@@ -107,7 +107,7 @@ def test_the_graph_search_of_large_collections_finds_the_groups_the_exact_search
     from pixseek.search.duplicates import near_duplicates
 
     folder, planted = library
-    for f in sorted((DATA / "tiny-imagenet-200" / "val").glob("*/*/*.JPEG"))[::25]:
+    for f in sorted((DATA / "tiny-imagenet-200" / "val").glob("*/*.JPEG"))[::25]:
         shutil.copy2(f, folder / f.name)  # 400 more photos, 200 classes
     with Collection.open(tmp_path / "db") as col:
         col.index([folder], progress=False)
