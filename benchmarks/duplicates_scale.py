@@ -54,7 +54,10 @@ def check_cost(col: Collection) -> dict:
     dim, _ = col.layout.dims()
     ids = np.unique(np.array(col.catalog.live_ids(), np.int64))
     f = dup.unit_features(col.visual, ids, dim)
-    pairs = dup.scored_pairs(f, dup.candidates(f, min(dup.CANDIDATES, len(ids) - 1)), dup.CANDIDATE)
+    files = col.catalog.files_of_contents()
+    small = [0 < max((h[1] for h in files.get(int(i), [])), default=0) <= dup.SMALL for i in ids]
+    floor = np.where(small, dup.CANDIDATE_SMALL, dup.CANDIDATE).astype(np.float32)  # as group_features does
+    pairs = dup.scored_pairs(f, dup.candidates(f, min(dup.CANDIDATES, len(ids) - 1)), floor)
     paths = col.catalog.paths_of(ids.tolist())
     checker = dup.Checker({i: paths.get(int(ids[i])) for pair in pairs for i in pair})
     start = time.perf_counter()
