@@ -3,7 +3,8 @@
 Vocabulary: nouns of the Flickr8k *train* captions naming things one can see (their first WordNet sense lies
 under "physical entity"; a short list of caption filler is left out) used for at least MIN_PHOTOS photos, the
 scene words, and each ImageNet class's basic-level word: its nearest WordNet ancestor (itself included, at most
-BASIC_STEPS up) one of whose single-word lemmas the train captions use for at least MIN_BASIC photos.
+BASIC_STEPS up) one of whose single-word lemmas the train captions use for at least MIN_BASIC photos; animal
+words over no ImageNet class ("puppy") are left out (search/tags.py animal_without_class).
 Calibration: a logistic model per word family (search/tags.py's formula), fitted on the Flickr8k *dev* split
 (1,844 photos) against caption truth (learn/tag_truth.py), ridges on the per-word terms; the fine-name model on
 Tiny ImageNet *train* photos (right when the class is the photo's class or a hypernym of it). The threshold is
@@ -18,12 +19,19 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize
 
 from pixseek.atomic import atomic_path
 from pixseek.encoders.wordnet import load_wordnet
 from pixseek.learn.tag_truth import TagTruth
-from pixseek.search.tags import TAG_DATA, Photos, class_mass, everyday_features, everyday_probability
+from pixseek.search.tags import (
+    TAG_DATA,
+    Photos,
+    animal_without_class,
+    class_mass,
+    everyday_features,
+    everyday_probability,
+    fine_probability,
+)
 
 MIN_PHOTOS = 25
 MIN_BASIC = 5
@@ -85,7 +93,8 @@ def vocabulary(concepts, scene_words: list[str], counts: Counter, judge: TagTrut
             if lemma is not None:
                 out.setdefault(lemma, s)
                 break
-    return list(out.items())
+    covered = concepts.covered(list(out.values())).any(axis=1)
+    return [(w, s) for (w, s), c in zip(out.items(), covered) if not animal_without_class(concepts, s, bool(c))]
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, per_word: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -110,9 +119,40 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, per_word: bool = True) -> tuple[n
             grad.append((per + 2 * COEF_RIDGE * delta).ravel())
         return value, np.concatenate(grad)
 
-    start = np.zeros(d + v + (v * d if per_word else 0))
-    shared, bias, delta = split(minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x)
+    shared, bias, delta = split(adam(loss, np.zeros(d + v + (v * d if per_word else 0))))
     return (shared + delta).astype(np.float32), bias.astype(np.float32)
+
+
+FINE_EDGES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def fine_table(probs: np.ndarray, right: list[bool]) -> np.ndarray:
+    """(2, bins): each bin's lower edge and the share of photos whose top class (with a probability in the bin or,
+    pooled, a neighbouring one) is right, made non-decreasing by pooling adjacent violators."""
+    top = probs.max(axis=1)
+    right = np.asarray(right, np.float64)
+    edges = np.array(FINE_EDGES)
+    which = np.searchsorted(edges, top, side="right") - 1
+    blocks = [[float(right[which == b].sum()), float((which == b).sum()), 1] for b in range(len(edges))]
+    pooled: list[list[float]] = []
+    for block in blocks:
+        pooled.append(block)
+        while len(pooled) > 1 and pooled[-2][0] / max(pooled[-2][1], 1) > pooled[-1][0] / max(pooled[-1][1], 1):
+            last = pooled.pop()
+            pooled[-1] = [pooled[-1][0] + last[0], pooled[-1][1] + last[1], pooled[-1][2] + last[2]]
+    values = [v for good, n, bins in pooled for v in [good / max(n, 1)] * int(bins)]
+    return np.array([edges, values], np.float32)
+
+
+def adam(loss, theta: np.ndarray, steps: int = 1500, rate: float = 0.05) -> np.ndarray:
+    """Minimise a smooth convex loss (value, gradient) with Adam, full batch: numpy only."""
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    for t in range(1, steps + 1):
+        _, g = loss(theta)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        theta = theta - rate * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    return theta
 
 
 def shown_precision(p: np.ndarray, right: np.ndarray, threshold: float, k: int = 3) -> tuple[float, int]:
@@ -137,7 +177,8 @@ def fit_and_save(searcher, visual: np.ndarray, probs: np.ndarray, captions: list
     photos = Photos(visual, probs)
     cos = joint.map_images(visual) @ text.T
     mu, sd = cos.mean(axis=0), cos.std(axis=0) + 1e-6
-    mass = class_mass(concepts, senses)
+    mass = class_mass(concepts, words, senses)
+    gated = mass[1]
     f = everyday_features(photos, joint.map_images(visual), text, mass, mu, sd)
     want = [judge.caption_words(c) for c in captions]
     right = np.array([[judge.right_by_captions(w, cw) for w in words] for cw in want], np.float32)
@@ -145,17 +186,12 @@ def fit_and_save(searcher, visual: np.ndarray, probs: np.ndarray, captions: list
     p_dev = np.zeros(right.shape, np.float32)  # out-of-fold probabilities choose the threshold
     for k in (0, 1):
         c, b = fit_logistic(f[fold != k], right[fold != k])
-        p_dev[fold == k] = everyday_probability(f[fold == k], c, b)
+        p_dev[fold == k] = everyday_probability(f[fold == k], c, b, gated)
     coef, bias = fit_logistic(f, right)
-    # fine names: each Tiny ImageNet train photo's 5 most probable classes
     names = list(concepts.names)
-    top = np.argsort(-fine_probs, axis=1)[:, :5]
-    fx = np.log10(np.take_along_axis(fine_probs, top, 1).reshape(-1, 1) + 1e-4)
-    fy = np.array([judge.right_by_class(names[c], label) for row, label in zip(top, fine_labels) for c in row],
-                  np.float32)
-    fcoef, fbias = fit_logistic(fx[:, None, :], fy[:, None], per_word=False)
-    fine = np.array([fcoef[0, 0], fbias[0]], np.float32)
-    p_fine = 1 / (1 + np.exp(-(fine[0] * np.log10(probs + 1e-4) + fine[1])))
+    fine = fine_table(fine_probs, [judge.right_by_class(names[c], label)
+                                   for c, label in zip(fine_probs.argmax(axis=1), fine_labels)])
+    p_fine = fine_probability(probs[:, : len(names)], fine)
     right_fine = np.array([[judge.right_by_captions(n, cw) for n in names] for cw in want], np.float32)
     p_all, r_all = np.hstack([p_dev, p_fine]), np.hstack([right, right_fine])
     threshold, report = 0.99, {}
@@ -168,7 +204,7 @@ def fit_and_save(searcher, visual: np.ndarray, probs: np.ndarray, captions: list
     with atomic_path(out, suffix=".npz") as tmp:
         np.savez_compressed(tmp, words=np.array(words), senses=np.array(senses), coef=coef, bias=bias, mu=mu,
                             sd=sd, text=text.astype(np.float16), joint_key=np.array(joint.key), fine=fine,
-                            classes=np.array(concepts.classes), mass=mass.astype(bool),
+                            classes=np.array(concepts.classes), mass=mass[0].astype(np.float16), covered=mass[1],
                             threshold=np.array(threshold, np.float32))
     summary = {"words": len(words), "coef": coef.mean(axis=0).round(3).tolist(), "fine": fine.tolist(), "threshold": threshold,
                "dev_precision_by_threshold": report}

@@ -4,12 +4,15 @@ Tags are words people use: everyday words (the words of Flickr8k training captio
 WordNet's basic-level word above each ImageNet class: tabby, tiger cat and Egyptian cat all say "cat"), plus an
 ImageNet class's fine name only when the classifier is confident of it. Every tag carries a probability that
 it is right, fitted on training data only (pixseek/learn/tag_fit.py; `benchmarks/tags.py --fit`):
-  everyday word w:  P = sigmoid(a_w * z_w + b_w * r_w + c_w * log10(m_w + 1e-4) * k_w + d_w * k_w + bias_w)
+  everyday word w:  P = sigmoid(a_w z_w + b_w r_w + c_w log10(m_w + 1e-4) + d_w k_w + e_w u_w + bias_w)
 where z_w is the photo's joint-space cosine to w standardised over the fitting photos, r_w the same cosine
 standardised over the photo's vocabulary (how w stands out among the words), m_w the classifier's probability
-mass at or below w's WordNet sense, and k_w is 1 when that sense covers ImageNet classes (each word its own
-coefficients, pulled towards shared ones by a ridge), and 0 when k_w = 1 but m_w < MIN_MASS;
-  fine name:        P = sigmoid(e * log10(p_class) + f).
+mass at or below w's WordNet sense when that sense covers ImageNet classes (k_w = 1), else its ConSE score
+through word vectors (u_w = 1; "man" is no class but near "groom"); each word has its own
+coefficients, pulled towards shared ones by a ridge. P is 0 when k_w = 1 and m_w < MIN_MASS: the classifier
+does not back the word;
+  fine name:        P = the share of right names among fitting photos whose top class had a probability in
+                    p_class's bin (bins 0.1 wide, 0.05 above 0.9; made monotone).
 A tag below the fitted threshold is never shown. The list is ordered by probability (to 4 places, ties in
 vocabulary order), and result cards show its first CARD_TAGS.
 
@@ -33,8 +36,9 @@ from pixseek.store.vectors import Vectors
 TAG_DATA = Path(__file__).resolve().parent / "data" / "tag_calibration.npz"
 CARD_TAGS = 3
 MASS_FLOOR = 1e-4
-FEATURES = 4
+FEATURES = 5
 MIN_MASS = 0.03
+ANIMAL = "n00015388"
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Photos:
 
     visual: np.ndarray  # (n, dim)
     probs: np.ndarray | None  # (n, n_classes), or None for an encoder without a classifier head
+    joint: np.ndarray | None = None  # (n, joint dim) as the collection stores them; None: mapped from visual
 
 
 @dataclass
@@ -68,13 +73,28 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
 
 
-def class_mass(concepts, senses: list[str]) -> np.ndarray:
-    """(n_classes, n_words) 1 where a class lies at or below the word's sense: a photo's probability mass there."""
-    return concepts.covered(senses).T
+def class_mass(concepts, words: list[str], senses: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """((n_classes, n_words) class weights, (n_words,) covered): a covered word (its WordNet sense lies over some
+    classes) weighs 1 the classes at or below it, so a photo's score is its probability mass there; any other
+    word weighs classes by ConSE's word-vector likeness (search/concepts.py), the evidence "puppy" has."""
+    covered = concepts.covered(senses).T
+    is_covered = covered.any(axis=0)
+    for j in np.flatnonzero(~is_covered):
+        if concepts.words.vector(words[j]) is not None:
+            covered[:, j] = concepts.weights(words[j])
+    return covered, is_covered
 
 
-def everyday_features(photos: Photos, joint: np.ndarray | None, text: np.ndarray | None, mass: np.ndarray | None,
-                      mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+def animal_without_class(concepts, sense: str, covered: bool) -> bool:
+    """An animal word WordNet places over none of the classifier's classes ("puppy": young mammal): the classifier
+    knows animals (398 of its 1,000 classes) and cannot back it, and on 64-px photos the joint space alone said
+    "puppy" of goldfish, so such words are no tags."""
+    wordnet = concepts.wordnet
+    return not covered and wordnet is not None and sense in wordnet.lemmas and ANIMAL in wordnet.ancestors(sense)
+
+
+def everyday_features(photos: Photos, joint: np.ndarray | None, text: np.ndarray | None,
+                      mass: tuple[np.ndarray, np.ndarray] | None, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """(n_photos, n_words, FEATURES) features of the everyday-word model (see the module's formula)."""
     n, v = len(photos.visual), len(mu)
     out = np.zeros((n, v, FEATURES), np.float32)
@@ -83,18 +103,22 @@ def everyday_features(photos: Photos, joint: np.ndarray | None, text: np.ndarray
         out[:, :, 0] = (cos - mu) / sd
         out[:, :, 1] = (cos - cos.mean(axis=1, keepdims=True)) / (cos.std(axis=1, keepdims=True) + 1e-6)
     if mass is not None and photos.probs is not None:
-        probs = np.asarray(photos.probs, np.float32)[:, : mass.shape[0]]
-        covered = mass.any(axis=0)
-        out[:, :, 2] = np.log10(probs @ mass + MASS_FLOOR) * covered
+        weights, covered = mass
+        probs = np.asarray(photos.probs, np.float32)[:, : weights.shape[0]]
+        has = weights.any(axis=0)
+        out[:, :, 2] = np.log10(probs @ weights + MASS_FLOOR) * has
         out[:, :, 3] = covered
+        out[:, :, 4] = has & ~covered
     return out
 
 
-def everyday_probability(features: np.ndarray, coef: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """The everyday-word model's probabilities; 0 for a word over ImageNet classes the classifier gives less than
-    MIN_MASS (the joint space alone once tagged a goldfish "husky")."""
+def everyday_probability(features: np.ndarray, coef: np.ndarray, bias: np.ndarray,
+                         gated: np.ndarray | None = None) -> np.ndarray:
+    """The everyday-word model's probabilities; 0 for a word that needs the classifier's support (needs_classes)
+    where the classifier gives it less than MIN_MASS (the joint space alone once tagged a goldfish "husky")."""
     p = _sigmoid((features * coef).sum(axis=2) + bias)
-    p[(features[:, :, 3] > 0) & (features[:, :, 2] < np.log10(MIN_MASS + MASS_FLOOR))] = 0
+    if gated is not None:
+        p[gated[None, :] & (features[:, :, 2] < np.log10(MIN_MASS + MASS_FLOOR))] = 0
     return p
 
 
@@ -121,20 +145,32 @@ class EverydayWords:
         return np.asarray(self.ctx.encode_texts(self.words), np.float32)
 
     @cached_property
-    def mass(self) -> np.ndarray | None:
+    def mass(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Which classes each word's mass sums over: shipped for the classifier the model was fitted with (WordNet
         walks for hundreds of words would slow a cold search), computed for another."""
         concepts, cal = self.ctx.concepts, self.ctx.calibration
         if concepts is None:
             return None
         if list(concepts.classes) == [str(c) for c in cal["classes"]]:
-            return cal["mass"].astype(np.float32)
-        return class_mass(concepts, self.senses)
+            return cal["mass"].astype(np.float32), cal["covered"]
+        return class_mass(concepts, self.words, self.senses)
 
     def probabilities(self, photos: Photos) -> tuple[list[str], np.ndarray]:
-        joint = self.ctx.map_images(photos.visual) if self.ctx.map_images is not None else None
+        joint = photos.joint
+        if joint is None and self.ctx.map_images is not None:  # stored rows are float16: so are these
+            joint = self.ctx.map_images(photos.visual).astype(np.float16).astype(np.float32)
         f = everyday_features(photos, joint, self.text, self.mass, self.mu, self.sd)
-        return self.words, everyday_probability(f, self.coef, self.bias)
+        return self.words, everyday_probability(f, self.coef, self.bias, self.gated)
+
+    @cached_property
+    def gated(self) -> np.ndarray | None:
+        """Words the classifier must back (those over its classes)."""
+        return None if self.mass is None else self.mass[1]
+
+
+def fine_probability(probs: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """table: (2, bins) lower bin edges of the class probability, and the share of right names from there up."""
+    return table[1][np.clip(np.searchsorted(table[0], probs, side="right") - 1, 0, table.shape[1] - 1)]
 
 
 class FineClasses:
@@ -143,12 +179,20 @@ class FineClasses:
     name = "fine"
 
     def __init__(self, ctx: TagContext) -> None:
-        self.names = list(ctx.concepts.names)
-        self.coef = ctx.calibration["fine"].astype(np.float32)
+        names = list(ctx.concepts.names)
+        self.n_classes = len(names)
+        self.names = list(dict.fromkeys(names))  # a name two classes share ("crane") is one tag
+        first = {n: i for i, n in reversed(list(enumerate(names)))}
+        self.first = np.array([first[n] for n in self.names], np.int64)
+        self.twins = [(i, self.names.index(n)) for i, n in enumerate(names) if first[n] != i]
+        self.table = ctx.calibration["fine"].astype(np.float32)
 
     def probabilities(self, photos: Photos) -> tuple[list[str], np.ndarray]:
-        probs = np.asarray(photos.probs, np.float32)[:, : len(self.names)]
-        return self.names, _sigmoid(self.coef[0] * np.log10(probs + MASS_FLOOR) + self.coef[1])
+        p = fine_probability(np.asarray(photos.probs, np.float32)[:, : self.n_classes], self.table)
+        out = p[:, self.first]
+        for i, column in self.twins:
+            out[:, column] = np.maximum(out[:, column], p[:, i])
+        return self.names, out
 
 
 def _everyday(ctx: TagContext) -> TagSource | None:
@@ -178,19 +222,21 @@ class PhotoTagger:
     indexed photos by id (result cards) from exactly the rows `pixseek tag` reads for them."""
 
     def __init__(self, sources: list[TagSource], threshold: float, visual: Vectors | None = None,
-                 probs: Vectors | None = None) -> None:
+                 probs: Vectors | None = None, joint: Vectors | None = None) -> None:
         self.sources = sources
         self.threshold = threshold
-        self.visual, self.probs = visual, probs
+        self.visual, self.probs, self.joint = visual, probs, joint
 
     @classmethod
-    def for_context(cls, ctx: TagContext, visual: Vectors | None = None, probs: Vectors | None = None) -> PhotoTagger:
+    def for_context(cls, ctx: TagContext, visual: Vectors | None = None, probs: Vectors | None = None,
+                    joint: Vectors | None = None) -> PhotoTagger:
         sources = [s for s in (factory(ctx) for factory in TAG_SOURCES) if s is not None]
-        return cls(sources, float(ctx.calibration["threshold"]), visual, probs)
+        return cls(sources, float(ctx.calibration["threshold"]), visual, probs, joint)
 
     def stored(self, ids: np.ndarray) -> Photos:
         ids = np.asarray(ids, np.int64)
-        return Photos(self.visual.get(ids), self.probs.get(ids) if self.probs is not None else None)
+        return Photos(self.visual.get(ids), self.probs.get(ids) if self.probs is not None else None,
+                      self.joint.get(ids) if self.joint is not None else None)
 
     def cards(self, ids: np.ndarray) -> list[list[str] | None]:
         """What result cards show for indexed photos: the first CARD_TAGS of each one's tags."""
@@ -229,8 +275,8 @@ class PhotoTagger:
         return out
 
     def card_tags(self, photos: Photos) -> list[list[str] | None]:
-        """What a result card shows: the first CARD_TAGS of the photo's tags (None when it has none)."""
-        return [[w for w, _ in t] or None for t in self.tags(photos, CARD_TAGS)]
+        """What a result card shows: the first CARD_TAGS of the photo's tags (an empty list when it has none)."""
+        return [[w for w, _ in t] for t in self.tags(photos, CARD_TAGS)]
 
     def scores(self, photos: Photos) -> tuple[list[str], np.ndarray]:
         """Bridge.tag_scores' shape: the words shown for any of the photos, in the first photo's order, with

@@ -62,7 +62,7 @@ def photo_tagger(ctx: BridgeContext) -> PhotoTagger | None:
         tags_ctx = TagContext(ctx.concepts, joint.map_images if joint is not None else None,
                               (lambda texts: joint.map_texts(phrases.encode(texts))) if joint is not None else None,
                               joint.key if joint is not None else None, load_calibration())
-        ctx.tagger = PhotoTagger.for_context(tags_ctx, ctx.visual_store, ctx.probs_store)
+        ctx.tagger = PhotoTagger.for_context(tags_ctx, ctx.visual_store, ctx.probs_store, ctx.joint_store)
     return ctx.tagger
 
 
