@@ -116,7 +116,7 @@ def top_tags(searcher: Searcher, visual: Vectors, probs: Vectors | None, ids: np
         chunk = ids[start:start + batch]
         vocab, scores = searcher.tag_scores(visual.get(chunk), probs.get(chunk) if probs is not None else None)
         best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        out += [[vocab[j] for j in row] for row in best]
+        out += [[vocab[j] for j in row if score[j] > 0] for row, score in zip(best, scores)]  # 0: not shown
     return out
 
 
@@ -135,7 +135,7 @@ def write_map(catalog: Catalog, visual: Vectors, probs: Vectors | None, searcher
     tags = top_tags(searcher, visual, probs, ids)
     report: dict = {"photos": len(ids)}
     if out is not None:
-        report["legend"] = write_picture(out, paths, layout_2d(vectors), [t[0] for t in tags])
+        report["legend"] = write_picture(out, paths, layout_2d(vectors), [t[0] if t else "untagged" for t in tags])
         report["picture"] = str(out)
     if projector is not None:
         report["projector"] = str(projector)
