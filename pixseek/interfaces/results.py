@@ -73,9 +73,15 @@ class IndexReport:
 
 @dataclass
 class DuplicateGroup(_Result):
-    """Photos that are near-duplicates of each other; `keep` is the suggested one (most pixels, then the
-    largest file); `score` is the group's weakest pair similarity."""
+    """Photos that are near-duplicates of each other. kind "copies": copies of one picture, verified on
+    their pixels; `keep` is the suggested one (most pixels, then the largest file), `why` says for each
+    other path how it differs from it (same bytes, resized, re-encoded, cropped, edited), `score` is the
+    group's weakest verified pair. kind "burst": distinct shots of one scene seconds apart, `seconds`
+    from first to last, no keeper; `score` is the weakest feature similarity of two consecutive shots."""
 
     paths: list[str]
     score: float
-    keep: str
+    keep: str | None = None
+    kind: str = "copies"
+    why: dict[str, str] | None = None
+    seconds: float | None = None

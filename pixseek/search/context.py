@@ -54,7 +54,8 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
 
     concepts = ConceptSpace(class_ids, words, wordnet) if class_ids else None
     ctx = BridgeContext(classes=concepts, class_store=snap.probs if snap.visual is not None else None,
-                        text_tower=load_text_tower(encoder), visual_store=snap.visual)
+                        text_tower=load_text_tower(encoder), visual_store=snap.visual, concepts=concepts,
+                        probs_store=snap.probs)
     mapping_file = active_mapping(folder)
     if mapping_file is not None:
         in_dim = snap.visual.dim if snap.visual is not None else None

@@ -43,7 +43,7 @@ def test_search_json_finds_the_class(db):
     _is_ranked(rows, "path")
     assert len(rows) == 5
     assert sum("n01443537" in r["path"] for r in rows) >= 4
-    assert all(isinstance(r["tags"], list) and r["tags"] for r in rows)
+    assert all(isinstance(r["tags"], list) for r in rows)  # a photo's confident tags: may be none
     assert "goldfish" in rows[0]["tags"]
 
 
@@ -94,11 +94,13 @@ def test_words_json(db):
 
 @requires_data
 def test_tag_json(db, photo_dir):
-    fish = sorted((photo_dir / "n01443537").glob("*.JPEG"))[0]
-    rows = cli_json("tag", str(fish), "-k", "5", db=db)
-    _is_ranked(rows, "tag")
-    assert "goldfish" in [r["tag"] for r in rows]
-    assert all(0 <= r["score"] <= 1 for r in rows)
+    # only confident tags are listed: the classifier is sure of "goldfish" on some of these 64-px photos
+    lists = [cli_json("tag", str(fish), "-k", "5", db=db) for fish in sorted((photo_dir / "n01443537").glob("*.JPEG"))]
+    tagged = [rows for rows in lists if any(r["tag"] == "goldfish" for r in rows)]
+    assert len(tagged) >= 2, lists
+    for rows in tagged:
+        _is_ranked(rows, "tag")
+        assert all(0 <= r["score"] <= 1 for r in rows)
 
 
 def test_grid_is_written(db, photo_dir, tmp_path):
@@ -166,7 +168,7 @@ def test_tag_with_a_box(db, photo_dir):
     photo = photo_dir / "skimage_chelsea.png"
     whole = cli_json("tag", str(photo), "-k", "5", db=db)
     strip = cli_json("tag", str(photo), "-k", "5", "--box", "0,0,150,300", db=db)
-    assert strip != whole and len(strip) == 5
+    assert strip != whole and 1 <= len(strip) <= 5  # tags below the calibrated threshold are not listed
 
 
 @requires_data

@@ -189,6 +189,8 @@ def test_tags_and_words_need_no_collection(tmp_path):
 
 
 @requires_flickr
+@pytest.mark.xfail(strict=True, reason="calibrated tags are fitted on Flickr8k captions, which rarely say 'kitchen': "
+                   "scene words need their own calibration on miniplaces/train (issue 27, tags)")
 def test_tags_include_scene_words(world):
     kitchen = sorted((world["photos"] / "kitchen").iterdir())
     hits = sum("kitchen" in [t.tag for t in world["col"].tag(str(p), k=10)] for p in kitchen)
