@@ -153,12 +153,12 @@ SERVE_MAX_HEADER_BYTES = 64 * 1024  # a request line and headers (a 4,096-charac
 SERVE_SPARE_FILES = 128  # open files kept for the collection, models and logs below the process's limit
 # Taught concepts (learn/teach.py): how many collection photos stand for "not this" (the background the
 # model is whitened against), its ridge, the share of the negative mean a user's counter-examples take,
-# the background quantile a confident match must clear, the z-score a new photo of a one-example concept
+# the background z-score a confident match must clear, the z-score a new photo of a one-example concept
 # is expected at (fitted on dev concepts: benchmarks/teach.py), and the score from which a photo matches.
 TEACH_BACKGROUND = 1000
 TEACH_L2 = 0.01
 TEACH_COUNTER_SHARE = 0.5
-TEACH_TAIL = 0.995
+TEACH_TAIL_Z = 2.576  # the background's upper tail a confident match must clear (a normal's 99.5th percentile)
 TEACH_MIDPOINT = 0.35  # where 0.5 falls between that tail (0) and a left-out example's score (1)
 TEACH_ONE_EXAMPLE_Z = 4.0
 TEACH_CONFIDENT = 0.5

@@ -9,8 +9,8 @@ collection weigh much. Counter-examples (--not, "not this") pull the negative me
 The inverse is applied through the Woodbury identity over the sample (n x n, not dim x dim), so a fit
 is a few matrix-vector products once the sample's Gram matrix is factored (kept per snapshot).
 
-Scores are calibrated per concept: standardised against the background sample (z), then mapped to a
-probability whose 0.5 lies between the background's upper tail and what an example scores when it is
+Scores are calibrated per concept: standardised against the bulk of the background sample (z, see
+_spread), then mapped to a probability whose 0.5 lies between the background's upper tail and what an example scores when it is
 left out of the fit (TEACH_MIDPOINT of the way) (a stand-in for a new photo of the concept): "confident" then means the same
 for a concept taught from one example as from ten. Visual vectors are unit length and the model is a
 direction plus a bias, so an inner product on the stored vectors (or their index) scores it.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pixseek.config import TEACH_COUNTER_SHARE, TEACH_L2, TEACH_MIDPOINT, TEACH_ONE_EXAMPLE_Z, TEACH_TAIL
+from pixseek.config import TEACH_COUNTER_SHARE, TEACH_L2, TEACH_MIDPOINT, TEACH_ONE_EXAMPLE_Z, TEACH_TAIL_Z
 
 LOGIT_AT_EXAMPLE = 2.2  # a held-out example scores about 0.9
 
@@ -73,6 +73,15 @@ class Background:
         return (v - (self.inv @ (self.b @ v)) @ self.b) / self.l2
 
 
+def _spread(scores: np.ndarray) -> tuple[float, float]:
+    """(centre, scale) of the background's scores from their bulk: the median and the distance to the 95th
+    percentile (a normal's 1.645 sigma). The collection holds unlabelled photos of the concept too, up to a
+    few percent in a small one: they sit in the upper tail, where a mean, a standard deviation or a high
+    quantile would take them for the background."""
+    med = float(np.median(scores))
+    return med, max((float(np.quantile(scores, 0.95)) - med) / 1.645, 1e-9)
+
+
 def fit(positives: np.ndarray, counter: np.ndarray, background: Background, held: np.ndarray | None = None) -> Fitted:
     """The concept's model from (p, dim) examples and (q, dim) counter-examples against a Background;
     `held`: other collection rows, not in the background, that calibrate the scores (a model whitened
@@ -93,15 +102,14 @@ def fit(positives: np.ndarray, counter: np.ndarray, background: Background, held
         return background.solve(examples.mean(0) - neg_mean)
 
     w = direction(pos)
-    neg = negatives @ w
-    mu, sd = float(neg.mean()), max(float(neg.std()), 1e-9)
-    tail = float(np.quantile((neg - mu) / sd, TEACH_TAIL))
+    mu, sd = _spread(negatives @ w)
+    tail = TEACH_TAIL_Z
     if len(pos) >= 2:
         held = []
         for i in range(len(pos)):
             wi = direction(np.delete(pos, i, 0))
-            ni = negatives @ wi
-            held.append((float(pos[i] @ wi) - float(ni.mean())) / max(float(ni.std()), 1e-9))
+            mi, si = _spread(negatives @ wi)
+            held.append((float(pos[i] @ wi) - mi) / si)
         ref = float(np.median(held))
     else:
         ref = TEACH_ONE_EXAMPLE_Z

@@ -64,8 +64,9 @@ class Searcher:
         return self._bridges[name]
 
     def spaces(self) -> dict[str, Vectors | None]:
-        """The stores a taught concept's heads score, by the name of their space."""
-        return {"visual": self.visual, "joint": self.context.joint_store}
+        """The stores a taught concept's heads score, by the name of their space (and the probabilities
+        that tagging an indexed photo reads beside its visual vector)."""
+        return {"visual": self.visual, "joint": self.context.joint_store, "probs": self.context.probs_store}
 
     def to_spaces(self) -> dict:
         """How a visual vector reaches each space other than its own (tagging a file not indexed)."""

@@ -19,6 +19,7 @@ import numpy as np
 
 from pixseek.config import TEACH_CONFIDENT
 from pixseek.search.bridges.base import Bridge, Part, Unit
+from pixseek.search.tags import CARD_TAGS
 from pixseek.search.terms import Query
 from pixseek.store.vectors import Vectors
 
@@ -104,21 +105,33 @@ class TaughtBridge:
         return parts + head_parts([(self.concepts.get(t.text), t.weight) for t in taught], self.stores)
 
     def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
-        taught, rest = self.split(query)
-        inner = self.inner.explain(ids, rest) if rest is not None else [None] * len(ids)
-        if not taught or len(ids) == 0:
+        """A card's tags: the first CARD_TAGS of the photo's one tag list, taught words ranked among the
+        others by their probability (tag_scores), so the card and the detail view agree."""
+        inner = self.inner.explain(ids, query)
+        visual, probs = self.stores.get("visual"), self.stores.get("probs")
+        if len(ids) == 0 or visual is None:
             return inner
-        rows = {s: st.get(ids) for s, st in self.stores.items() if st is not None}
+        ids = np.asarray(ids, np.int64)
+        vocab, scores = self.tag_scores(visual.get(ids), probs.get(ids) if probs is not None else None)
         out = []
         for j, words in enumerate(inner):
-            shown = [t.text for t in taught if t.weight > 0 and
-                     self.concepts.get(t.text).scores({s: r[j:j + 1] for s, r in rows.items()})[0] >= TEACH_CONFIDENT]
-            out.append(shown + [w for w in words or [] if w.lower() not in {s.lower() for s in shown}] or None)
+            if words is None:
+                out.append(None)
+                continue
+            order = np.argsort(-scores[j], kind="stable")
+            shown = [vocab[i] for i in order if scores[j, i] > 0]
+            taught = {c.lower() for c in self.concepts.names()}
+            if not any(w.lower() in taught for w in shown[:CARD_TAGS]):
+                out.append(words)  # the inner list as it was (its own words when it ranks by the query)
+            else:
+                out.append(shown[:CARD_TAGS])
         return out
 
     def tag_scores(self, visual: np.ndarray, probs: np.ndarray | None,
                    words: list[str] | None = None) -> tuple[list[str], np.ndarray]:
-        """The wrapped bridge's tags, with every taught concept (or those among `words`) scored beside them."""
+        """The wrapped bridge's tags with the taught concepts scored beside them (their calibrated
+        probability); in the default vocabulary a concept is only shown from TEACH_CONFIDENT up, like every
+        tag is only shown when it is probably right (search/tags.py)."""
         asked = [w for w in words if self.concepts.get(w)] if words is not None else self.concepts.names()
         other = [w for w in words if not self.concepts.get(w)] if words is not None else None
         vocab, scores = self.inner.tag_scores(visual, probs, other) if other != [] else ([], np.zeros((len(visual), 0)))
@@ -126,5 +139,11 @@ class TaughtBridge:
             return vocab, scores
         vectors = {"visual": np.asarray(visual, np.float32)}
         vectors.update({s: fn(vectors["visual"]) for s, fn in self.to_space.items()})
-        taught = np.stack([self.concepts.get(w).scores(vectors) for w in asked], 1)
-        return list(vocab) + [self.concepts.get(w).name for w in asked], np.hstack([scores, taught])
+        taught = np.stack([self.concepts.get(w).scores(vectors) for w in asked], 1).astype(np.float32)
+        names = [self.concepts.get(w).name for w in asked]
+        if words is None:  # only what some photo is confidently (a concept none shows is no column)
+            taught = np.where(taught >= TEACH_CONFIDENT, np.round(taught, 4), 0).astype(np.float32)
+            shown = np.flatnonzero(taught.max(0) > 0) if len(taught) else np.zeros(0, np.int64)
+            taught, names = taught[:, shown], [names[i] for i in shown]
+        keep = [i for i, w in enumerate(vocab) if w.lower() not in {n.lower() for n in names}]
+        return [vocab[i] for i in keep] + names, np.hstack([np.asarray(scores)[:, keep], taught])

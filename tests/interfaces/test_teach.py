@@ -48,8 +48,11 @@ def test_a_taught_name_finds_its_photos_tags_them_and_survives_a_restart(col, ph
     top = [h.path for h in hits if h.path not in fish[:3]][:7]
     assert sum(p in fish for p in top) >= 6, top
     assert hits[0].tags and "zorblax" in hits[0].tags
-    tags = [t.tag for t in col.tag(fish[9], k=5)]
-    assert "zorblax" in tags
+    def tagged(paths):  # photos whose tag list names the concept (shown only where it is confident)
+        return [p for p in paths if "zorblax" in [t.tag for t in col.tag(p, k=5)]]
+
+    assert len(tagged(fish[3:])) >= 3, tagged(fish[3:])
+    assert not tagged(_of(photos, TABBY))
     again = Collection.open(col.folder)  # another process's view: what was stored, not what this one holds
     try:
         assert again.concepts() == [{"name": "zorblax", "examples": 3, "counter_examples": 0,
