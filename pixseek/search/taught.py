@@ -106,25 +106,27 @@ class TaughtBridge:
 
     def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
         """A card's tags: the first CARD_TAGS of the photo's one tag list, taught words ranked among the
-        others by their probability (tag_scores), so the card and the detail view agree."""
-        inner = self.inner.explain(ids, query)
+        others by their probability (tag_scores), so the card and the detail view agree. Photos no concept
+        is confident of keep the wrapped bridge's tags as they are (nothing to rank the concepts among)."""
+        ids = np.asarray(ids, np.int64)
         visual, probs = self.stores.get("visual"), self.stores.get("probs")
         if len(ids) == 0 or visual is None:
-            return inner
-        ids = np.asarray(ids, np.int64)
-        vocab, scores = self.tag_scores(visual.get(ids), probs.get(ids) if probs is not None else None)
-        out = []
-        for j, words in enumerate(inner):
-            if words is None:
-                out.append(None)
-                continue
-            order = np.argsort(-scores[j], kind="stable")
-            shown = [vocab[i] for i in order if scores[j, i] > 0]
-            taught = {c.lower() for c in self.concepts.names()}
-            if not any(w.lower() in taught for w in shown[:CARD_TAGS]):
-                out.append(words)  # the inner list as it was (its own words when it ranks by the query)
-            else:
-                out.append(shown[:CARD_TAGS])
+            return self.inner.explain(ids, query)
+        rows = {s: st.get(ids) for s, st in self.stores.items() if st is not None and s != "probs"}
+        names = self.concepts.names()
+        taught = np.stack([self.concepts.get(n).scores(rows) for n in names], 1).astype(np.float32)
+        sure = taught.max(1) >= TEACH_CONFIDENT
+        out: list[list[str] | None] = [None] * len(ids)
+        plain = np.flatnonzero(~sure)
+        for j, words in zip(plain, self.inner.explain(ids[plain], query) if len(plain) else []):
+            out[j] = words
+        mixed = np.flatnonzero(sure)
+        if len(mixed):
+            vocab, scores = self.inner.tag_scores(rows["visual"][mixed], probs.get(ids[mixed]) if probs is not None else None)
+            vocab, scores = _with_taught(vocab, scores, names, taught[mixed])
+            for row, j in zip(scores, mixed):
+                order = np.argsort(-row, kind="stable")
+                out[j] = [vocab[i] for i in order[:CARD_TAGS] if row[i] > 0]
         return out
 
     def tag_scores(self, visual: np.ndarray, probs: np.ndarray | None,
@@ -141,9 +143,18 @@ class TaughtBridge:
         vectors.update({s: fn(vectors["visual"]) for s, fn in self.to_space.items()})
         taught = np.stack([self.concepts.get(w).scores(vectors) for w in asked], 1).astype(np.float32)
         names = [self.concepts.get(w).name for w in asked]
-        if words is None:  # only what some photo is confidently (a concept none shows is no column)
-            taught = np.where(taught >= TEACH_CONFIDENT, np.round(taught, 4), 0).astype(np.float32)
-            shown = np.flatnonzero(taught.max(0) > 0) if len(taught) else np.zeros(0, np.int64)
-            taught, names = taught[:, shown], [names[i] for i in shown]
-        keep = [i for i, w in enumerate(vocab) if w.lower() not in {n.lower() for n in names}]
-        return [vocab[i] for i in keep] + names, np.hstack([np.asarray(scores)[:, keep], taught])
+        if words is not None:
+            return _with_taught(vocab, scores, names, taught, shown_only=False)
+        return _with_taught(vocab, scores, names, taught)
+
+
+def _with_taught(vocab: list[str], scores: np.ndarray, names: list[str], taught: np.ndarray,
+                 shown_only: bool = True) -> tuple[list[str], np.ndarray]:
+    """Tag columns with the taught concepts' beside (a word taught over a tag replaces it); `shown_only`:
+    a concept only where it is confident (0 elsewhere), and no column for one no photo is confident of."""
+    if shown_only:
+        taught = np.where(taught >= TEACH_CONFIDENT, np.round(taught, 4), 0).astype(np.float32)
+        shown = np.flatnonzero(taught.max(0) > 0) if len(taught) else np.zeros(0, np.int64)
+        taught, names = taught[:, shown], [names[i] for i in shown]
+    keep = [i for i, w in enumerate(vocab) if w.lower() not in {n.lower() for n in names}]
+    return [vocab[i] for i in keep] + names, np.hstack([np.asarray(scores)[:, keep], taught])
