@@ -109,6 +109,7 @@ class TaughtBridge:
         others by their probability (tag_scores), so the card and the detail view agree. Photos no concept
         is confident of keep the wrapped bridge's tags as they are (nothing to rank the concepts among)."""
         ids = np.asarray(ids, np.int64)
+        query = self.split(query)[1] or query  # the wrapped bridge never sees a word it was not taught
         visual, probs = self.stores.get("visual"), self.stores.get("probs")
         if len(ids) == 0 or visual is None:
             return self.inner.explain(ids, query)
