@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pixseek.encoders.gps import GPS_IFD, Position, position_from_gps
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -134,3 +136,22 @@ def taken_ns(path: str | Path, mtime_ns: int) -> int:
         except (OverflowError, OSError, ValueError):
             return 0
     return wall_ns(taken)
+
+
+def read_position(source: str | Path | bytes) -> Position | None:
+    """Where a photo was taken (encoders/gps.py), from a file or its bytes; None when it has no usable GPS
+    position or cannot be read. Reads the header only, never the pixels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+                exif = _exif(im)
+                gps = exif.get_ifd(GPS_IFD) if exif is not None else None
+        except Exception:  # noqa: BLE001 - not an image, missing, a broken GPS pointer: no position
+            return None
+        try:
+            return position_from_gps(dict(gps)) if gps else None
+        except Exception:  # noqa: BLE001 - a value no rule foresaw: that photo has no position
+            return None

@@ -6,6 +6,7 @@
     col.search("dog -grass", k=5)            # -> [Hit(path, score, tags)]
     col.similar("~/Pictures/cat.jpg", box=(10, 20, 200, 220))
     col.search("dog", under="~/Pictures/2024", after="2024-05-01", type="jpg,png", min_score=0)
+    col.search("beach", place="Croatia"); col.search("bike", near="55.70,13.19,5")  # near=LAT,LON,KM
     col.words("man")                         # -> [WordHit("woman", 0.89), ...]
     col.tag("~/Pictures/cat.jpg")            # -> [Tag("tabby", 0.61), ...]
 
@@ -36,6 +37,7 @@ from pixseek.search.filters import Allowed, allowed, parse_filters
 from pixseek.store import photo_text
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
+from pixseek.store.places import count_geotagged, place_counts, places_of
 from pixseek.store.vectors import VectorStore
 
 if TYPE_CHECKING:
@@ -204,34 +206,38 @@ class Collection:
 
     def similar(self, image: ImageInput, k: int = 10, box: Box | None = None, min_score: float | None = None,
                 under: str | None = None, after: str | None = None, before: str | None = None,
-                type: str | list[str] | None = None) -> list[Hit]:
+                type: str | list[str] | None = None, place: str | None = None,
+                near: str | tuple[float, float, float] | None = None) -> list[Hit]:
         """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it;
         the filters and min_score as for `search`."""
         _check_k(k)
         searcher = self._require_photos()
-        allow = self._allowed(under, after, before, type)
+        allow = self._allowed(under, after, before, type, place, near)
         vector, known = self._images.visual(image, box)
         return self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None, allowed=allow,
                                            min_score=min_score))
 
     def search(self, query: str, k: int = 10, bridge: str = "auto", min_score: float | None = None,
                under: str | None = None, after: str | None = None, before: str | None = None,
-               type: str | list[str] | None = None) -> Results:
+               type: str | list[str] | None = None, place: str | None = None,
+               near: str | tuple[float, float, float] | None = None) -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
         `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`.
         bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
         min_score: leave out weaker results (None: the bridge's calibrated cut-off; 0: keep all).
         under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
-        of these file types ("jpg,png"); see search/filters.py."""
+        of these file types ("jpg,png"); place: taken in a city, region or country; near: "LAT,LON,KM"
+        (see search/filters.py)."""
         _check_k(k)
         searcher = self._require_photos()
         ranking = photo_text_match.search(self.catalog.db, searcher, query, k, bridge=bridge,
-                                          allowed=self._allowed(under, after, before, type), min_score=min_score)
+                                          allowed=self._allowed(under, after, before, type, place, near),
+                                          min_score=min_score)
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
 
-    def _allowed(self, under, after, before, type) -> Allowed | None:
+    def _allowed(self, under, after, before, type, place=None, near=None) -> Allowed | None:
         shape = self._stores.shape
-        return allowed(self.catalog, shape.rows, shape.live, parse_filters(under, after, before, type))
+        return allowed(self.catalog, shape.rows, shape.live, parse_filters(under, after, before, type, place, near))
 
     def words(self, word: str, k: int = 10) -> list[WordHit]:
         """Words nearest to `word` in word-vector space (cosine)."""
@@ -290,7 +296,12 @@ class Collection:
 
     def _hits(self, ranked) -> list[Hit]:
         paths = self.catalog.paths_of([r.id for r in ranked])
-        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text) for r in ranked if r.id in paths]
+        at = places_of(self.catalog, list(paths))
+        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text, at.get(r.id)) for r in ranked if r.id in paths]
+
+    def places(self) -> list[dict]:
+        """Where the photos were taken: [{"city", "region", "country", "photos"}], by country, most photos first."""
+        return place_counts(self.catalog)
 
     def status(self) -> dict:
         counts = self.catalog.counts()
@@ -306,6 +317,7 @@ class Collection:
             "size_bytes": sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()),
             "failed": [{"path": p, "error": e} for p, e in self.catalog.failed()],
             "text": {"ocr": self.catalog.get_meta("ocr") == "1", **photo_text.counts(self.catalog.db)},
+            "geotagged": count_geotagged(self.catalog),
         }
 
     def text(self, image: str | Path) -> dict:

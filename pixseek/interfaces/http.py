@@ -146,9 +146,12 @@ def narrowing(min_score: Annotated[float | None, Query(description="leave out re
               under: Annotated[str | None, Query(max_length=4096, description="only photos below this folder")] = None,
               after: Annotated[str | None, Query(max_length=40, description="taken on or after YYYY-MM-DD")] = None,
               before: Annotated[str | None, Query(max_length=40, description="taken on or before YYYY-MM-DD")] = None,
-              type: Annotated[str | None, Query(max_length=200, description="file types, e.g. jpg,png")] = None) -> dict:
+              type: Annotated[str | None, Query(max_length=200, description="file types, e.g. jpg,png")] = None,
+              place: Annotated[str | None, Query(max_length=200, description="taken in this city, region or country")] = None,
+              near: Annotated[str | None, Query(max_length=100, description="LAT,LON,KM: taken within KM of it")] = None) -> dict:
     """The cut-off and filters search and similar take (search/cutoff.py, search/filters.py)."""
-    return {"min_score": min_score, "under": under, "after": after, "before": before, "type": type}
+    return {"min_score": min_score, "under": under, "after": after, "before": before, "type": type, "place": place,
+            "near": near}
 
 
 Narrow = Annotated[dict, Depends(narrowing)]
@@ -210,6 +213,11 @@ def words(svc: Svc, word: Annotated[str, Query(min_length=1, max_length=100)], k
 @api.get("/status", summary="Counts, model, index, size and failed files")
 def status(svc: Svc) -> dict:
     return svc.run(lambda c: c.status())
+
+
+@api.get("/places", summary="Where the photos were taken, with photo counts")
+def places(svc: Svc) -> list[dict]:
+    return svc.run(lambda c: c.places())
 
 
 @api.get("/health", summary="Liveness: the collection opens and answers")

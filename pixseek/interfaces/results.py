@@ -19,6 +19,11 @@ class Hit(_Result):
     score: float
     tags: list[str] | None = None
     text: dict | None = None  # the photo text that matched: {"matched": line, "box": [x0, y0, x1, y1]}
+    place: dict | None = None  # where it was taken: {"city", "region", "country", "lat", "lon"} (store/places.py)
+
+    def to_dict(self) -> dict:
+        """As _Result's, with `place` always there (null: no position known)."""
+        return {**super().to_dict(), "place": self.place}
 
 
 @dataclass

@@ -8,6 +8,7 @@ same size and mtime is seen as changed; a schema-1 catalog migrates in place (th
 the next index run fills them in), and one opened read-only is read as it is. Schema 3 adds `taken_ns`,
 each file's date taken (EXIF DateTimeOriginal, else its mtime, as local wall-clock time in ns since
 1970-01-01), for date filters; NULL until read (older catalogs are backfilled, see ingest/pipeline.py).
+Schema 4 adds `places`: where each content was taken (store/places.py), one row per content read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # File names are bytes on Linux; Python shows undecodable bytes as lone surrogates, which SQLite text
 # cannot hold. They are stored as private-use characters U+F780..U+F7FF instead, reversibly.
@@ -62,6 +63,14 @@ MIGRATIONS = {
     """,
     3: """
     ALTER TABLE files ADD COLUMN taken_ns INTEGER
+    """,
+    4: """
+    CREATE TABLE IF NOT EXISTS places (
+        content_id INTEGER PRIMARY KEY,  -- contents(id), a row once its GPS was read (lat NULL: none)
+        lat REAL, lon REAL, alt REAL, direction REAL,
+        city TEXT, region TEXT, country TEXT, country_code TEXT
+    );
+    CREATE INDEX IF NOT EXISTS places_name ON places(country_code, region, city)
     """,
 }
 
