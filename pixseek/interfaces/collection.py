@@ -299,6 +299,11 @@ class Collection:
         at = places_of(self.catalog, list(paths))
         return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text, at.get(r.id)) for r in ranked if r.id in paths]
 
+    def place_of(self, path: str) -> dict | None:
+        """Where an indexed file was taken, as hits carry it; None when unknown."""
+        rec = self.catalog.file(path)
+        return places_of(self.catalog, [rec.content_id]).get(rec.content_id) if rec and rec.content_id is not None else None
+
     def places(self) -> list[dict]:
         """Where the photos were taken: [{"city", "region", "country", "photos"}], by country, most photos first."""
         return place_counts(self.catalog)

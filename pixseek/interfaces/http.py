@@ -99,7 +99,7 @@ class Service:
         """An upload identical to an indexed image lists that image first (score 1: same bytes)."""
         with self.lock:
             paths = self.col.paths_with_bytes(data)
-        return [Hit(p, 1.0) for p in paths]
+            return [Hit(p, 1.0, place=self.col.place_of(p)) for p in paths]
 
     def embed(self, data: bytes, box: Region | None = None, name: str | None = None) -> Embedding:
         """A query image's embedding, made under `work` only: searches and health go on meanwhile."""
@@ -163,7 +163,7 @@ api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": 
 def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query(min_length=1, max_length=500)],
            k: K = 30, offset: Offset = 0,
            bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise, joint or clip")] = "auto") -> dict:
-    """{"results": [{"path", "score", "tags"}], "ignored": [{"word", "suggestion"}], "terms": [...]}: words nobody
+    """{"results": [{"path", "score", "tags", "place"}], "ignored": [{"word", "suggestion"}], "terms": [...]}: words nobody
     knows are left out; `terms` are the words searched for. Header X-Result-Count: results above the cut-off,
     when known."""
     found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, **narrow))
