@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
@@ -33,7 +35,7 @@ from pixseek.search import photo_text_match
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.cutoff import shipped_cutoffs
 from pixseek.search.engine import Searcher
-from pixseek.search.filters import Allowed, allowed, parse_filters
+from pixseek.search.filters import Allowed, allowed, parse_filters, split_place
 from pixseek.store import photo_text
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
@@ -226,14 +228,24 @@ class Collection:
         bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
         min_score: leave out weaker results (None: the bridge's calibrated cut-off; 0: keep all).
         under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
-        of these file types ("jpg,png"); place: taken in a city, region or country; near: "LAT,LON,KM"
-        (see search/filters.py)."""
+        of these file types ("jpg,png"); place: taken in a city, region or country (also `place:"Rome"` in
+        the query; alone, it lists that place's photos); near: "LAT,LON,KM" (see search/filters.py)."""
         _check_k(k)
         searcher = self._require_photos()
+        query, inline = split_place(query)  # place:"Rome" in the query is the place filter
+        place = inline if place is None else place if inline is None else f"{place}, {inline}"
+        if inline is not None and not query:  # a place alone: its photos, in index order
+            return self._at_place(k, under, after, before, type, place, near)
         ranking = photo_text_match.search(self.catalog.db, searcher, query, k, bridge=bridge,
                                           allowed=self._allowed(under, after, before, type, place, near),
                                           min_score=min_score)
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
+
+    def _at_place(self, k, *filters) -> Results:
+        allow = self._allowed(*filters)
+        ids = (allow.ids if allow is not None else np.asarray(self._stores.shape.live, np.int64))[:k].tolist()
+        paths, at = self.catalog.paths_of(ids), places_of(self.catalog, ids)
+        return Results([Hit(paths[i], 1.0, place=at.get(i)) for i in ids if i in paths])
 
     def _allowed(self, under, after, before, type, place=None, near=None) -> Allowed | None:
         shape = self._stores.shape

@@ -73,6 +73,22 @@ def parse_filters(under: str | None = None, after: str | date | None = None, bef
     return Filters(folder, lo, hi, _types(type), _place(place), _near(near))
 
 
+_PLACE_IN_QUERY = re.compile(r'(?<!\S)place:(?:"([^"]*)"|(\S+))', re.IGNORECASE)
+
+
+def split_place(query: str) -> tuple[str, str | None]:
+    """Take `place:"..."` filters out of a query: (the rest of it, the place, several joined by commas so
+    that all must hold, or None). `dog place:"New York"` is `dog` with place="New York"."""
+    if not isinstance(query, str):
+        return query, None
+    found = [(m.group(1) if m.group(1) is not None else m.group(2)).strip() for m in _PLACE_IN_QUERY.finditer(query)]
+    if not found:
+        return query, None
+    if not all(name_key(p) for p in found):
+        raise PixseekError('place: needs a name, e.g. place:"New York" or place:Sweden')
+    return " ".join(_PLACE_IN_QUERY.sub(" ", query).split()), ", ".join(found)
+
+
 def _place(value) -> str | None:
     if value is None or value == "":
         return None

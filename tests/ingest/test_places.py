@@ -218,3 +218,17 @@ def test_http_filters_by_place_and_lists_places(world):
     bad = client.get("/api/search", params={"q": "building", "near": "north"})
     assert bad.status_code == 400 and "near wants LAT,LON,KM" in bad.json()["error"]
     assert {"city": "Madrid", "region": "Madrid", "country": "Spain", "photos": 2} in client.get("/api/places").json()
+
+
+def test_a_place_inside_the_query_is_the_place_filter(world):
+    col = world["col"]
+    lund = {f"lund_{i:02d}.jpg" for i in range(1, 30)}
+    assert _paths(col.search('building place:Sweden', k=43, min_score=0)) == lund
+    assert _paths(col.search('place:"Lund, Sweden"', k=43)) == lund  # a place alone lists its photos
+    assert _paths(col.search('place:Madrid', k=1)) <= {"iphone_hdr_YES.jpg", "iphone_hdr_NO.jpg"}
+    assert _paths(col.search('building place:Italy', k=43, min_score=0, place="Arezzo")) == {
+        p.name for p in GEOTAGGED.glob("DSCN*.jpg")}
+    with pytest.raises(PixseekError, match="place: needs a name"):
+        col.search('building place:""')
+    hits = cli_json("search", 'place:"Helsinki"', db=world["root"] / "db")["results"]
+    assert [Path(h["path"]).name for h in hits] == ["HMD_Nokia_8.3_5G.jpg"]
