@@ -49,6 +49,15 @@ def test_positions_are_read_from_real_photos():
     assert len(lund) == 29 and all(abs(p.lat - 55.698) < 0.01 and abs(p.lon - 13.195) < 0.01 for p in lund)
 
 
+@requires_geotagged
+@pytest.mark.parametrize("fmt", ["webp", "tiff", "png"])
+def test_positions_are_read_from_other_formats(tmp_path, fmt):
+    with Image.open(GEOTAGGED / "iphone_hdr_YES.jpg") as im:
+        im.convert("RGB").resize((200, 150)).save(tmp_path / f"photo.{fmt}", exif=im.getexif())
+    pos = read_position(tmp_path / f"photo.{fmt}")
+    assert pos is not None and abs(pos.lat - 40.447) < 1e-3 and abs(pos.lon + 3.7248) < 1e-3
+
+
 @pytest.mark.parametrize("gps, expected", [
     ({1: "S", 2: (R(33, 1), R(52, 1)), 3: "E", 4: (R(151, 1), R(12, 1))}, (-33.866667, 151.2)),  # no seconds
     ({1: b"N\x00", 2: (R(55, 1), R(30, 1), R(0, 1)), 3: b"w", 4: (R(3, 1), R(0, 1), R(36, 1))}, (55.5, -3.01)),
