@@ -56,7 +56,9 @@ def main() -> None:
     dt = time.perf_counter() - t
     print(f"reverse geocoding: 100,000 positions in {dt:.2f} s = {100_000 / dt:,.0f} positions/s")
 
-    files = sorted(DATA.glob("*/images/*.JPEG"))[: args.n]
+    files = sorted(DATA.glob("*/*.JPEG"))[: args.n]
+    if len(files) < args.n:
+        raise SystemExit(f"need {args.n} photos under {DATA}, found {len(files)}")
     where = positions(len(files), seed=1)
     with tempfile.TemporaryDirectory() as tmp:
         photos = Path(tmp) / "photos"
