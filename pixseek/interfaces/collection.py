@@ -36,6 +36,7 @@ from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.cutoff import shipped_cutoffs
 from pixseek.search.engine import Searcher
 from pixseek.search.filters import Allowed, allowed, parse_filters, split_place
+from pixseek.search.place_words import place_in_query
 from pixseek.store import photo_text
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
@@ -231,13 +232,23 @@ class Collection:
         of these file types ("jpg,png"); place: taken in a city, region or country (also `place:"Rome"` in
         the query; alone, it lists that place's photos); near: "LAT,LON,KM" (see search/filters.py)."""
         _check_k(k)
-        searcher = self._require_photos()
+        self._require_photos()
         query, inline = split_place(query)  # place:"Rome" in the query is the place filter
         place = inline if place is None else place if inline is None else f"{place}, {inline}"
         if inline is not None and not query:  # a place alone: its photos, in index order
             return self._at_place(k, under, after, before, type, place, near)
-        ranking = photo_text_match.search(self.catalog.db, searcher, query, k, bridge=bridge,
-                                          allowed=self._allowed(under, after, before, type, place, near),
+        named = place_in_query(self.catalog, query) if place is None else None
+        if named is not None:  # "beach Croatia": beaches in Croatia first (search/place_words.py)
+            rest, name = named
+            first = (self._ranked(rest, k, bridge, min_score, self._allowed(under, after, before, type, name, near))
+                     if rest else self._at_place(k, under, after, before, type, name, near))
+            then = self._ranked(query, k, bridge, min_score, self._allowed(under, after, before, type, None, near))
+            seen = {h.path for h in first}
+            return Results((list(first) + [h for h in then if h.path not in seen])[:k], then.ignored, then.terms)
+        return self._ranked(query, k, bridge, min_score, self._allowed(under, after, before, type, place, near))
+
+    def _ranked(self, query: str, k: int, bridge: str, min_score: float | None, allow: Allowed | None) -> Results:
+        ranking = photo_text_match.search(self.catalog.db, self.searcher, query, k, bridge=bridge, allowed=allow,
                                           min_score=min_score)
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
 

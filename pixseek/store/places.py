@@ -87,6 +87,14 @@ def _keys(city: str | None, region: str | None, country: str | None, code: str |
     return {name_key(city), name_key(country), *region_keys(region), *_ALIASES_OF.get(code or "", ())} - {""}
 
 
+def known_place_keys(catalog: Catalog) -> set[str]:
+    """Every name (as name_key) a place where photos of the collection were taken answers to."""
+    if not has_places(catalog):
+        return set()
+    named = _live_places(catalog, "DISTINCT p.city, p.region, p.country, p.country_code")
+    return set().union(*(_keys(*row) for row in named)) if named else set()
+
+
 def ids_named(catalog: Catalog, name: str) -> np.ndarray:
     """Content ids taken in a place called `name`: a city, region or country ("Lund", "Skane", "Sweden", "UK"),
     or several of them separated by commas, all of which must hold ("Lund, Sweden")."""

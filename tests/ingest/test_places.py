@@ -21,6 +21,7 @@ from pixseek.encoders.geocode import distance_km, reverse_geocode
 from pixseek.encoders.gps import position_from_gps
 from pixseek.errors import PixseekError
 from pixseek.search.filters import Allowed, Filters
+from pixseek.search.place_words import place_in_query
 from pixseek.store.places import count_unplaced
 
 GEOTAGGED = DATA / "geotagged"
@@ -241,3 +242,17 @@ def test_a_place_inside_the_query_is_the_place_filter(world):
         col.search('building place:""')
     hits = cli_json("search", 'place:"Helsinki"', db=world["root"] / "db")["results"]
     assert [Path(h["path"]).name for h in hits] == ["HMD_Nokia_8.3_5G.jpg"]
+
+
+def test_place_words_in_a_query_rank_that_place_first(world):
+    col = world["col"]
+    madrid = {"iphone_hdr_YES.jpg", "iphone_hdr_NO.jpg"}
+    assert _paths(col.search("Madrid", k=2)) == madrid  # a place name alone: its photos first
+    assert _paths(col.search("building in Spain", k=2, min_score=0)) == madrid
+    hits = col.search("Skane church", k=43, min_score=0)
+    assert _paths(hits[:29]) == {f"lund_{i:02d}.jpg" for i in range(1, 30)} and len(hits) == 43
+    # no place word: the ranking is the plain one; a place no photo was taken in is an ordinary word
+    assert [h.path for h in col.search("church", k=10, min_score=0)] == [
+        h.path for h in col._ranked("church", 10, "auto", 0, None)]
+    assert place_in_query(col.catalog, "beach Paris") is None and place_in_query(col.catalog, '"Madrid" -dog') is None
+    assert place_in_query(col.catalog, "old town, Lund Sweden") == ("old town Lund", "Sweden")
