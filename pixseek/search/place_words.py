@@ -25,7 +25,7 @@ def place_in_query(catalog: Catalog, query: str) -> tuple[str, str] | None:
     if not isinstance(query, str) or not _PLAIN.fullmatch(query.strip() or "-"):
         return None
     words = query.replace(",", " ").split()
-    known = known_place_keys(catalog)
+    known = _known(catalog)
     if not known:
         return None
     for n in range(min(MAX_WORDS, len(words)), 0, -1):
@@ -35,3 +35,18 @@ def place_in_query(catalog: Catalog, query: str) -> tuple[str, str] | None:
                     rest = rest[:-1]
                 return " ".join(rest), " ".join(name)
     return None
+
+
+_MEMO: dict[tuple, set[str]] = {}
+
+
+def _known(catalog: Catalog) -> set[str]:
+    """known_place_keys, asked again only when the catalog changed (a search must not scan every place)."""
+    key = (id(catalog), str(catalog.path), catalog.db.total_changes,
+           catalog.db.execute("PRAGMA data_version").fetchone()[0])
+    known = _MEMO.get(key)
+    if known is None:  # read into a local first: another thread may clear the memo meanwhile
+        known = known_place_keys(catalog)
+        _MEMO.clear()
+        _MEMO[key] = known
+    return known
