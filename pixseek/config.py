@@ -14,7 +14,14 @@ DEFAULT_ENCODER = "efficientnet-lite0"
 DEFAULT_WORDS = "glove-6b-50d"
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
 MAX_DECODED_BYTES = 1024 * 2**20  # an image whose decoded pixels (and RGB conversion) need more is refused unread
+MAX_FILE_BYTES = 512 * 2**20  # a photo file larger than this is refused unread (regular_files.py)
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+# photo formats pixseek cannot decode: such files are listed by `status` as failed, with this reason
+UNSUPPORTED_IMAGE_EXTENSIONS = {
+    ".heic": "HEIF", ".heif": "HEIF", ".avif": "AVIF", ".jxl": "JPEG XL", ".jp2": "JPEG 2000", ".psd": "Photoshop",
+    ".svg": "SVG", ".dng": "camera raw", ".cr2": "camera raw", ".cr3": "camera raw", ".nef": "camera raw",
+    ".arw": "camera raw", ".orf": "camera raw", ".raf": "camera raw", ".rw2": "camera raw",
+}
 # the web page's uploaded query images, kept in the server's memory so a URL can name one (most recent kept)
 WEB_UPLOAD_COUNT = 64
 WEB_UPLOAD_BYTES = 256 * 2**20
@@ -76,7 +83,13 @@ def cache_dir() -> Path:
     """Exported models and derived tables; safe to delete, rebuilt on demand."""
     given = env("PIXSEEK_CACHE")
     base = Path(given) if given else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pixseek"
-    base.mkdir(parents=True, exist_ok=True)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file there, or no permission: the user's setting, said in one line
+        from pixseek.errors import PixseekError
+
+        name = "$PIXSEEK_CACHE" if given else "the cache folder"
+        raise PixseekError(f"{name} {base} cannot be used as a folder: {exc.strerror or exc}") from None
     return base
 
 

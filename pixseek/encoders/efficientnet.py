@@ -8,6 +8,8 @@ workers ship compact bytes and the scaling runs inside ONNX Runtime. It returns 
 from __future__ import annotations
 
 import importlib
+import sys
+import warnings
 from pathlib import Path
 
 from pixseek.config import cache_dir
@@ -40,7 +42,9 @@ def export_onnx(variant: str, out: Path) -> None:
 
     size = VARIANTS[variant]
     dummy = torch.zeros(2, size, size, 3, dtype=torch.uint8)
-    with onnx_output(out, {"pixseek.name": variant, "pixseek.input": "uint8_nhwc", "pixseek.input_size": str(size)}) as tmp:
+    meta = {"pixseek.name": variant, "pixseek.input": "uint8_nhwc", "pixseek.input_size": str(size)}
+    with onnx_output(out, meta) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the legacy exporter's notes on constant folding
         torch.onnx.export(
             pixel_model(variant), (dummy,), tmp, opset_version=17, dynamo=False,
             input_names=["pixels"], output_names=["features", "probs"],
@@ -54,4 +58,13 @@ def load_efficientnet(variant: str = "efficientnet-lite0") -> OnnxImageEncoder:
     path = cache_dir() / "models" / f"{variant}-v{EXPORT_VERSION}.onnx"
     if not path.exists():
         export_onnx(variant, path)
-    return OnnxImageEncoder(path, name=variant, classes=imagenet_wnids())
+    try:
+        return OnnxImageEncoder(path, name=variant, classes=imagenet_wnids())
+    except PixseekError:  # a cached file truncated or damaged (a full disk, a crash elsewhere): rebuilt once
+        print(f"pixseek: the cached model {path} is damaged; building it again", file=sys.stderr)
+        path.unlink(missing_ok=True)
+        export_onnx(variant, path)
+    try:
+        return OnnxImageEncoder(path, name=variant, classes=imagenet_wnids())
+    except PixseekError as exc:
+        raise PixseekError(f"{exc} (even after building it again)") from None

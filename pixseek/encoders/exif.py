@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pixseek.encoders.gps import GPS_IFD, Position, position_from_gps
+from pixseek.regular_files import open_regular
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -45,7 +46,7 @@ def _read(source: str | Path | bytes) -> PhotoInfo:
     from PIL import Image  # here, not above: a search's date filter (wall_ns) must not load PIL
 
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+        with open_regular(source) if not isinstance(source, bytes) else io.BytesIO(source) as f, Image.open(f) as im:
             w, h = im.size
             exif = _exif(im)
     except Exception:  # noqa: BLE001 - not an image, missing, truncated: nothing known
@@ -114,10 +115,17 @@ def parse_exif_date(value) -> datetime | None:
     text = text[:19].replace("-", ":").replace("T", " ")
     for fmt, n in (("%Y:%m:%d %H:%M:%S", 19), ("%Y:%m:%d %H:%M", 16), ("%Y:%m:%d", 10)):
         try:
-            return datetime.strptime(text[:n], fmt)
+            moment = datetime.strptime(text[:n], fmt)
         except ValueError:
             continue
+        return moment if fits_ns(wall_ns(moment)) else None
     return None
+
+
+def fits_ns(value: int) -> bool:
+    """Whether a count of nanoseconds fits the catalog's 64-bit integers (wall_ns of 1677-09-22 to 2262-04-11):
+    a date outside (years 1 or 9999 in a hostile or broken EXIF block) is no date at all."""
+    return -(2**63) <= value < 2**63
 
 
 def wall_ns(moment: datetime) -> int:
@@ -128,14 +136,20 @@ def wall_ns(moment: datetime) -> int:
 
 def taken_ns(path: str | Path, mtime_ns: int) -> int:
     """When a photo was taken, for date filters: EXIF DateTimeOriginal, else the file's mtime in local
-    time, both as wall-clock ns (wall_ns), so "taken on 2024-05-01" means that calendar day either way."""
+    time, both as wall-clock ns (wall_ns), so "taken on 2024-05-01" means that calendar day either way.
+    Always a 64-bit value: a date taken out of that range is replaced by the mtime (parse_exif_date)."""
     taken = read_photo_info(path).date_taken
-    if taken is None:
-        try:
-            taken = datetime.fromtimestamp(mtime_ns / 1e9)
-        except (OverflowError, OSError, ValueError):
-            return 0
-    return wall_ns(taken)
+    return wall_ns(taken) if taken is not None else mtime_wall_ns(mtime_ns)
+
+
+def mtime_wall_ns(mtime_ns: int) -> int:
+    """A file's mtime as wall_ns in local time (the date taken of a photo that does not say); 0 for an
+    mtime no date can hold."""
+    try:
+        value = wall_ns(datetime.fromtimestamp(mtime_ns / 1e9))
+    except (OverflowError, OSError, ValueError):
+        return 0
+    return value if fits_ns(value) else 0
 
 
 def read_position(source: str | Path | bytes) -> Position | None:
@@ -146,7 +160,7 @@ def read_position(source: str | Path | bytes) -> Position | None:
         from PIL import Image
 
         try:
-            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            with open_regular(source) if not isinstance(source, bytes) else io.BytesIO(source) as f, Image.open(f) as im:
                 exif = _exif(im)
                 gps = exif.get_ifd(GPS_IFD) if exif is not None else None
         except Exception:  # noqa: BLE001 - not an image, missing, a broken GPS pointer: no position

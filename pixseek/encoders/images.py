@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 
 from pixseek.config import IMAGE_EXTENSIONS, MAX_DECODED_BYTES
 from pixseek.errors import PixseekError
+from pixseek.regular_files import open_regular, read_regular
 
 MAX_PIXELS = 200_000_000  # refuse anything larger before decoding: a bomb must not eat memory
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -56,7 +57,7 @@ def looks_like_image(path: Path) -> bool:
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return True
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             return sniff(f.read(16))
     except OSError:
         return False
@@ -74,7 +75,7 @@ def _open(source: str | Path | bytes, max_pixels: int = MAX_PIXELS, draft: int |
     side to at least 2 x draft; with `short_side`, any to the smallest scale whose short side keeps
     `short_side` pixels (a 4000x3000 photo for a 256 px short side: 1/8, 500x375)."""
     try:
-        fp = io.BytesIO(source) if isinstance(source, bytes) else source
+        fp = io.BytesIO(source if isinstance(source, bytes) else read_regular(source))
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(fp)
@@ -107,6 +108,8 @@ def _open(source: str | Path | bytes, max_pixels: int = MAX_PIXELS, draft: int |
     except Image.UnidentifiedImageError:
         raise ImageError("not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:  # the file itself (a FIFO, too large)
+            raise ImageError(f"cannot read: {exc.strerror or exc}") from None
         msg = str(exc) or type(exc).__name__
         raise ImageError(f"corrupt image: {msg}") from None
 

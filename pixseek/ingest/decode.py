@@ -8,16 +8,14 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
-from pixseek.config import env_int
+from pixseek.config import MAX_FILE_BYTES, env_int
 from pixseek.encoders.base import Preprocess
-from pixseek.encoders.exif import taken_ns, wall_ns
+from pixseek.encoders.exif import mtime_wall_ns, taken_ns
 from pixseek.encoders.images import ImageError
-
-MAX_FILE_BYTES = 512 * 1024 * 1024
+from pixseek.regular_files import read_regular
 
 
 @dataclass
@@ -58,10 +56,7 @@ def taken_from(data: bytes, mtime_ns: int) -> int:
     it, so no DateTimeOriginal) is dated by its mtime without opening it a second time (~0.16 ms)."""
     if data[:3] != b"\xff\xd8\xff" or b"Exif\x00\x00" in data:
         return taken_ns(data, mtime_ns)
-    try:  # exif.taken_ns's own fallback
-        return wall_ns(datetime.fromtimestamp(mtime_ns / 1e9))
-    except (OverflowError, OSError, ValueError):
-        return 0
+    return mtime_wall_ns(mtime_ns)  # exif.taken_ns's own fallback
 
 
 def prepare(task: Task) -> Prepared:
@@ -72,8 +67,7 @@ def prepare(task: Task) -> Prepared:
             return Prepared(path, size, mtime_ns, None, None, error=f"file too large ({size:,} bytes)")
         if size == 0:
             return Prepared(path, size, mtime_ns, None, None, error="empty file (0 bytes)")
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular(path)  # a FIFO or device put there since the scan is refused, not waited on
         digest = content_hash(data)
         pixels, (w, h) = preprocess.load(data)
         return Prepared(path, size, mtime_ns, digest, pixels, w, h, taken=taken_from(data, mtime_ns))

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from pixseek.config import GPU_DECODE_BYTES, GPU_READ_THREADS
+from pixseek.config import GPU_DECODE_BYTES, GPU_READ_THREADS, MAX_FILE_BYTES
 from pixseek.encoders.images import MAX_PIXELS, check_decoded_size
-from pixseek.ingest.decode import MAX_FILE_BYTES, Prepared, Task, content_hash
+from pixseek.ingest.decode import Prepared, Task, content_hash
 from pixseek.ingest.readers import Reader
+from pixseek.regular_files import read_regular
 
 JPEG_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
 
@@ -111,8 +112,7 @@ def _header(task: Task) -> _Header | Task:
     if size == 0 or size > MAX_FILE_BYTES:
         return task
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular(path)
         if not data.startswith(b"\xff\xd8\xff") or not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
             return task  # not a JPEG after all, or truncated: Pillow's verdict, not nvJPEG's guess
         with Image.open(io.BytesIO(data)) as im:

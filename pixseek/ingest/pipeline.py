@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.config import MAX_FILE_BYTES
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.exif import read_position, taken_ns
 from pixseek.encoders.geocode import reverse_geocode
@@ -29,6 +30,7 @@ from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import ProcessReader, Reader
 from pixseek.ingest.scan import Found, scan
 from pixseek.progress import progress_bar
+from pixseek.regular_files import open_regular
 from pixseek.store.catalog import Catalog, FileRecord, Known
 from pixseek.store.places import count_unplaced, put_places, unplaced
 from pixseek.store.vectors import VectorStore
@@ -56,12 +58,14 @@ class Indexer:
         self._identity: dict[str, tuple[int | None, int | None]] = {}  # path -> (inode, ctime_ns) at scan time
 
     def run(self, roots: list[Path], progress: bool | None = None, skip: Path | None = None,
-            log: Callable[[str], None] | None = None) -> RunCounts:
+            log: Callable[[str], None] | None = None, aliases: list[Path] | None = None) -> RunCounts:
+        """aliases: other names of the roots (through a symlink) that files may be catalogued under from
+        earlier runs: those entries are dropped, their files catalogued under the roots' names instead."""
         start = time.perf_counter()
         counts = RunCounts()
         log = log or (lambda msg: print(msg, file=sys.stderr))
         roots = [Path(os.path.abspath(r)) for r in roots]
-        known = self.catalog.files_under([str(r) for r in roots])
+        known = self.catalog.files_under([str(r) for r in [*(aliases or []), *roots]])
         seen: set[str] = set()
         todo: list[Task] = []
         same: list[tuple[str, int, int]] = []  # (path, inode, ctime_ns) of unchanged files with a new identity
@@ -69,7 +73,10 @@ class Indexer:
             seen.add(found.path)
             self._identity[found.path] = (found.inode, found.ctime_ns)
             old = known.get(found.path)
-            if found.error:
+            if found.error and found.inode is not None and old is not None and old.status == "failed" \
+                    and _unchanged(old, found, counts):
+                counts.skipped += 1  # seen and listed already (an unsupported type): not reported every run
+            elif found.error:
                 self._fail(found.path, found.size, found.mtime_ns, found.error, counts, log)
             elif _unchanged(old, found, counts):
                 counts.skipped += 1
@@ -283,12 +290,14 @@ def _file_hash(path: str) -> str | None:
     """The content hash (ingest/decode.py's content_hash) of a file, read in blocks; None if unreadable."""
     h = hashlib.blake2b(digest_size=16)
     try:
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
+        with open_regular(path) as f:
+            left = MAX_FILE_BYTES + 1
+            while left > 0 and (block := f.read(min(1 << 20, left))):
                 h.update(block)
+                left -= len(block)
     except OSError:
         return None
-    return h.hexdigest()
+    return h.hexdigest() if left > 0 else None
 
 
 @dataclass

@@ -4,6 +4,7 @@ run, the stores' derived state (the ANN index) saved. Also the two other writer 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pixseek.encoders.device import resolve_device
 from pixseek.errors import PixseekError
 from pixseek.ingest.pipeline import Indexer, RunCounts
 from pixseek.ingest.readers import ProcessReader, Reader
+from pixseek.store.catalog_open import refusal
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.lock import index_lock
 
@@ -55,14 +57,16 @@ def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: 
     missing = [str(r) for r in roots if not r.exists()]
     if missing:
         raise PixseekError(f"no such file or folder: {', '.join(missing)}")
+    given, roots = roots, index_roots(roots, layout.folder)
+    aliases = [Path(os.path.abspath(r)) for r in given if Path(os.path.abspath(r)) not in roots]
     if layout.catalog.readonly:
-        raise PixseekError(f"collection {layout.folder} is read-only: searching works, indexing needs write access")
+        raise PixseekError(refusal(layout.folder))
     try:
         with index_lock(layout.folder):
             stores = layout.open_stores(writer=True)
             before = layout.index_status(len(stores.visual))["type"]
             indexer = Indexer(layout.catalog, stores.visual, stores.probs, encoder, batch_size=batch_size, reader=reader)
-            counts = indexer.run(roots, progress=progress, skip=layout.folder.resolve())
+            counts = indexer.run(roots, progress=progress, skip=layout.folder.resolve(), aliases=aliases)
             if layout.index_status(layout.catalog.counts()["images"])["type"] != before:
                 stores = layout.open_stores(writer=True)  # grown (or shrunk) into another index type
             else:
@@ -78,6 +82,19 @@ def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: 
         raise PixseekError(f"cannot write to collection {layout.folder}: {reason}; "
                            "everything committed before this is kept, re-run `pixseek index` once fixed") from exc
     return counts, stores
+
+
+def index_roots(roots: list[Path], collection: Path) -> list[Path]:
+    """The folders and files to index, each once, resolved (relative paths and symlinks: a photo is catalogued
+    under one path however its folder was named, and a watcher's events match it). The collection's own
+    folder is never indexed: a root inside it is refused; one holding it is scanned around it."""
+    own = collection.resolve()
+    out = list(dict.fromkeys(Path(r).resolve() for r in roots))
+    inside = [str(r) for r in out if r == own or own in r.parents]
+    if inside:
+        raise PixseekError(f"{', '.join(inside)} is inside the collection folder {own}, whose files pixseek "
+                           "writes itself; index the photos' folders")
+    return out
 
 
 def reindex(layout: Layout, after: Callable[[Stores], None] | None = None) -> Stores:

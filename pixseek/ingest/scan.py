@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixseek.config import IMAGE_EXTENSIONS
+from pixseek.config import IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS
 from pixseek.encoders.images import looks_like_image
+
+SUPPORTED = "JPEG, PNG, WebP, GIF, BMP and TIFF"
 
 
 @dataclass
@@ -45,8 +47,17 @@ def _one(path: str) -> Iterator[Found]:
         return
     if not os.path.isfile(path):
         return
+    identity = (signed_inode(st.st_ino), st.st_ctime_ns)
     if looks_like_image(Path(path)) or not os.access(path, os.R_OK):
-        yield Found(path, st.st_size, st.st_mtime_ns, None, st.st_ino, st.st_ctime_ns)
+        yield Found(path, st.st_size, st.st_mtime_ns, None, *identity)
+    elif (kind := UNSUPPORTED_IMAGE_EXTENSIONS.get(Path(path).suffix.lower())) is not None:
+        yield Found(path, st.st_size, st.st_mtime_ns, f"unsupported image type ({kind}); pixseek reads "
+                    f"{SUPPORTED}: convert it to one of those to index it", *identity)
+
+
+def signed_inode(ino: int) -> int:
+    """An inode number as the catalog's signed 64-bit integer holds it (some file systems use all 64 bits)."""
+    return ino - 2**64 if ino >= 2**63 else ino
 
 
 def _warn(exc: OSError) -> None:

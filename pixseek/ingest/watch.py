@@ -10,6 +10,7 @@ with the full run it begins with.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -17,15 +18,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def dirty_folders(paths: set[str], roots: list[Path]) -> list[Path]:
+def dirty_folders(paths: set[str], roots: list[Path], skip: Path | None = None) -> list[Path]:
     """The folders to index again for these changed paths: each path's nearest existing folder inside a
-    watched root, without folders already covered by another one in the list."""
+    watched root, without folders already covered by another one in the list, nor any inside `skip` (the
+    collection's own folder, which every index run writes). Roots and paths may be relative or pass
+    through symlinks: both are compared resolved (ingest/run.py indexes resolved roots)."""
     resolved = [r.resolve() for r in roots]
+    skip = skip.resolve() if skip is not None else None
     out: set[Path] = set()
     for p in paths:
-        folder = Path(p)
+        folder = Path(os.path.abspath(p))
         while not folder.is_dir() and folder != folder.parent:
             folder = folder.parent
+        folder = folder.resolve()
+        if skip is not None and (folder == skip or skip in folder.parents):
+            continue
         inside = [r for r in resolved if folder == r or r in folder.parents]
         if inside:
             out.add(folder)
@@ -38,8 +45,10 @@ class FolderEvents:
     """Changes below `roots`, recorded from the moment the context is entered (so that nothing copied in
     during the first index run is missed), handed out as batches of folders to index again."""
 
-    def __init__(self, roots: list[Path]) -> None:
-        self.roots = roots
+    def __init__(self, roots: list[Path], skip: Path | None = None) -> None:
+        """skip: the collection's own folder, whose changes are never indexed (it may lie below a root)."""
+        self.roots = [Path(r).resolve() for r in roots]  # watched as indexed: the events name resolved paths
+        self.skip = skip
         self.events: queue.Queue[str] = queue.Queue()
         self.observer = None
 
@@ -83,6 +92,6 @@ class FolderEvents:
                     last = time.monotonic()
                 except queue.Empty:
                     pass
-            folders = dirty_folders(pending, self.roots)
+            folders = dirty_folders(pending, self.roots, self.skip)
             if folders:
                 yield folders

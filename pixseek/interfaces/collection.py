@@ -41,6 +41,7 @@ from pixseek.store import photo_text
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.places import count_geotagged, place_counts, places_of
+from pixseek.store.provenance import row_fingerprints
 from pixseek.store.vectors import VectorStore
 
 if TYPE_CHECKING:
@@ -103,21 +104,29 @@ class Collection:
 
     @property
     def searcher(self) -> Searcher:
-        """Search and tagging over this collection; works before anything is indexed (tagging a file)."""
+        """Search and tagging over this collection; works before anything is indexed (tagging a file).
+        Opening it writes nothing: derived vectors missing or stale on disk are computed in memory."""
         if self._searcher is None:
-            s = self._stores
-            snap = Snapshot(s.visual, s.probs, s.shape.rows if s.shape else 0, s.shape.live if s.shape else [])
-            self._searcher = open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
-                                           progress=self._progress)
-            self._searcher.cutoffs = shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec))
+            self._searcher = self._open_searcher(writer=False)
         return self._searcher
 
+    def _open_searcher(self, writer: bool) -> Searcher:
+        s = self._stores
+        rows = s.shape.rows if s.shape else 0
+        sources = row_fingerprints(self.folder, rows, (s.shape.visual_dim, s.shape.n_classes), self.catalog) \
+            if s.shape else None
+        snap = Snapshot(s.visual, s.probs, rows, s.shape.live if s.shape else [], sources, writer)
+        searcher = open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
+                                 progress=self._progress)
+        searcher.cutoffs = shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec))
+        return searcher
+
     def derive(self, stores: Stores | None = None) -> None:
-        """Bring the derived vectors (joint space, trained mapping) up to date now, with progress on a
-        terminal, so the first search after indexing does not pay for them."""
+        """Bring the derived vectors (joint space, trained mapping) up to date on disk now, with progress on
+        a terminal: the explicit step (after indexing, `reindex`, `verify`) that searches then read."""
         self._use(stores or self._stores)
         if self.visual is not None:
-            self.searcher  # noqa: B018 (opening computes what is missing)
+            self._searcher = self._open_searcher(writer=True)
 
     def close(self) -> None:
         self.catalog.close()
@@ -162,7 +171,7 @@ class Collection:
         missing = [str(r) for r in roots if not r.is_dir()]
         if missing:
             raise PixseekError(f"--watch needs folders; not a folder: {', '.join(missing)}")
-        with FolderEvents(roots) as events:
+        with FolderEvents(roots, skip=self.folder) as events:
             self.index(roots, progress, workers, batch_size, device=device)
             for folders in events.batches(debounce, stop=stop):
                 try:
@@ -198,7 +207,9 @@ class Collection:
         from pixseek.ingest import run
 
         report, stores = run.verify(self.layout, repair)
-        if stores is not None:
+        if stores is not None and not self.catalog.readonly:
+            self.derive(stores)  # rows derived from repaired or stale stored rows are derived again
+        elif stores is not None:
             self._use(stores)
         return report
 
@@ -210,24 +221,26 @@ class Collection:
     def similar(self, image: ImageInput, k: int = 10, box: Box | None = None, min_score: float | None = None,
                 under: str | None = None, after: str | None = None, before: str | None = None,
                 type: str | list[str] | None = None, place: str | None = None,
-                near: str | tuple[float, float, float] | None = None) -> list[Hit]:
+                near: str | tuple[float, float, float] | None = None) -> Results:
         """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it;
-        the filters and min_score as for `search`."""
+        the filters, min_score and weak flags as for `search`."""
         _check_k(k)
         searcher = self._require_photos()
         allow = self._allowed(under, after, before, type, place, near)
         vector, known = self._images.visual(image, box)
-        return self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None, allowed=allow,
-                                           min_score=min_score))
+        return Results(self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None,
+                                                   allowed=allow, min_score=min_score)))
 
     def search(self, query: str, k: int = 10, bridge: str = "auto", min_score: float | None = None,
                under: str | None = None, after: str | None = None, before: str | None = None,
-               type: str | list[str] | None = None, place: str | None = None,
+               type: str | list[str] | None = None, exact: bool = False, place: str | None = None,
                near: str | tuple[float, float, float] | None = None) -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
-        `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`.
+        `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`; a
+        misspelt one is corrected when sure (`.corrected` is the query searched), unless `exact`.
         bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
-        min_score: leave out weaker results (None: the bridge's calibrated cut-off; 0: keep all).
+        The k best are returned; those below where confident matches end are flagged `weak` (search/cutoff.py).
+        min_score: leave out results scoring below it (None or 0: keep all).
         under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
         of these file types ("jpg,png"); place: taken in a city, region or country (also `place:"Rome"` in
         the query; alone, it lists that place's photos); near: "LAT,LON,KM" (see search/filters.py)."""
@@ -240,17 +253,19 @@ class Collection:
         named = place_in_query(self.catalog, query) if place is None else None
         if named is not None:  # "beach Croatia": beaches in Croatia first (search/place_words.py)
             rest, name = named
-            first = (self._ranked(rest, k, bridge, min_score, self._allowed(under, after, before, type, name, near))
+            first = (self._ranked(rest, k, bridge, min_score, exact, self._allowed(under, after, before, type, name, near))
                      if rest else self._at_place(k, under, after, before, type, name, near))
-            then = self._ranked(query, k, bridge, min_score, self._allowed(under, after, before, type, None, near))
+            then = self._ranked(query, k, bridge, min_score, exact, self._allowed(under, after, before, type, None, near))
             seen = {h.path for h in first}
-            return Results((list(first) + [h for h in then if h.path not in seen])[:k], then.ignored, then.terms)
-        return self._ranked(query, k, bridge, min_score, self._allowed(under, after, before, type, place, near))
+            return Results((list(first) + [h for h in then if h.path not in seen])[:k], then.ignored, then.terms,
+                           then.corrected)
+        return self._ranked(query, k, bridge, min_score, exact, self._allowed(under, after, before, type, place, near))
 
-    def _ranked(self, query: str, k: int, bridge: str, min_score: float | None, allow: Allowed | None) -> Results:
+    def _ranked(self, query: str, k: int, bridge: str, min_score: float | None, exact: bool,
+                allow: Allowed | None) -> Results:
         ranking = photo_text_match.search(self.catalog.db, self.searcher, query, k, bridge=bridge, allowed=allow,
-                                          min_score=min_score)
-        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms)
+                                          min_score=min_score, exact=exact)
+        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)
 
     def _at_place(self, k, *filters) -> Results:
         allow = self._allowed(*filters)
@@ -320,7 +335,7 @@ class Collection:
     def _hits(self, ranked) -> list[Hit]:
         paths = self.catalog.paths_of([r.id for r in ranked])
         at = places_of(self.catalog, list(paths))
-        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text, at.get(r.id)) for r in ranked if r.id in paths]
+        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text, r.weak, at.get(r.id)) for r in ranked if r.id in paths]
 
     def place_of(self, path: str) -> dict | None:
         """Where an indexed file was taken, as hits carry it; None when unknown."""

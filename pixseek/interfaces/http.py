@@ -112,8 +112,11 @@ def _parse_box(text: str | None) -> Region | None:
 
 
 def _page(hits: list, offset: int, k: int, response: Response | None = None) -> list[dict]:
-    """One page of hits; with `response`, X-Result-Count is set when the count above the cut-off is known
-    (fewer hits came back than were asked for, so the list ended at the cut-off or the collection's end)."""
+    """One page of hits; with `response`, X-Result-Count is set when the count is known (fewer hits came
+    back than were asked for, so the list ended at a min_score or the collection's end), and
+    X-Confident-Count to the confident hits among the first offset + k (the rest are flagged `weak`)."""
+    if response is not None:
+        response.headers["X-Confident-Count"] = str(sum(not h.weak for h in hits))
     if response is not None and len(hits) < offset + k:
         response.headers["X-Result-Count"] = str(len(hits))
     return [h.to_dict() for h in hits[offset:offset + k]]
@@ -141,8 +144,8 @@ PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by 
 Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
 
-def narrowing(min_score: Annotated[float | None, Query(description="leave out results scoring below this; 0 shows "
-                                                       "all; absent: the calibrated default")] = None,
+def narrowing(min_score: Annotated[float | None, Query(description="leave out results scoring below this; absent "
+                                                       "or 0: none left out, the weaker ones flagged")] = None,
               under: Annotated[str | None, Query(max_length=4096, description="only photos below this folder")] = None,
               after: Annotated[str | None, Query(max_length=40, description="taken on or after YYYY-MM-DD")] = None,
               before: Annotated[str | None, Query(max_length=40, description="taken on or before YYYY-MM-DD")] = None,
@@ -162,11 +165,13 @@ api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": 
 @api.get("/search", summary="Images for words: dog beach, dog -grass, 2:sunset")
 def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query(min_length=1, max_length=500)],
            k: K = 30, offset: Offset = 0,
-           bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise, joint or clip")] = "auto") -> dict:
-    """{"results": [{"path", "score", "tags", "place"}], "ignored": [{"word", "suggestion"}], "terms": [...]}: words nobody
-    knows are left out; `terms` are the words searched for. Header X-Result-Count: results above the cut-off,
-    when known."""
-    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, **narrow))
+           bridge: Annotated[str, Query(max_length=20, description="auto, conse, devise, joint or clip")] = "auto",
+           exact: Annotated[bool, Query(description="search the words as typed: no spelling correction")] = False) -> dict:
+    """{"results": [{"path", "score", "tags", "weak", "place"}], "ignored": [{"word", "suggestion"}], "terms": [...],
+    "confident": n, "corrected": query or null}: words nobody knows are left out, a misspelt one is corrected
+    when sure (`corrected`, unless `exact`); `terms` are the words searched for; `confident` of the first
+    offset + k are confident, the rest `weak`. Header X-Result-Count: all results, when known."""
+    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, exact=exact, **narrow))
     return {**found.to_dict(), "results": _page(found, offset, k, response)}
 
 

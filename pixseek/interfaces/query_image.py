@@ -21,7 +21,9 @@ from pixseek.encoders.images import Box, ImageError, check_box, open_image, pars
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
 from pixseek.ingest.decode import content_hash
+from pixseek.regular_files import read_regular
 from pixseek.store.catalog import Catalog
+from pixseek.store.checksums import values_ok
 from pixseek.store.layout import Stores
 
 ImageInput = str | Path | bytes | Embedding
@@ -84,7 +86,7 @@ class QueryImages:
                 cid = rec.content_id
             else:
                 try:
-                    image = Path(os.path.expanduser(str(image))).read_bytes()
+                    image = read_regular(os.path.expanduser(str(image)))
                 except OSError:
                     return None
         if cid is None and isinstance(image, bytes):
@@ -101,24 +103,41 @@ class QueryImages:
         return embed_image(self.encoder(), image, box)
 
     def visual(self, image: ImageInput, box: Box | None = None) -> tuple[np.ndarray, int | None]:
-        """(visual vector, content id if the image is indexed); a region is always embedded."""
+        """(visual vector, content id if the image is indexed); a region is always embedded, and so is an
+        indexed image whose stored row is damaged (see `_stored`)."""
         box = parse_box(box) if box is not None else None
         known = self.known_id(image)
-        if known is not None and box is None:
-            return self.stores.visual.get(np.array([known]))[0], known
+        stored = self._stored(image, known) if box is None else None
+        if stored is not None:
+            return stored[0][0], known
         return visual_vectors(self.embed(image, box))[0], known
 
     def visual_and_probs(self, image: ImageInput, box: Box | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """(1, dim) visual vectors and (1, classes) probabilities (or None), stored or computed now; a
         region (`box`) is always embedded."""
         box = parse_box(box) if box is not None else None
-        known = self.known_id(image) if box is None else None
-        if known is not None:
-            ids = np.array([known])
-            probs = self.stores.probs.get(ids) if self.stores.probs is not None else None
-            return self.stores.visual.get(ids), probs
+        stored = self._stored(image, self.known_id(image)) if box is None else None
+        if stored is not None:
+            return stored
         emb = self.embed(image, box)
         return visual_vectors(emb), emb.probs
+
+    def _stored(self, image: ImageInput, known: int | None) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The indexed image's stored (1, dim) visual row and (1, classes) probabilities, or None where
+        the image is not indexed or its stored rows are damaged (they read as zeros, or out of range):
+        then it is embedded from the file, whose bytes are at hand, never scored from a damaged row. A
+        damaged row whose file is gone is an error that says so."""
+        if known is None:
+            return None
+        ids = np.array([known])
+        visual = self.stores.visual.get(ids)
+        probs = self.stores.probs.get(ids) if self.stores.probs is not None else None
+        if values_ok("visual", visual).all() and (probs is None or values_ok("probs", probs).all()):
+            return visual, probs
+        if not isinstance(image, bytes) and not Path(os.path.expanduser(str(image))).is_file():
+            raise PixseekError(f"the stored vectors of {image} are damaged and the file is not there to embed "
+                               "it again; run `pixseek verify`")
+        return None
 
     def paths_with_bytes(self, data: bytes) -> list[str]:
         hit = self.catalog.content_by_hash(content_hash(data))

@@ -126,6 +126,14 @@ class ConceptSpace:
                     below.setdefault(a, []).append(i)
             self._below = below
 
+    def covered(self, senses: list[str]) -> np.ndarray:
+        """(n_senses, n_classes) 1 where a class lies at or below the sense (a WordNet id, or a word's first
+        sense): what a tag word's probability mass sums over."""
+        self._index_ancestry()
+        if not senses:
+            return np.zeros((0, len(self.classes)), np.float32)
+        return np.stack([(self.hierarchy(s) >= 1).astype(np.float32) for s in senses])
+
     def known(self, text: str) -> bool:
         if self.wordnet is not None and (bool(self.wordnet.synsets(text)) or text in self.wordnet.lemmas):
             return True

@@ -2,7 +2,9 @@
 
 Derived vectors (joint-space vectors, mapped word vectors, trained-class probabilities) are computed
 from the stored visual vectors and kept under <collection>/derived/, so a sentence is one inner-product
-search and no photo is decoded again; only rows indexed since the last open are computed.
+search and no photo is decoded again. A writer (indexing, `reindex`, `verify`) computes the rows that are
+missing or were derived from other stored rows; a reader serves the file's current rows and computes
+any others in memory, writing nothing (store/derived.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pixseek.search.joint_space import JointSpace, find_joint_space
 from pixseek.search.mapping import Mapping, active_mapping, derive_rows
 from pixseek.search.trained_classes import TrainedClasses
 from pixseek.store.arrays import ArrayStore
+from pixseek.store.checksums import values_ok
 from pixseek.store.derived import DERIVED_DIR, derived_store
 from pixseek.store.vectors import Vectors
 
@@ -35,6 +38,8 @@ class Snapshot:
     probs: Vectors | None
     rows: int
     live: np.ndarray | list[int]  # live content ids
+    sources: np.ndarray | None = None  # the stored rows' fingerprints (store/provenance.py); None: in memory only
+    writer: bool = False  # bring the derived files up to date (an explicit step), else only read them
 
 
 def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: list[str] | None,
@@ -49,7 +54,8 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
 
     concepts = ConceptSpace(class_ids, words, wordnet) if class_ids else None
     ctx = BridgeContext(classes=concepts, class_store=snap.probs if snap.visual is not None else None,
-                        text_tower=load_text_tower(encoder), visual_store=snap.visual)
+                        text_tower=load_text_tower(encoder), visual_store=snap.visual, concepts=concepts,
+                        probs_store=snap.probs)
     mapping_file = active_mapping(folder)
     if mapping_file is not None:
         in_dim = snap.visual.dim if snap.visual is not None else None
@@ -74,7 +80,8 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
             ctx.joint, ctx.phrases = space, load_phrases()
             if snap.visual is not None:
                 ctx.joint_store = _derive(where(f"joint-{space.key}"), space.dim, snap,
-                                          lambda v, p: space.map_images(v), progress, "joint vectors")
+                                          lambda v, p: space.map_images(v), progress, "joint vectors",
+                                          uses_probs=False)
     return ctx, words, wordnet
 
 
@@ -91,14 +98,25 @@ def bridge_files(folder: Path, encoder: str) -> dict[str, str | None]:
     return {"joint": str(joint) if joint else None, "mapping": str(mapping) if mapping else None}
 
 
-def _derive(path: Path | None, dim: int, snap: Snapshot, fn, progress, label: str = "deriving"):
+def _derive(path: Path | None, dim: int, snap: Snapshot, fn, progress, label: str = "deriving",
+            uses_probs: bool = True):
     def compute(ids: np.ndarray) -> np.ndarray:
         return fn(snap.visual.get(ids), snap.probs.get(ids) if snap.probs is not None else None)
 
-    if path is None:
+    if path is None or snap.sources is None:
         return ArrayStore(compute(np.arange(snap.rows)))
 
-    return derived_store(path, dim, snap.rows, _below(snap.live, snap.rows), compute, progress, label)
+    def checked(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and whether the stored rows they come from are intact (a damaged one reads as zeros)."""
+        visual = snap.visual.get(ids)
+        probs = snap.probs.get(ids) if snap.probs is not None else None
+        ok = values_ok("visual", visual)
+        if probs is not None and uses_probs:
+            ok &= values_ok("probs", probs)
+        return fn(visual, probs), ok
+
+    return derived_store(path, dim, snap.rows, _below(snap.live, snap.rows), checked, snap.sources, snap.writer,
+                         progress, label)
 
 
 def _below(ids, rows: int) -> np.ndarray:

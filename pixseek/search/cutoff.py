@@ -1,34 +1,48 @@
-"""The relevance cut-off: results scoring below a calibrated value are dropped unless asked for.
+"""Where a query's confident matches end: a search returns the k results asked for, ranked, and marks the
+weaker ones (`weak`) instead of hiding them; only a min_score the user gives leaves results out.
 
-Every bridge scores on its own scale (ConSE sums class probabilities, the joint space and CLIP are
-cosines, the blend mixes them), so each has its own default, calibrated on dev/train photos only by
-benchmarks/relevance.py: the score that keeps 90% of the true matches a user would see (within the first
-50 results), which drops the long tail of unrelated photos. How, and the figures: docs/relevance.md.
-The values hold for what they were calibrated with, the shipped encoder and joint space: a collection
-with its own joint space, a trained DeViSE mapping (which changes ConSE's classes) or another encoder
-gets no default cut-off for the bridges that change (`shipped_cutoffs`), and neither does a bridge with
-no calibration here (None: no model to calibrate it on).
+A result is confident when it reaches both its bridge's floor and a share of the query's best score
+(`RELATIVE`): the floor says what a match looks like on the bridge's scale (ConSE sums class
+probabilities, the joint space and CLIP are cosines, the blend mixes them) and for the kind of query (a
+sentence scores on another scale than a keyword: `query_kind`), the share adapts to each query, so a weak
+neighbour of a strong match is marked and a query nothing fits (its best below the floor) has no
+confident match at all. Both are calibrated on dev/train photos only by
+benchmarks/relevance.py; how, and the figures: docs/relevance.md. The values hold for what they were
+calibrated with, the shipped encoder and joint space: a collection with its own joint space, a trained
+DeViSE mapping (which changes ConSE's classes) or another encoder gets no floor for the bridges that
+change (`shipped_cutoffs`), and neither does a bridge with no calibration here (None: no model to
+calibrate it on); without a floor every result counts as confident.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pixseek.config import DEFAULT_ENCODER
 from pixseek.errors import PixseekError
 from pixseek.search.joint_space import packaged_space_path
+from pixseek.search.query import parse_query
+from pixseek.search.terms import STOPWORDS
 
-# bridge name (Bridge.name; "similar" for image-to-image) -> default minimum score, for the shipped encoder
-# (efficientnet-lite0) and its joint space; figures: docs/relevance.md
+# bridge name (Bridge.name; "similar" for image-to-image), and "NAME sentence" for sentences where they differ,
+# -> the floor of a confident match, for the shipped encoder (efficientnet-lite0) and its joint space;
+# figures: docs/relevance.md
 MIN_SCORE: dict[str, float | None] = {
-    "auto": 0.1609,  # keeps 0.900 of the true matches seen, drops 0.944 of all results
-    "conse": 0.0236,  # keeps 0.899, drops 0.367
-    "joint": 0.3346,  # keeps 0.900, drops 0.994
+    "auto": 0.2914,  # keywords: 0.520 of the true matches seen flagged weak, 0.295 of the confident ones false
+    "auto sentence": 0.3995,  # 0.385 flagged weak, 0.594 of the confident false (one true photo per caption)
+    "conse": 0.2648,  # 0.749 weak, 0.687 false
+    "conse sentence": 0.1031,  # 0.837 weak, 0.990 false: ConSE cannot read a sentence
+    "joint": 0.4730,  # 0.352 weak, 0.277 false
+    "joint sentence": 0.4262,  # 0.348 weak, 0.597 false
     "devise": None,  # needs a trained mapping; none ships to calibrate it on
     "clip": None,  # needs a CLIP model; none ships to calibrate it on
-    "similar": 0.4344,  # same-class photos: keeps 0.900 of those seen, drops 0.909 of all results
+    "similar": 0.6286,  # same-class photos: 0.700 weak, 0.795 of the confident of another class
 }
+
+# the same keys -> the share of the query's best score a confident match must reach as well; docs/relevance.md
+RELATIVE: dict[str, float] = {"auto": 0.75, "auto sentence": 0.9, "conse": 0.8, "conse sentence": 0.9, "joint": 0.7,
+                              "joint sentence": 0.9, "similar": 0.0}
 
 
 def shipped_cutoffs(encoder: str, files: Mapping[str, str | None]) -> dict[str, float | None]:
@@ -36,15 +50,18 @@ def shipped_cutoffs(encoder: str, files: Mapping[str, str | None]) -> dict[str, 
     mapping its searches use (search/context.py bridge_files)."""
     if encoder != DEFAULT_ENCODER:
         return {}
-    table: dict[str, float | None] = {"similar": MIN_SCORE["similar"]}
     shipped_joint = files.get("joint") == str(packaged_space_path(encoder))
-    if files.get("mapping") is None:
-        table["conse"] = MIN_SCORE["conse"]
-        if shipped_joint:
-            table["auto"] = MIN_SCORE["auto"]
-    if shipped_joint:
-        table["joint"] = MIN_SCORE["joint"]
-    return table
+    holds = {"similar": True, "conse": files.get("mapping") is None, "joint": shipped_joint,
+             "auto": files.get("mapping") is None and shipped_joint}
+    return {key: v for key, v in MIN_SCORE.items() if holds.get(key.split()[0], False)}
+
+
+def query_kind(text: str) -> str:
+    """"sentence" when a query reads as one (a stopword among its words, or three or more unquoted words:
+    "a dog on the beach"), else "keyword" ("dog beach", '"golden retriever"')."""
+    terms = parse_query(text)
+    plain = [t for t in terms if not t.phrase]
+    return "sentence" if len(plain) >= 3 or any(t.text.lower() in STOPWORDS for t in plain) else "keyword"
 
 
 def check_min_score(value: float | str | None) -> float | None:
@@ -60,12 +77,22 @@ def check_min_score(value: float | str | None) -> float | None:
     return v
 
 
-def resolve_min_score(value: float | str | None, name: str, defaults: Mapping[str, float | None] | None = None) -> float:
-    """The cut-off a search applies: the one asked for, else `defaults[name]` (a collection's Searcher.cutoffs,
-    from shipped_cutoffs; None: MIN_SCORE), else none; 0 (or less) turns it off, so `min_score=0` shows
-    every result (even those a -word pushed below zero)."""
+def drop_below(value: float | str | None) -> float:
+    """The score below which a search leaves results out: only where the user asked (`min_score`); 0 (or
+    less) and None keep every result (even those a -word pushed below zero)."""
     v = check_min_score(value)
-    if v is None:
-        d = (MIN_SCORE if defaults is None else defaults).get(name)
-        return float("-inf") if d is None else d
-    return float("-inf") if v <= 0 else v
+    return float("-inf") if v is None or v <= 0 else v
+
+
+def weak_flags(scores: Sequence[float], name: str, floors: Mapping[str, float | None] | None = None,
+               kind: str = "keyword") -> list[bool]:
+    """For a query's scores (best first or not), which are weak: below the floor of bridge `name` for this
+    kind of query (`floors`: a collection's Searcher.cutoffs from shipped_cutoffs; None: MIN_SCORE) or below
+    RELATIVE of the best score. No floor for the bridge: none is weak."""
+    table = MIN_SCORE if floors is None else floors
+    key = f"{name} {kind}" if f"{name} {kind}" in table else name
+    floor = table.get(key)
+    if floor is None or not len(scores):
+        return [False] * len(scores)
+    bar = max(floor, RELATIVE.get(key, 0.0) * max(scores))
+    return [s < bar for s in scores]

@@ -14,10 +14,10 @@ import numpy as np
 
 from pixseek.errors import PixseekError
 from pixseek.search.bridges import Bridge, BridgeContext, open_bridge
-from pixseek.search.cutoff import resolve_min_score
+from pixseek.search.cutoff import drop_below, query_kind, weak_flags
 from pixseek.search.filters import Allowed, restrict
 from pixseek.search.ranker import rank
-from pixseek.search.terms import Ignored, Query, resolve, suggester
+from pixseek.search.terms import Ignored, Query, Suggester, resolve, suggester
 from pixseek.store.vectors import Vectors
 
 
@@ -27,15 +27,21 @@ class Ranked:
     score: float
     tags: list[str] | None = None
     text: dict | None = None  # the photo text that matched, {"matched", "box"} (search/photo_text_match.py)
+    weak: bool = False  # below where the query's confident matches end (search/cutoff.py)
 
 
 @dataclass
 class Ranking:
-    """A query's results and the words it had to leave out."""
+    """A query's results, the words it had to leave out, and the query searched when a word was corrected."""
 
     hits: list[Ranked]
     ignored: list[Ignored] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
+    corrected: str | None = None
+
+    @property
+    def confident(self) -> int:
+        return sum(not h.weak for h in self.hits)
 
 
 class Searcher:
@@ -45,8 +51,8 @@ class Searcher:
         self.words = words  # WordVectors: which words exist, and spelling suggestions
         self.wordnet = wordnet
         self._bridges: dict[str, Bridge] = {}
-        self._suggest = None
-        self.cutoffs: dict[str, float | None] = {}  # bridge name -> default min score (search/cutoff.py); none: keep all
+        self._suggest: Suggester | None = None
+        self.cutoffs: dict[str, float | None] = {}  # bridge name -> confident floor (search/cutoff.py); none: no weak flags
 
     def bridge(self, name: str = "auto") -> Bridge:
         if name not in self._bridges:
@@ -58,40 +64,54 @@ class Searcher:
             return True
         return self.wordnet is not None and (bool(self.wordnet.synsets(text)) or text in self.wordnet.lemmas)
 
-    def suggest(self, word: str) -> str | None:
+    @property
+    def suggester(self) -> Suggester:
         if self._suggest is None:
             self._suggest = suggester(self.words.words)
-        return self._suggest(word)
+        return self._suggest
 
-    def resolve(self, text: str) -> Query:
-        return resolve(text, self.known, self.suggest)
+    def suggest(self, word: str) -> str | None:
+        return self.suggester(word)
+
+    def resolve(self, text: str, exact: bool = False) -> Query:
+        """The query's terms; a misspelt word with a confident correction is searched corrected unless `exact`."""
+        return resolve(text, self.known, self.suggest, None if exact else self.suggester.correction)
+
+    def flag_weak(self, hits: list[Ranked], name: str, query: Query | None = None) -> list[Ranked]:
+        """Mark the hits below where the query's confident matches end (search/cutoff.py), in place;
+        `query`: the words searched (None: an image)."""
+        kind = query_kind(query.text) if query is not None else "keyword"
+        for h, weak in zip(hits, weak_flags([h.score for h in hits], name, self.cutoffs, kind)):
+            h.weak = weak
+        return hits
 
     def similar(self, vector: np.ndarray, k: int = 10, exclude: set[int] | None = None,
                 allowed: Allowed | None = None, min_score: float | None = None) -> list[Ranked]:
-        """Images nearest a visual vector, among `allowed` ids only; below min_score (None: the calibrated
-        "similar" cut-off, search/cutoff.py) left out."""
+        """The k images nearest a visual vector, among `allowed` ids only, the weaker ones flagged (the
+        "similar" cut-off, search/cutoff.py); below min_score, when given, left out."""
         exclude = exclude or set()
-        cut = resolve_min_score(min_score, "similar", self.cutoffs)
+        cut = drop_below(min_score)
         scores, ids = restrict(self.visual, allowed).search(vector[None, :], k + len(exclude))
         out = [Ranked(int(i), float(s)) for s, i in zip(scores[0], ids[0])
                if i >= 0 and int(i) not in exclude and s >= cut]
-        return out[:k]
+        return self.flag_weak(out[:k], "similar")
 
     def search(self, text: str, k: int = 10, bridge: str = "auto", candidates: int = 1000,
-               allowed: Allowed | None = None, min_score: float | None = None) -> Ranking:
-        """Rank images for a query (`dog beach`, `dog -grass`, `2:sunset`, a sentence) through a bridge,
-        among `allowed` ids only (search/filters.py); results below min_score (None: the bridge's calibrated
-        cut-off, search/cutoff.py) are left out."""
+               allowed: Allowed | None = None, min_score: float | None = None, exact: bool = False) -> Ranking:
+        """The k best images for a query (`dog beach`, `dog -grass`, `2:sunset`, a sentence) through a
+        bridge, among `allowed` ids only (search/filters.py), the weaker ones flagged (the bridge's cut-off,
+        search/cutoff.py); below min_score, when given, left out. A misspelt word is corrected when sure
+        (`Ranking.corrected`), unless `exact`."""
         b = self.bridge(bridge)
-        query = self.resolve(text)
+        query = self.resolve(text, exact)
         parts = b.parts(query)
         if allowed is not None:
             parts = [replace(p, store=restrict(p.store, allowed)) for p in parts]
-        cut = resolve_min_score(min_score, b.name, self.cutoffs)
+        cut = drop_below(min_score)
         found = [(i, s) for i, s in rank(parts, k, candidates) if s >= cut]
         tags = b.explain(np.array([i for i, _ in found], np.int64), query)
-        return Ranking([Ranked(i, s, t) for (i, s), t in zip(found, tags)], query.ignored,
-                       [t.text for t in query.terms if t.weight > 0])
+        hits = self.flag_weak([Ranked(i, s, t) for (i, s), t in zip(found, tags)], b.name, query)
+        return Ranking(hits, query.ignored, [t.text for t in query.terms if t.weight > 0], query.corrected)
 
     def tag_scores(self, visual: np.ndarray, probs: np.ndarray | None, words: list[str] | None = None,
                    bridge: str = "auto") -> tuple[list[str], np.ndarray]:

@@ -7,7 +7,8 @@ text holds more of the query's words come first; among equals, and for every pho
 visual ranking decides ("receipt coffee": receipts that say coffee, then other photos that say coffee,
 then the visual results). A score is the visual score plus the share of the query's words the photo's
 text holds. Where no photo's text matches (or the collection has no text), the result is exactly the
-visual search's.
+visual search's. A text match is a confident match; the others are flagged weak by the visual cut-off
+(search/cutoff.py) on their visual scores.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pixseek.errors import PixseekError
-from pixseek.search.cutoff import resolve_min_score
+from pixseek.search.cutoff import drop_below
 from pixseek.search.engine import Ranked, Ranking, Searcher
 from pixseek.search.filters import Allowed
 from pixseek.search.query import parse_query
@@ -60,11 +61,11 @@ def split(query: str) -> TextQuery:
 
 
 def search(db: sqlite3.Connection, searcher: Searcher, query: str, k: int = 10, bridge: str = "auto",
-           allowed: Allowed | None = None, min_score: float | None = None) -> Ranking:
+           allowed: Allowed | None = None, min_score: float | None = None, exact: bool = False) -> Ranking:
     """Searcher.search, with photo text blended in (see the module's docstring)."""
     tq = split(query)
     if not tq.required and (not tq.words or not photo_text.has_text(db)):
-        return searcher.search(query, k, bridge=bridge, allowed=allowed, min_score=min_score)
+        return searcher.search(query, k, bridge=bridge, allowed=allowed, min_score=min_score, exact=exact)
     hits = {w: _by_content(photo_text.containing(db, w)) for w in tq.words}
     matched = {cid: sum(cid in h for h in hits.values()) for h in hits.values() for cid in h}
     only, found = None, []
@@ -77,13 +78,15 @@ def search(db: sqlite3.Connection, searcher: Searcher, query: str, k: int = 10, 
     elif allowed is not None:
         matched = {c: m for c, m in matched.items() if allowed.keep(np.array([c], np.int64))[0]}
     if only is None and not matched:
-        return searcher.search(query, k, bridge=bridge, allowed=allowed, min_score=min_score)
-    visual = _visual_query(searcher, tq.rest)
+        return searcher.search(query, k, bridge=bridge, allowed=allowed, min_score=min_score, exact=exact)
+    exact = exact or any(hits.values())  # a word read in a photo is meant as typed: no spelling correction
+    visual = _visual_query(searcher, tq.rest, exact)
     if only is not None:
         ranking = _ranked(searcher, visual, bridge, sorted(only), matched, len(tq.words) + len(tq.required), k,
                           min_score)
     else:
-        base = searcher.search(tq.rest, k, bridge=bridge, allowed=allowed, min_score=min_score) if visual else Ranking([])
+        base = (searcher.search(tq.rest, k, bridge=bridge, allowed=allowed, min_score=min_score, exact=exact) if visual
+                else Ranking([]))
         extra = sorted(set(matched) - {r.id for r in base.hits})
         ranking = _ranked(searcher, visual, bridge, extra, matched, len(tq.words), k, min_score, base.hits)
     for r in ranking.hits:
@@ -93,6 +96,7 @@ def search(db: sqlite3.Connection, searcher: Searcher, query: str, k: int = 10, 
     ranking.ignored = [i for i in (visual.ignored if visual else []) if not any(normalise(i.word) in normalise(w)
                                                                             for w in tq.words if hits[w])]
     ranking.terms = [t.text for t in visual.terms if t.weight > 0] if visual else []
+    ranking.corrected = visual.corrected if visual else None
     return ranking
 
 
@@ -105,12 +109,12 @@ def _by_content(lines: list[StoredLine]) -> dict[int, StoredLine]:
     return out
 
 
-def _visual_query(searcher: Searcher, rest: str) -> Query | None:
+def _visual_query(searcher: Searcher, rest: str, exact: bool = False) -> Query | None:
     """The resolved query for the visual part, or None when no word of it is known (a plate number alone)."""
     if not rest:
         return None
     try:
-        return searcher.resolve(rest)
+        return searcher.resolve(rest, exact)
     except PixseekError:
         terms = parse_query(rest)  # a malformed query is still the user's error
         if any(not math.isfinite(t.weight) or abs(t.weight) > MAX_WEIGHT for t in terms):
@@ -121,16 +125,20 @@ def _visual_query(searcher: Searcher, rest: str) -> Query | None:
 def _ranked(searcher: Searcher, visual: Query | None, bridge: str, ids: list[int], matched: dict[int, int],
             n_words: int, k: int, min_score: float | None, base: list[Ranked] | None = None) -> Ranking:
     """`base` (the visual results, already scored and tagged) and `ids` scored here, ordered by how many
-    query words their text holds, then by visual score; text matches get the share of words as a bonus."""
+    query words their text holds, then by visual score; text matches get the share of words as a bonus.
+    The visual cut-off flags the others on their visual scores; min_score, when given, drops them."""
     arr = np.array(ids, np.int64)
     b = searcher.bridge(bridge)
     scores = _visual_scores(b, visual, arr) if visual is not None else np.zeros(len(arr))
     tags = b.explain(arr, visual) if visual is not None and len(arr) else [None] * len(arr)
     pool = [Ranked(int(i), float(s), t) for i, s, t in zip(arr, scores, tags) if math.isfinite(s)]
     pool += [replace(r) for r in base or []]
+    if visual is not None:
+        searcher.flag_weak(pool, b.name, visual)
     for r in pool:
         r.score += matched.get(r.id, 0) / max(1, n_words)
-    cut = resolve_min_score(min_score, b.name, searcher.cutoffs) if visual is not None else -math.inf
+        r.weak = r.weak and not matched.get(r.id)
+    cut = drop_below(min_score) if visual is not None else -math.inf
     pool = [r for r in pool if r.score >= cut or matched.get(r.id)]
     pool.sort(key=lambda r: (-matched.get(r.id, 0), -r.score, r.id))
     return Ranking(pool[:k])

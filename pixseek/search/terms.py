@@ -1,16 +1,18 @@
 """From a typed query to what the bridges search with: content terms, sentence pieces, and what was ignored.
 
-A query never fails on one word nobody knows: such a word is dropped with a notice (and a suggestion
-when it looks like a misspelling, "dgo" -> "dog"); stopwords ("the", "in") are not terms of their own
-but stay inside the sentence a sentence encoder reads. Only a query with nothing known left is an error,
-and so is a weight beyond +-MAX_WEIGHT (a huge one made every score NaN or -inf).
+A query never fails on one word nobody knows: a misspelling with one confident correction is searched as
+corrected and said so ("dgo" -> "showing results for dog"; `exact` searches as typed), any other unknown
+word is dropped with a notice (and a suggestion when it has one, "did you mean ..."); stopwords ("the",
+"in") are not terms of their own but stay inside the sentence a sentence encoder reads. Only a query
+with nothing known left is an error, and so is a weight beyond +-MAX_WEIGHT (a huge one made every score NaN or -inf).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pixseek.errors import PixseekError
 from pixseek.search.query import Term, parse_query
@@ -44,13 +46,17 @@ class Query:
     terms: list[Term]  # content terms: stopwords and unknown words removed
     phrases: list[Term]  # for sentence encoders: runs of plain positive words kept together, stopwords included
     ignored: list[Ignored]
+    corrected: str | None = None  # the query as searched, when a misspelt word was corrected ("dgo" -> "dog")
 
     def positive(self) -> list[Term]:
         return [t for t in self.terms if t.weight > 0]
 
 
-def resolve(text: str, known: Callable[[str], bool], suggest: Callable[[str], str | None] | None = None) -> Query:
-    """Parse `text` and drop what no bridge can place. Raises PixseekError only when nothing is left."""
+def resolve(text: str, known: Callable[[str], bool], suggest: Callable[[str], str | None] | None = None,
+            correct: Callable[[str, bool], str | None] | None = None) -> Query:
+    """Parse `text` and drop what no bridge can place. Raises PixseekError only when nothing is left.
+    `correct(word, alone)`: a confident correction of an unknown word (`alone`: the query's only content
+    word), searched in its place; None, or no `correct`, leaves the word out with a suggestion."""
     parsed = parse_query(text)
     for t in parsed:
         if not math.isfinite(t.weight) or abs(t.weight) > MAX_WEIGHT:
@@ -58,11 +64,16 @@ def resolve(text: str, known: Callable[[str], bool], suggest: Callable[[str], st
             raise PixseekError(f"weight of {t.text!r} is {shown}: weights go from -{MAX_WEIGHT:g} to {MAX_WEIGHT:g}")
     ignored: list[Ignored] = []
     kept: list[Term | None] = []
+    fixed: dict[str, str] = {}
+    alone = sum(t.phrase or t.text.lower() not in STOPWORDS for t in parsed) == 1
     for t in parsed:
         if t.text.lower() in STOPWORDS and not t.phrase:
             kept.append(t)
         elif known(t.text):
             kept.append(t)
+        elif correct is not None and not t.phrase and (fix := correct(t.text, alone)) and known(fix):
+            fixed[t.text] = fix
+            kept.append(replace(t, text=fix))
         else:
             ignored.append(Ignored(t.text, suggest(t.text) if suggest and not t.phrase else None))
             kept.append(None)
@@ -83,35 +94,76 @@ def resolve(text: str, known: Callable[[str], bool], suggest: Callable[[str], st
         if ignored:
             raise PixseekError("; ".join(i.message() for i in ignored) + ": nothing left to search for")
         raise PixseekError(f"nothing to search for in {text!r}: give a word that names something, e.g. 'dog beach'")
-    return Query(text, terms, phrases, ignored)
+    return Query(text, terms, phrases, ignored, _corrected(text, fixed) if fixed else None)
 
 
-def suggester(vocabulary: list[str], top: int = 60000) -> Callable[[str], str | None]:
-    """A likely intended word for an unknown one, from a frequency-ordered vocabulary (GloVe's is): the most
-    frequent word one swap of neighbours away ("dgo" -> "dog"), else one edit away ("kitchn" -> "kitchen"),
-    else two known words run together ("corndogs" -> "corn dogs"), else two edits. Never a stopword."""
-    rank = {w: i for i, w in enumerate(vocabulary[:top]) if w.isalpha() and w not in STOPWORDS}
+def _corrected(text: str, fixed: dict[str, str]) -> str:
+    """The query as searched: each corrected word replaced where it was typed."""
+    for word, fix in fixed.items():
+        text = re.sub(rf"(?<![\w]){re.escape(word)}(?![\w])", fix, text)
+    return text
 
-    def best(candidates) -> str | None:
-        found = [c for c in candidates if c in rank]
-        return min(found, key=rank.__getitem__) if found else None
 
-    def suggest(word: str) -> str | None:
+def suggester(vocabulary: list[str], top: int = 60000) -> Suggester:
+    """Spelling suggestions from a frequency-ordered vocabulary (GloVe's is); see Suggester."""
+    return Suggester(vocabulary, top)
+
+
+class Suggester:
+    """A likely intended word for an unknown one: the most frequent word one swap of neighbours away
+    ("dgo" -> "dog"), else one edit away ("kitchn" -> "kitchen"), else two known words run together
+    ("corndogs" -> "corn dogs"), else two edits. Never a stopword. `correction` says when one is sure
+    enough to search in the word's place."""
+
+    RIVAL = 5  # a suggestion is confident when the next candidate of its kind is this many times rarer
+
+    def __init__(self, vocabulary: list[str], top: int = 60000) -> None:
+        self.rank = {w: i for i, w in enumerate(vocabulary[:top]) if w.isalpha() and w not in STOPWORDS}
+
+    def __call__(self, word: str) -> str | None:
+        return self.candidates(word)[0]
+
+    def correction(self, word: str, alone: bool = False) -> str | None:
+        """The suggestion to search instead of `word`, or None. Sure: a single word one edit away (a swap
+        counts as one) that is the only candidate of its kind or far more frequent than the next (a Zipf
+        rank RIVAL times lower: "brige" -> "bridge", not "bech" -> "beach" or "tech"). A query with no
+        other content word (`alone`: else it could only fail) takes the best single-word suggestion."""
+        best, rival = self.candidates(word)
+        if best is None or " " in best:
+            return None
+        if alone:
+            return best
+        if best not in _edits(word.lower().strip()):
+            return None
+        if rival is None or self.rank[rival] + 1 >= self.RIVAL * (self.rank[best] + 1):
+            return best
+        return None
+
+    def candidates(self, word: str) -> tuple[str | None, str | None]:
+        """(best suggestion, the runner-up of the same kind or None)."""
         word = word.lower().strip()
         if not word.isalpha() or len(word) < 3:
-            return None
-        swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)} - {word}
+            return None, None
         one = _edits(word)
-        found = best(swaps) or best(one)
-        if found:
-            return found
+        for tier in (self._swaps(word), one):
+            found = self._ordered(tier)
+            if found:
+                return found[0], found[1] if len(found) > 1 else None
         halves = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
-        split = [(a, b) for a, b in halves if a in rank and b in rank]
+        split = [(a, b) for a, b in halves if a in self.rank and b in self.rank]
         if split:
-            return " ".join(min(split, key=lambda ab: max(rank[ab[0]], rank[ab[1]])))
-        return best({e2 for e1 in one for e2 in _edits(e1)}) if len(word) <= 10 else None
+            return " ".join(min(split, key=lambda ab: max(self.rank[ab[0]], self.rank[ab[1]]))), None
+        if len(word) > 10:
+            return None, None
+        found = self._ordered({e2 for e1 in one for e2 in _edits(e1)})
+        return (found[0], found[1] if len(found) > 1 else None) if found else (None, None)
 
-    return suggest
+    @staticmethod
+    def _swaps(word: str) -> set[str]:
+        return {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)} - {word}
+
+    def _ordered(self, candidates: set[str]) -> list[str]:
+        return sorted((c for c in candidates if c in self.rank), key=self.rank.__getitem__)[:2]
 
 
 def _edits(word: str) -> set[str]:

@@ -9,10 +9,14 @@ the next index run fills them in), and one opened read-only is read as it is. Sc
 each file's date taken (EXIF DateTimeOriginal, else its mtime, as local wall-clock time in ns since
 1970-01-01), for date filters; NULL until read (older catalogs are backfilled, see ingest/pipeline.py).
 Schema 4 adds `places`: where each content was taken (store/places.py), one row per content read.
+A catalog whose schema is newer than SCHEMA_VERSION is refused on open, never read or written. Creating
+or migrating one happens under a file lock (store/lock.py), so any number of processes may open a new
+collection at once.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -21,20 +25,38 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pixseek.store.lock import setup_lock
+
 SCHEMA_VERSION = 4
 
-# File names are bytes on Linux; Python shows undecodable bytes as lone surrogates, which SQLite text
-# cannot hold. They are stored as private-use characters U+F780..U+F7FF instead, reversibly.
-_TO_DB = {0xDC80 + b: 0xF780 + b for b in range(128)}
-_FROM_DB = {v: k for k, v in _TO_DB.items()}
+# File names are bytes on Linux; Python shows undecodable bytes as lone surrogates U+DC80..U+DCFF, which
+# SQLite text cannot hold. They are stored as the private-use characters U+F780..U+F7FF (as since schema 1),
+# and a real character of U+F77F..U+F7FF in a name is stored behind the escape U+F77F, so that every name
+# reads back as itself. A name stored before the escape existed reads the same unless it held U+F77F..U+F7FF
+# itself (then it was ambiguous already: the next index run sees it as removed and added again).
+_ESCAPE = "\uf77f"
+_SHIFT = 0xF780 - 0xDC80
+_TO_DB = re.compile("[\udc80-\udcff\uf77f-\uf7ff]")
+_FROM_DB = re.compile("\uf77f([\uf77f-\uf7ff])|[\uf780-\uf7ff]")
+
+
+def _to_db_char(m: re.Match) -> str:
+    c = m.group(0)
+    return chr(ord(c) + _SHIFT) if c < "\ue000" else _ESCAPE + c
+
+
+def _from_db_char(m: re.Match) -> str:
+    return m.group(1) or chr(ord(m.group(0)) - _SHIFT)
 
 
 def to_db(text: str) -> str:
-    return text.translate(_TO_DB)
+    """A name (or text naming files) as the catalog stores it; prefix-preserving, so folder ranges hold."""
+    return _TO_DB.sub(_to_db_char, text)
 
 
 def from_db(text: str) -> str:
-    return text.translate(_FROM_DB)
+    return _FROM_DB.sub(_from_db_char, text)
+
 
 MIGRATIONS = {
     1: """
@@ -75,6 +97,30 @@ MIGRATIONS = {
 }
 
 
+MAX_ERROR_CHARS = 1000  # of a failed file's reason (an exception's text can hold a whole file)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _int64(value: int | None) -> int | None:
+    """A number SQLite can store, or None (unknown) for one it cannot."""
+    return value if value is None or _INT64[0] <= value <= _INT64[1] else None
+
+
+def _clamp(value: int) -> int:
+    return min(max(value, _INT64[0]), _INT64[1])
+
+
+class NewerCatalogError(sqlite3.DatabaseError):
+    """The catalog's schema is newer than this pixseek knows: reading or writing it could lose data."""
+
+
+def _refuse_newer(path: Path, version: int) -> int:
+    if version > SCHEMA_VERSION:
+        raise NewerCatalogError(f"{path} was made by a newer pixseek (catalog schema {version}, this pixseek "
+                                f"knows up to {SCHEMA_VERSION}); upgrade pixseek to use it")
+    return version
+
+
 @dataclass
 class FileRecord:
     path: str
@@ -109,11 +155,20 @@ class Catalog:
         # immutable: a read-only folder cannot hold the WAL's shared-memory file, and nobody can write it
         uri = f"file:{path}?mode=ro&immutable=1" if readonly else f"file:{path}"
         self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA busy_timeout=30000")
-        if not readonly:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+        try:
+            self.db.execute("PRAGMA busy_timeout=30000")
+            if not readonly:
+                if _refuse_newer(path, self.db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION:
+                    with setup_lock(path.parent):  # new or old: one process at a time sets it up
+                        self.db.execute("PRAGMA journal_mode=WAL")
+                        self._migrate()
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+            else:
+                _refuse_newer(path, self.db.execute("PRAGMA user_version").fetchone()[0])
+        except BaseException:
+            self.db.close()
+            raise
         self._in_tx = False
         # a read-only schema-1 catalog cannot migrate: its files have no inode or ctime to read
         new = self.db.execute("PRAGMA user_version").fetchone()[0] >= 2
@@ -121,14 +176,25 @@ class Catalog:
         self.has_taken = self.db.execute("PRAGMA user_version").fetchone()[0] >= 3
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for v in range(version + 1, SCHEMA_VERSION + 1):
+        """Bring the schema up to SCHEMA_VERSION, each step in its own BEGIN IMMEDIATE that reads the version
+        again first: any number of processes opening a new collection at once all end up at the same
+        schema, each step applied once (the one that takes the write lock applies it, the others see it)."""
+        for _ in range(SCHEMA_VERSION):
+            if _refuse_newer(self.path, self.db.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION:
+                return
             self.db.execute("BEGIN IMMEDIATE")
-            for stmt in MIGRATIONS[v].split(";"):
-                if stmt.strip():
-                    self.db.execute(stmt)
-            self.db.execute(f"PRAGMA user_version={v}")
-            self.db.execute("COMMIT")
+            try:
+                version = _refuse_newer(self.path, self.db.execute("PRAGMA user_version").fetchone()[0])
+                if version < SCHEMA_VERSION:
+                    for stmt in MIGRATIONS[version + 1].split(";"):
+                        if stmt.strip():
+                            self.db.execute(stmt)
+                    self.db.execute(f"PRAGMA user_version={version + 1}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
 
     # transactions -------------------------------------------------------------------------
     def begin(self) -> None:
@@ -189,11 +255,14 @@ class Catalog:
         return FileRecord(from_db(row[0]), *row[1:]) if row else None
 
     def put_file(self, rec: FileRecord) -> None:
+        """Every number is bounded here, the last line of defence: one file's odd value costs that value
+        (stored as unknown, or clamped), never the batch it is committed with."""
+        error = to_db(rec.error[:MAX_ERROR_CHARS]) if rec.error else None
         self.db.execute(
             "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, content_id, indexed_at, inode,"
             " ctime_ns, taken_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (to_db(rec.path), rec.size, rec.mtime_ns, rec.hash, rec.status, to_db(rec.error) if rec.error else None,
-             rec.content_id, time.time(), rec.inode, rec.ctime_ns, rec.taken_ns),
+            (to_db(rec.path), _clamp(rec.size), _clamp(rec.mtime_ns), rec.hash, rec.status, error, rec.content_id,
+             time.time(), _int64(rec.inode), _int64(rec.ctime_ns), _int64(rec.taken_ns)),
         )
 
     # date taken (schema 3) ---------------------------------------------------------------------
@@ -208,7 +277,7 @@ class Catalog:
 
     def set_taken(self, rows: list[tuple[str, int]]) -> None:
         """Record (path, taken_ns) for files read by the backfill."""
-        self.db.executemany("UPDATE files SET taken_ns=? WHERE path=?", [(t, to_db(p)) for p, t in rows])
+        self.db.executemany("UPDATE files SET taken_ns=? WHERE path=?", [(_int64(t), to_db(p)) for p, t in rows])
 
     def ids_where(self, folder: str | None = None, taken_from_ns: int | None = None, taken_to_ns: int | None = None,
                   extensions: list[str] | None = None) -> list[int]:
@@ -243,7 +312,7 @@ class Catalog:
         """Record (path, inode, ctime_ns) for files whose content is known unchanged (filled in after a
         migration, or re-hashed and found the same)."""
         self.db.executemany("UPDATE files SET inode=?, ctime_ns=? WHERE path=?",
-                            [(ino, ct, to_db(p)) for p, ino, ct in rows])
+                            [(_int64(ino), _int64(ct), to_db(p)) for p, ino, ct in rows])
 
     def remove_file(self, path: str) -> int | None:
         """Forget a file; returns the content id it held if no other file holds that content now."""

@@ -10,7 +10,8 @@ the exact scan: docs/benchmarks.md). The same classes are also kept per photo (a
 photo), so a ranker can estimate any photo's score from them before it reads exact rows (`estimate`).
 
 Below POSTINGS_FROM rows the exact scan is fast enough and no postings exist. The file
-(`probs.postings`, covering the first `rows` rows) is written by the writer (`save`, after an index
+(`probs.postings`, covering the first `rows` rows, and `probs.postings.from`, the fingerprint of the stored
+rows it was built over: a file built over other rows is built again) is written by the writer (`save`, after an index
 run); rows added since are kept as a second, in-memory segment built when the store opens, so adding
 photos never rebuilds anything until the next `save` merges them in (one sort of the postings).
 """
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pixseek.atomic import atomic_path
+from pixseek.atomic import atomic_path, atomic_write
+from pixseek.store.provenance import from_path, rows_fingerprint
 from pixseek.store.topk import top_k
 from pixseek.store.vectors import FileMeta, LocalVectorStore, StoreOver
 
@@ -80,6 +82,7 @@ class PostingsStore(StoreOver):
         segments = self.segments + ([_build(self.store, covered, rows)] if covered < rows else [])
         merged = _merge(segments, self.dim) if len(segments) > 1 else segments[0]
         _save(self.path, merged)
+        atomic_write(from_path(self.path), rows_fingerprint(self.store.path, self.store.row_bytes, rows))
         self.segments, self._on_disk = [merged], rows
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,13 +151,26 @@ class PostingsStore(StoreOver):
             base = _load(self.path) if self.path.exists() else None
         except (OSError, ValueError):
             base = None  # damaged: rebuilt in memory now, and by the writer's next save
-        if base is None or base.rows > self.store.rows or len(base.starts) != self.dim + 1:
-            base = None
+        if base is None or base.rows > self.store.rows or len(base.starts) != self.dim + 1 or not self._built_over(base):
+            base = None  # also postings of rows that other photos hold now (a catalog restored): built again
         self.segments = [base] if base is not None else []
         self._on_disk = base.rows if base is not None else 0
         covered = self._covered()
         if covered < self.store.rows:
             self.segments.append(_build(self.store, covered, self.store.rows))
+
+    def _built_over(self, base: Segment) -> bool:
+        """Whether the file's postings were built over the stored rows there now (it records their
+        fingerprint, store/provenance.py: row ids are reused after a catalog goes back to an earlier state).
+        A file from before postings recorded it is used as it was (rebuilding a million rows' postings
+        for every search would be minutes) until the writer's next save."""
+        try:
+            recorded = from_path(self.path).read_text()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return recorded == rows_fingerprint(self.store.path, self.store.row_bytes, base.rows)
 
     def _nominate(self, q: np.ndarray, pool: int) -> np.ndarray:
         """Rows whose strongest classes carry most of the query's weight (`pool` of them at most): the
@@ -193,6 +209,7 @@ def forget_postings(folder: Path) -> None:
     rows out); the next open builds them again."""
     for path in Path(folder).glob("*.postings"):
         path.unlink(missing_ok=True)
+        from_path(path).unlink(missing_ok=True)
 
 
 def _build(store: LocalVectorStore, first: int, stop: int) -> Segment:

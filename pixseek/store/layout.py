@@ -21,6 +21,7 @@ from pixseek.encoders.base import ImageEncoder
 from pixseek.encoders.visual import visual_dim
 from pixseek.errors import PixseekError
 from pixseek.store.catalog import Catalog
+from pixseek.store.catalog_open import open_catalog
 from pixseek.store.kind import Shape
 from pixseek.store.registry import is_store_uri, store_kind
 from pixseek.store.vectors import VectorStore
@@ -60,7 +61,7 @@ class Layout:
         _refuse_foreign_catalog(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            catalog = Catalog(folder / "catalog.sqlite", readonly=readonly)
+            catalog = open_catalog(folder / "catalog.sqlite", readonly)  # read-only on a full disk too
         except Exception as exc:  # OSError; sqlite3.DatabaseError: not a database, locked read-only file...
             raise PixseekError(f"cannot open collection {folder}: {exc}") from exc
         if uri is not None:
@@ -69,12 +70,14 @@ class Layout:
         if stored_enc is None and readonly:
             raise PixseekError(f"{folder} is read-only and holds no collection")
         if stored_enc is None:
-            stored_enc, stored_words = encoder or DEFAULT_ENCODER, words or DEFAULT_WORDS
-            catalog.begin()
-            catalog.set_meta("encoder", stored_enc)
-            catalog.set_meta("words", stored_words)
+            catalog.begin()  # read again under the write lock: another process may be creating it too
+            stored_enc, stored_words = catalog.get_meta("encoder"), catalog.get_meta("words")
+            if stored_enc is None:
+                stored_enc, stored_words = encoder or DEFAULT_ENCODER, words or DEFAULT_WORDS
+                catalog.set_meta("encoder", stored_enc)
+                catalog.set_meta("words", stored_words)
             catalog.commit()
-        elif encoder and encoder != stored_enc:
+        if encoder and encoder != stored_enc:
             raise PixseekError(f"{folder} was indexed with encoder {stored_enc!r}, not {encoder!r}; use another --db")
         spec = stored_enc
         return cls(folder, catalog, spec, words or stored_words or DEFAULT_WORDS, lambda: load_encoder(spec))

@@ -20,10 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.errors import PixseekError
+from pixseek.store.ann.files import header_meta
 from pixseek.store.catalog import Catalog, from_db
+from pixseek.store.catalog_open import refusal
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, sums_path, values_ok, write_rows
 from pixseek.store.class_postings import forget_postings
-from pixseek.store.derived import forget_derived
+from pixseek.store.derived import DERIVED_DIR, derived_files, forget_derived
+from pixseek.store.provenance import fingerprint_of, from_path, read_from, row_fingerprints, rows_fingerprint, stale_rows
 
 CHUNK = 65536
 # (content id, its hash, the paths the catalog says hold it) -> {kind: float32 vector} for those
@@ -52,7 +56,17 @@ def _ids(ids: list[int]) -> str:
 
 def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], repair: bool = True,
            reembed: Reembed | None = None) -> VerifyReport:
-    """kinds: vector file name -> (dim, dtype), e.g. {"visual": (2280, "float16"), "probs": (1000, "float16")}."""
+    """kinds: vector file name -> (dim, dtype), e.g. {"visual": (2280, "float16"), "probs": (1000, "float16")}.
+    A catalog opened read-only (a read-only mount, a full disk) is checked; repairing it is refused."""
+    refused, repair = repair and catalog.readonly, repair and not catalog.readonly
+    rep = _verify(folder, catalog, kinds, repair, reembed)
+    if refused and not rep.ok:
+        raise PixseekError(refusal(folder))
+    return rep
+
+
+def _verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], repair: bool,
+            reembed: Reembed | None) -> VerifyReport:
     rep = VerifyReport()
     check = catalog.db.execute("PRAGMA quick_check").fetchone()[0]
     if check != "ok":
@@ -77,8 +91,19 @@ def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], re
                     (dangling, "indexed files without a stored content")):
         if n:
             rep.problem(f"{n} {what}")
+    dims = (kinds["visual"][0], kinds["probs"][0] if "probs" in kinds else None)
+    stale = check_derived(folder, row_fingerprints(folder, rows, dims, catalog), rep, skip=bad | retired)
+    stale_postings = _check_postings(folder, kinds, rows, rep)
     if not repair:
         return rep
+    if stale_postings:
+        forget_postings(folder)
+        rep.repaired.append("probs.postings: removed; built again by the next open")
+    if stale:
+        forget_derived(folder, [p for p in stale if p.suffix == ".float16"])
+        for index in (p for p in stale if p.suffix == ".ann"):
+            index.unlink(missing_ok=True)  # its header: the next writer builds it again
+        rep.repaired.append(f"{', '.join(p.name for p in stale)}: removed; derived again from the stored vectors")
     if bad.any():
         _repair_rows(folder, catalog, kinds, files, np.flatnonzero(bad), reembed, rep)
     if orphans or dead or dangling:
@@ -96,7 +121,69 @@ def verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], re
             raise
         rep.repaired.append("catalog live flags recomputed; files without a stored content will be indexed again "
                             "by `pixseek index`")
+    if rep.repaired:
+        next_generation(catalog)
     return rep
+
+
+def next_generation(catalog: Catalog) -> None:
+    """Count a change made to the collection's files outside a catalog transaction (rows repaired in place,
+    derived files removed): committing it tells every process holding the catalog open (a server) to open
+    its stores again (store/layout.py data_version)."""
+    catalog.begin()
+    try:
+        catalog.set_meta("generation", str(int(catalog.get_meta("generation", "0") or 0) + 1))
+        catalog.commit()
+    except BaseException:
+        catalog.rollback()
+        raise
+
+
+def _check_postings(folder: Path, kinds: dict[str, tuple[int, str]], rows: int, rep: VerifyReport) -> bool:
+    """Whether the class postings record being built over other stored rows than those there now."""
+    if "probs" not in kinds:
+        return False
+    try:
+        recorded = from_path(folder / "probs.postings").read_text()
+        covered = int(recorded.split(":", 1)[0])
+    except (OSError, ValueError):
+        return False  # none, or from before postings recorded it (read as they are: class_postings.py)
+    path = folder / f"probs.{np.dtype(kinds['probs'][1]).name}"
+    if covered <= rows and recorded == rows_fingerprint(path, kinds["probs"][0] * np.dtype(kinds["probs"][1]).itemsize,
+                                                        covered):
+        return False
+    rep.problem("probs.postings: built over other stored rows than those there now (a catalog restored or "
+                "rolled back since)")
+    return True
+
+
+def check_derived(folder: Path, sources: np.ndarray, rep: VerifyReport, skip: np.ndarray | None = None) -> list[Path]:
+    """Derived files (and the indexes over them) holding rows derived from other stored rows than those
+    there now, or with no record of what they were derived from: each is a problem; returns them. Rows
+    in `skip` (stored rows damaged or retired: never served, reported as such) are not compared."""
+    stale: list[Path] = []
+    for path in derived_files(folder):
+        marks = read_from(path)  # written after the rows they describe: each names a row the file holds
+        n = min(len(marks), len(sources))
+        if not len(marks) and path.stat().st_size:
+            rep.problem(f"{DERIVED_DIR}/{path.name}: no record of the stored rows its rows were derived from")
+            stale.append(path)
+            continue
+        wrong = stale_rows(marks, sources, n)[:n]
+        wrong = int((wrong & ~skip[:n]).sum() if skip is not None else wrong.sum())
+        if wrong:
+            rep.problem(f"{DERIVED_DIR}/{path.name}: {wrong} rows were derived from other stored rows than those "
+                        "there now (a catalog restored or rolled back since), or from damaged ones")
+            stale.append(path)
+            continue
+        index = path.with_suffix(".ann")
+        meta = header_meta(index)
+        covered = int(meta.get("rows", -1)) if meta else -1
+        if meta and not (0 <= covered <= len(marks) and meta.get("from") == fingerprint_of(marks, covered)):
+            rep.problem(f"{DERIVED_DIR}/{index.name}: an index over rows derived since")
+            stale.append(index)
+    return stale
+
 
 
 def _check_file(folder: Path, name: str, dim: int, dtype: str, rows: int, retired: np.ndarray, bad: np.ndarray,
@@ -163,8 +250,9 @@ def _repair_rows(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str
     if done:
         for name, (_, dtype) in kinds.items():
             write_rows(files[name], np.dtype(dtype), np.array(done), np.stack([fresh[c][name] for c in done]))
-        forget_derived(folder)  # rows derived from the damaged vectors are computed again when next needed
-        forget_postings(folder)  # postings left the damaged rows out; built again by the next open
+        # rows derived from the damaged vectors recorded so (store/provenance.py): derived again by the
+        # next writer, in memory by readers until then; postings left the damaged rows out: built again
+        forget_postings(folder)
         rep.repaired.append(f"re-embedded {len(done)} contents from their photos: {_ids(done)}")
     gone = [cid for cid in ids.tolist() if cid not in fresh]
     if gone:

@@ -253,6 +253,6 @@ def test_place_words_in_a_query_rank_that_place_first(world):
     assert _paths(hits[:29]) == {f"lund_{i:02d}.jpg" for i in range(1, 30)} and len(hits) == 43
     # no place word: the ranking is the plain one; a place no photo was taken in is an ordinary word
     assert [h.path for h in col.search("church", k=10, min_score=0)] == [
-        h.path for h in col._ranked("church", 10, "auto", 0, None)]
+        h.path for h in col._ranked("church", 10, "auto", 0, False, None)]
     assert place_in_query(col.catalog, "beach Paris") is None and place_in_query(col.catalog, '"Madrid" -dog') is None
     assert place_in_query(col.catalog, "old town, Lund Sweden") == ("old town Lund", "Sweden")

@@ -43,7 +43,7 @@ def test_search_json_finds_the_class(db):
     _is_ranked(rows, "path")
     assert len(rows) == 5
     assert sum("n01443537" in r["path"] for r in rows) >= 4
-    assert all(isinstance(r["tags"], list) and r["tags"] for r in rows)
+    assert all(isinstance(r["tags"], list) for r in rows)  # a photo's confident tags: may be none
     assert "goldfish" in rows[0]["tags"]
 
 
@@ -94,11 +94,13 @@ def test_words_json(db):
 
 @requires_data
 def test_tag_json(db, photo_dir):
-    fish = sorted((photo_dir / "n01443537").glob("*.JPEG"))[0]
-    rows = cli_json("tag", str(fish), "-k", "5", db=db)
-    _is_ranked(rows, "tag")
-    assert "goldfish" in [r["tag"] for r in rows]
-    assert all(0 <= r["score"] <= 1 for r in rows)
+    # only confident tags are listed: the classifier is sure of "goldfish" on some of these 64-px photos
+    lists = [cli_json("tag", str(fish), "-k", "5", db=db) for fish in sorted((photo_dir / "n01443537").glob("*.JPEG"))]
+    tagged = [rows for rows in lists if any(r["tag"] == "goldfish" for r in rows)]
+    assert len(tagged) >= 2, lists
+    for rows in tagged:
+        _is_ranked(rows, "tag")
+        assert all(0 <= r["score"] <= 1 for r in rows)
 
 
 def test_grid_is_written(db, photo_dir, tmp_path):
@@ -139,8 +141,11 @@ def test_search_and_similar_filters_and_min_score(db, photo_dir):
     rows = cli_json("search", "cat", "-k", "20", "--under", str(fish), "--min-score", "0", db=db)["results"]
     assert len(rows) == 6 and all(r["path"].startswith(f"{fish}/") for r in rows)
     every = cli_json("search", "goldfish", "-k", "100", "--min-score", "0", db=db)["results"]
-    default = cli_json("search", "goldfish", "-k", "100", db=db)["results"]
-    assert len(default) < len(every) == 34
+    default = cli_json("search", "goldfish", "-k", "100", db=db)
+    assert default["results"] == every and len(every) == 34  # the default hides nothing: it flags
+    assert 5 <= default["confident"] < 34 and [r["weak"] for r in every].count(False) == default["confident"]
+    strict = cli_json("search", "goldfish", "-k", "100", "--min-score", "0.3", db=db)["results"]
+    assert 5 <= len(strict) < 34 and all(r["score"] >= 0.3 for r in strict)  # an explicit --min-score drops
     query = sorted(fish.glob("*.JPEG"))[0]
     png = cli_json("similar", str(query), "-k", "10", "--type", "png", "--min-score", "0", db=db)
     assert len(png) == 3 and all(r["path"].endswith(".png") for r in png)
@@ -163,13 +168,27 @@ def test_tag_with_a_box(db, photo_dir):
     photo = photo_dir / "skimage_chelsea.png"
     whole = cli_json("tag", str(photo), "-k", "5", db=db)
     strip = cli_json("tag", str(photo), "-k", "5", "--box", "0,0,150,300", db=db)
-    assert strip != whole and len(strip) == 5
+    assert strip != whole and 1 <= len(strip) <= 5  # tags below the calibrated threshold are not listed
 
 
 @requires_data
-def test_an_answer_emptied_by_the_cut_off_says_so(tmp_path):
-    """Four unrelated photos: nothing is like the cat above the calibrated cut-off, and the CLI says why
-    (silence would read as a broken search); --min-score 0 lists the weaker matches."""
+def test_the_text_answer_says_where_confident_matches_end(db):
+    """The count of confident matches, the hits, a divider before the weaker ones; a query nothing fits
+    says so and lists the nearest."""
+    lines = run_cli("search", "goldfish", "-k", "12", db=db).stdout.splitlines()
+    n = int(lines[0].split()[0])
+    assert lines[0] == f"{n} confident matches of 12" and 5 <= n < 12
+    assert lines[n + 1] == "-- weaker matches --" and len(lines) == 14
+    assert all("n01443537" in ln for ln in lines[1:6])
+    none = run_cli("search", "elephant", "-k", "5", db=db).stdout.splitlines()
+    assert none[0] == "no confident match for 'elephant'; nearest:" and len(none) == 6
+    assert "-- weaker matches --" not in none
+
+
+@requires_data
+def test_an_answer_emptied_by_min_score_says_so(tmp_path):
+    """Four unrelated photos: nothing is like the cat, so the nearest are listed as such; an explicit
+    --min-score that leaves nothing says why (silence would read as a broken search)."""
     folder = tmp_path / "photos"
     folder.mkdir()
     for name in ("skimage_chelsea.png", "skimage_coffee.png", "skimage_rocket.jpg", "skimage_motorcycle_left.png"):
@@ -177,7 +196,9 @@ def test_an_answer_emptied_by_the_cut_off_says_so(tmp_path):
     db = tmp_path / "db"
     run_cli("index", str(folder), "--no-progress", db=db)
     cat = str(folder / "skimage_chelsea.png")
-    none = run_cli("similar", cat, db=db)
-    assert none.stdout == "" and "relevance cut-off" in none.stderr and "--min-score 0" in none.stderr
-    weaker = run_cli("similar", cat, "--min-score", "0", db=db)
-    assert len(weaker.stdout.splitlines()) == 3 and "cut-off" not in weaker.stderr
+    nearest = run_cli("similar", cat, db=db)
+    assert nearest.stdout.splitlines()[0] == "no confident match for this photo; nearest:"
+    assert len(nearest.stdout.splitlines()) == 4 and nearest.stderr == ""
+    assert [r["weak"] for r in cli_json("similar", cat, db=db)] == [True] * 3
+    none = run_cli("similar", cat, "--min-score", "0.9", db=db)
+    assert none.stdout == "" and "--min-score 0.9" in none.stderr and "--min-score 0 lists" in none.stderr

@@ -156,7 +156,7 @@ def fragment(page) -> dict[str, str]:
 
 def shown_count(page) -> int:
     text = page.inner_text("#message")
-    m = re.match(r"([\d,]+) results?", text)  # the exact count, known once the list has ended
+    m = re.search(r"([\d,]+) results?\b", text)  # the exact count, known once the list has ended
     assert m, text
     return int(m.group(1).replace(",", ""))
 
@@ -164,7 +164,8 @@ def shown_count(page) -> int:
 def scroll_to_end(page) -> None:
     """Scroll until the list is complete (infinite scroll stops when the last page came short)."""
     for _ in range(30):
-        if page.locator("#weaker").is_visible():
+        text = page.inner_text("#message")
+        if re.search(r"[\d,]+ results?\b", text) and "+" not in text and page.locator("#more").is_hidden():
             return
         page.mouse.wheel(0, 20000)
         page.wait_for_timeout(150)
@@ -313,23 +314,39 @@ def test_text_found_in_a_photo_is_outlined(page):
 
 
 # relevance cut-off -------------------------------------------------------------------------------
-def test_results_below_the_cut_off_are_hidden_until_asked_for(page, server):
+def test_weaker_matches_follow_a_divider_and_can_be_folded(page, server):
+    """Nothing is hidden: every photo comes back, ranked; the confident ones first, then a divider, then
+    the weaker ones, which "Hide weaker matches" folds away."""
     search(page, "goldfish")
-    above = shown_count(page)
-    assert 0 < above < server["count"]
     scroll_to_end(page)
-    assert len(paths(page)) == above  # the count is the count above the cut-off, and all of them are shown
-    assert not page.locator("#more").is_visible()  # the end of the list: no "More results"
-    page.click("#weaker")
-    page.wait_for_function("n => document.querySelectorAll('#results .card').length > n", arg=above)
-    scroll_to_end(page)
-    assert fragment(page)["weak"] == "1" and shown_count(page) == len(paths(page)) > above
+    total = shown_count(page)
+    assert total == server["count"] == len(paths(page))
+    confident = int(re.match(r"(\d+) confident match", page.inner_text("#message")).group(1))
+    assert 5 <= confident < total
+    layout = page.eval_on_selector_all("#results > *", "els => els.map(e => e.classList.contains('weak-divider') "
+                                       "? '|' : e.classList.contains('weak') ? 'w' : 'c')")
+    assert layout == ["c"] * confident + ["|"] + ["w"] * (total - confident)
+    assert page.inner_text(".weak-divider") == "weaker matches"
     assert page.inner_text("#weaker") == "Hide weaker matches"
-    page.go_back()
-    page.wait_for_function("() => !location.hash.includes('weak')")
-    wait_results(page)
-    scroll_to_end(page)
-    assert shown_count(page) == above == len(paths(page))
+    page.click("#weaker")
+    assert page.locator("#results .card:visible").count() == confident
+    assert page.inner_text("#weaker") == "Show weaker matches"
+    page.click("#weaker")
+    assert page.locator("#results .card:visible").count() == total
+
+
+def test_a_query_nothing_fits_says_so(page):
+    search(page, "elephant")
+    assert page.inner_text("#message").startswith('no confident match for "elephant"; nearest:')
+    assert page.locator(".weak-divider").count() == 0 and len(paths(page)) == 40
+
+
+def test_a_misspelling_is_searched_corrected_with_a_link_to_search_as_typed(page):
+    search(page, "dgo")
+    assert page.inner_text("#message").startswith('showing results for "dog" (search instead for "dgo")')
+    page.click("#search-exact")
+    page.wait_for_selector("#message.error")  # as typed, nothing is left to search for
+    assert fragment(page)["exact"] == "1" and "did you mean 'dog'" in page.inner_text("#message")
 
 
 # filters ----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The near-duplicates review view (#dupes) in real headless Chromium over real photos with real copies:
-resized and recompressed copies of three Flickr photos among Tiny ImageNet photos of five classes."""
+resized and recompressed copies of three Flickr photos among Tiny ImageNet photos of five classes, and a
+burst of two street shots dated 2 s apart."""
 
 from __future__ import annotations
 
@@ -13,6 +14,19 @@ from PIL import Image
 from test_web_app import chromium, serving
 
 FLICKR = DATA / "flickr8k-500" / "images"
+LUND = DATA / "geotagged"
+
+
+def _burst(folder) -> list[str]:
+    """Two consecutive street shots with EXIF dates 2 s apart."""
+    out = []
+    for j, i in enumerate((9, 10)):
+        im = Image.open(LUND / f"lund_{i:02d}.jpg")
+        exif = im.getexif()
+        exif.get_ifd(0x8769)[0x9003] = f"2024:05:01 10:00:{2 * j:02d}"  # DateTimeOriginal
+        im.save(folder / f"shot-{j}.jpg", quality=92, exif=exif)
+        out.append(str(folder / f"shot-{j}.jpg"))
+    return out
 
 
 def _copies(src, folder) -> list[str]:
@@ -36,9 +50,10 @@ def world(tmp_path_factory):
     (photos / "copies").mkdir()
     sources = sorted(FLICKR.glob("*.jpg"))
     groups = [_copies(src, photos / "copies") for src in sources[:3]]
+    burst = _burst(photos / "copies")
     with serving(photos, root / "db") as base, chromium() as browser:
         yield {"base": base, "groups": groups, "browser": browser, "photos": photos, "db": root / "db",
-               "spare": sources[3]}
+               "spare": sources[3], "burst": burst}
 
 
 @pytest.fixture
@@ -58,20 +73,28 @@ def _groups(page) -> list[dict]:
     return page.eval_on_selector_all(".dupe-group", """gs => gs.map(g => ({
         title: g.querySelector('h3').textContent,
         paths: [...g.querySelectorAll('.card')].map(c => c.dataset.path),
-        keep: [...g.querySelectorAll('.card.keep')].map(c => c.dataset.path)}))""")
+        keep: [...g.querySelectorAll('.card.keep')].map(c => c.dataset.path),
+        why: [...g.querySelectorAll('.dupe-why')].map(w => w.textContent)}))""")
 
 
 def test_groups_with_their_keeper_and_similarity(page, world):
     shown = _groups(page)
-    assert sorted(sorted(g["paths"]) for g in shown) == sorted(sorted(g) for g in world["groups"])  # none over-grouped
-    for g in shown:
+    copies = [g for g in shown if "burst" not in g["title"]]
+    assert sorted(sorted(g["paths"]) for g in copies) == sorted(sorted(g) for g in world["groups"])  # none over-grouped
+    threshold = page.input_value("#threshold")
+    for g in copies:
         original = next(p for p in g["paths"] if not p.endswith(("_small.jpg", "_q50.jpg")))
         assert g["keep"] == [original] and g["paths"][0] == original  # the keeper marked, shown first
-        assert "3 photos" in g["title"] and "similarity 0." in g["title"]
+        assert g["why"] == ["resized", "re-encoded"] if g["paths"][1].endswith("_small.jpg") else ["re-encoded", "resized"]
+        assert "3 copies" in g["title"] and f"threshold {threshold})" in g["title"]
+        assert float(g["title"].split("similarity ")[1].split(" ")[0]) >= float(threshold)  # header and groups agree
+    bursts = [g for g in shown if "burst" in g["title"]]
+    assert [sorted(g["paths"]) for g in bursts] == [world["burst"]]
+    assert bursts[0]["keep"] == [] and "nothing suggested to delete" in bursts[0]["title"]  # no keep badge
     page.wait_for_function("() => [...document.querySelectorAll('.dupe-group img')].every(i => i.complete)")
     assert page.eval_on_selector_all(".dupe-group img", "is => is.every(i => i.naturalWidth > 0)")  # thumbnails
     assert page.locator(".card.keep .keep-badge").first.is_visible()
-    assert "3 groups" in page.inner_text("#dupes-message")
+    assert "4 groups" in page.inner_text("#dupes-message")
     assert page.locator("#search-view").is_hidden()
 
 
@@ -95,18 +118,26 @@ def test_keyboard_review_and_threshold_in_the_url(page, world):
     page.wait_for_function("() => location.hash === '#dupes&threshold=0.999'")
     page.wait_for_function("() => document.querySelector('#dupes-message').textContent.includes('0.999')")
     strict = _groups(page)
-    assert len(strict) < 3
+    assert len(strict) < 4
     page.go_back()
-    page.wait_for_function("() => document.querySelector('#dupes-message').textContent.includes('3 groups')")
-    assert len(_groups(page)) == 3
+    page.wait_for_function("() => document.querySelector('#dupes-message').textContent.includes('4 groups')")
+    assert len(_groups(page)) == 4
 
 
 def test_the_groups_follow_the_collection(page, world):
     """Grouping is cached per collection generation: an index run that adds a copy is seen on reload."""
-    assert len(_groups(page)) == 3
+    assert len(_groups(page)) == 4
     _copies(world["spare"], world["photos"] / "copies")
     subprocess.run([sys.executable, "-m", "pixseek", "index", str(world["photos"]), "--db", str(world["db"]),
                     "--no-progress"], check=True, capture_output=True)
     page.reload()
-    page.wait_for_function("() => document.querySelector('#dupes-message').textContent.includes('4 groups')")
-    assert len(_groups(page)) == 4
+    page.wait_for_function("() => document.querySelector('#dupes-message').textContent.includes('5 groups')")
+    assert len(_groups(page)) == 5
+
+
+def test_a_threshold_below_the_bound_is_refused_in_words(page, world):
+    _groups(page)
+    page.evaluate("() => { location.hash = '#dupes&threshold=0.0001'; }")
+    page.wait_for_function("() => document.querySelector('#dupes-message').classList.contains('error')")
+    assert "from 0.45 to 1" in page.inner_text("#dupes-message")
+    assert page.locator(".dupe-group").count() == 0

@@ -142,7 +142,9 @@ def test_cli_train_search_tag_eval(dataset_dir, tmp_path, monkeypatch):
         hits = cli_json("search", "goldfish", "-k", "5", "--bridge", bridge, db=db)["results"]
         assert sum("n01443537" in h["path"] for h in hits) >= 4, (bridge, hits)
     tabby = sorted((dataset_dir / "val" / "n02123045").iterdir())[0]
-    tags = cli_json("tag", str(tabby), "-k", "5", "--bridge", "auto", db=db)
+    # the trained mapping's own tags (the default, calibrated tags of a 64-px photo may be empty or wrong: "dog"
+    # on this tabby, docs/benchmarks.md "Tags a user can trust")
+    tags = cli_json("tag", str(tabby), "-k", "5", "--bridge", "devise", db=db)
     assert any("cat" in t["tag"] or "tabby" in t["tag"] for t in tags), tags
 
     figures = cli_json("eval", str(dataset_dir), "--no-progress", db=db)

@@ -1,5 +1,7 @@
-"""Near-duplicates on real photos: resized and recompressed copies are grouped with their original, the
-original is the suggested keeper, and different photos (of the same kind of scene too) stay apart."""
+"""Near-duplicates on real photos: planted copies (resized, re-encoded, cropped, brightened) are grouped
+with their original, each labelled with why; look-alike distinct photos (one Tiny ImageNet class, one
+person, consecutive street shots) are never grouped; shots dated seconds apart are a burst without a
+keeper; the threshold has a lower bound."""
 
 from __future__ import annotations
 
@@ -7,46 +9,92 @@ import shutil
 
 import pytest
 from conftest import DATA, PHOTOS, cli_json, requires_data, run_cli
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 ORIGINALS = ("skimage_chelsea.png", "skimage_coffee.png", "skimage_rocket.jpg", "skimage_astronaut.png")
+LOOK_ALIKES = [*sorted((DATA / "tiny-imagenet-200" / "val" / "n02814533").glob("*.JPEG"))[:6],
+               *[DATA / "faces" / "images" / n for n in ("001085.jpg", "007710.jpg")],
+               *[DATA / "geotagged" / f"lund_{i:02d}.jpg" for i in (4, 5, 7, 8)]]
+
+
+def _plant(src, folder) -> dict[str, str]:
+    """The original and its four copies: {path: why it is a copy of the original (None: the original)}."""
+    im = Image.open(src).convert("RGB")
+    w, h = im.size
+    orig = folder / src.name
+    shutil.copy2(src, orig)
+    made = {str(orig): None}
+    for name, picture, why in (
+            (f"half-{src.stem}.png", im.resize((w // 2, h // 2), Image.Resampling.LANCZOS), "resized"),
+            (f"q40-{src.stem}.jpg", im, "re-encoded"),
+            (f"crop-{src.stem}.png", im.crop((round(0.04 * w), round(0.02 * h), round(0.98 * w), round(0.96 * h))),
+             "cropped"),
+            (f"bright-{src.stem}.jpg", ImageEnhance.Brightness(im).enhance(1.25), "edited")):
+        picture.save(folder / name, quality=40 if name.startswith("q40") else 90)
+        made[str(folder / name)] = why
+    return made
 
 
 @pytest.fixture
 def library(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
-    for name in ORIGINALS:
-        shutil.copy2(PHOTOS / name, folder / name)
-        im = Image.open(PHOTOS / name).convert("RGB")
-        im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS).save(folder / f"half-{name}.png")
-        im.save(folder / f"q40-{name}.jpg", quality=40)
-    for f in sorted((DATA / "flickr8k-500" / "images").iterdir())[:12]:
-        shutil.copy2(f, folder / f.name)  # other photos: people, dogs, streets, none copies of another
-    return folder
+    planted = [_plant(PHOTOS / name, folder) for name in ORIGINALS]
+    for f in LOOK_ALIKES:
+        shutil.copy2(f, folder / f"{f.parent.parent.name}-{f.name}")  # distinct photos of one kind of thing
+    return folder, planted
 
 
 @requires_data
-def test_copies_are_grouped_with_their_original_and_nothing_else(library, tmp_path):
+def test_planted_copies_are_grouped_labelled_and_look_alikes_are_not(library, tmp_path):
+    folder, planted = library
     db = tmp_path / "db"
-    run_cli("index", str(library), "--no-progress", db=db)
+    run_cli("index", str(folder), "--no-progress", db=db)
     groups = cli_json("duplicates", "--no-progress", db=db)
-    want = [sorted(str(library / n) for n in (name, f"half-{name}.png", f"q40-{name}.jpg")) for name in ORIGINALS]
-    assert sorted(g["paths"] for g in groups) == sorted(want)
+    assert sorted(g["paths"] for g in groups) == sorted(sorted(p) for p in planted)  # no look-alike grouped
     for g in groups:
-        assert g["keep"] in g["paths"] and "half-" not in g["keep"]  # the largest copy is the one to keep
-        assert 0 < g["score"] <= 1
+        want = next(p for p in planted if set(p) == set(g["paths"]))
+        assert g["kind"] == "copies" and want[g["keep"]] is None  # the original is the one to keep
+        assert g["why"] == {p: why for p, why in want.items() if why is not None}
+        assert 0.5 <= g["score"] <= 1
+
+
+@requires_data
+def test_a_burst_is_labelled_without_a_keeper_and_undated_consecutive_shots_are_not_grouped(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shots = [DATA / "geotagged" / f"lund_{i:02d}.jpg" for i in (9, 10, 11)]
+    for j, src in enumerate(shots):
+        im = Image.open(src)
+        exif = im.getexif()
+        exif.get_ifd(0x8769)[0x9003] = f"2024:05:01 10:00:{2 * j:02d}"  # DateTimeOriginal, 2 s apart
+        im.save(folder / f"burst-{j}.jpg", quality=92, exif=exif)
+        undated = DATA / "geotagged" / f"lund_{12 + j:02d}.jpg"  # the walk goes on, no date taken
+        shutil.copy2(undated, folder / f"undated-{j}.jpg")
+    db = tmp_path / "db"
+    run_cli("index", str(folder), "--no-progress", db=db)
+    groups = cli_json("duplicates", "--no-progress", db=db)
+    assert groups == [{"paths": [str(folder / f"burst-{j}.jpg") for j in range(3)], "score": groups[0]["score"],
+                       "kind": "burst", "seconds": 4.0}]  # no "keep", no "why"
+    text = run_cli("duplicates", "--no-progress", db=db).stdout
+    assert "burst: 3 shots within 4 s" in text and "keep" not in text
 
 
 @requires_data
 def test_a_byte_identical_copy_is_a_group_and_the_threshold_is_checked(library, tmp_path):
-    shutil.copy2(library / "skimage_coffee.png", library / "coffee-again.png")
+    folder, _ = library
+    shutil.copy2(folder / "skimage_coffee.png", folder / "coffee-again.png")
     db = tmp_path / "db"
-    run_cli("index", str(library), "--no-progress", db=db)
+    run_cli("index", str(folder), "--no-progress", db=db)
     strict = cli_json("duplicates", "--threshold", "1", "--no-progress", db=db)
-    assert [g["paths"] for g in strict] == [sorted([str(library / "coffee-again.png"), str(library / "skimage_coffee.png")])]
-    bad = run_cli("duplicates", "--threshold", "nan", db=db, check=False)
-    assert bad.returncode != 0 and "threshold" in bad.stderr and "Traceback" not in bad.stderr
+    assert [(g["paths"], g["why"]) for g in strict] == [
+        (sorted([str(folder / "coffee-again.png"), str(folder / "skimage_coffee.png")]),
+         {str(folder / "skimage_coffee.png"): "same bytes"} if strict[0]["keep"].endswith("again.png")
+         else {str(folder / "coffee-again.png"): "same bytes"})]
+    for bad in ("nan", "0.0001", "0.44", "1.5"):
+        out = run_cli("duplicates", "--threshold", bad, db=db, check=False)
+        assert out.returncode != 0 and "threshold" in out.stderr and "Traceback" not in out.stderr, bad
+    assert "from 0.45 to 1" in run_cli("duplicates", "--threshold", "0.0001", db=db, check=False).stderr
 
 
 @requires_data
@@ -58,15 +106,15 @@ def test_the_graph_search_of_large_collections_finds_the_groups_the_exact_search
     from pixseek.interfaces.collection import Collection
     from pixseek.search.duplicates import near_duplicates
 
+    folder, planted = library
     for f in sorted((DATA / "tiny-imagenet-200" / "val").glob("*/*.JPEG"))[::25]:
-        shutil.copy2(f, library / f.name)  # 400 more photos, 200 classes
+        shutil.copy2(f, folder / f.name)  # 400 more photos, 200 classes
     with Collection.open(tmp_path / "db") as col:
-        col.index([library], progress=False)
+        col.index([folder], progress=False)
         ids = np.array(col.catalog.live_ids(), np.int64)
         dim, _ = col.layout.dims()
-        exact = near_duplicates(col.visual, ids, feature_dims=dim)
-        graph = near_duplicates(col.visual, ids, feature_dims=dim, exact_up_to=0)
         paths = col.catalog.paths_of(ids.tolist())
+        exact = near_duplicates(col.visual, ids, paths, feature_dims=dim)
+        graph = near_duplicates(col.visual, ids, paths, feature_dims=dim, exact_up_to=0)
     assert [g.ids for g in graph] == [g.ids for g in exact]
-    for name in ORIGINALS:  # every original found with its two copies
-        assert any({paths[i] for i in g.ids} >= {str(library / name), str(library / f"q40-{name}.jpg")} for g in graph)
+    assert sorted(sorted(paths[i] for i in g.ids) for g in graph) == sorted(sorted(p) for p in planted)

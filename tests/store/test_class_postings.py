@@ -173,3 +173,29 @@ def test_ranking_on_estimates_then_exact_rows_matches_exact_ranking(tmp_path, re
         assert np.allclose([s for _, s in fast], part_scores(Part(inner, units), ids), atol=1e-6)
         overlap.append(len(set(ids.tolist()) & {i for i, _ in slow}) / 20)
     assert np.mean(overlap) >= 0.95, overlap
+
+
+def test_postings_of_rows_other_photos_hold_now_are_built_again(tmp_path, real):
+    """A catalog put back from a backup forgets rows 200..299; other photos take those row ids. The postings
+    saved before covered 300 rows of the old photos: a reader must not nominate from them, but answer as
+    postings built afresh over the rows there now do."""
+    probs, queries = real
+    now = probs[:300]
+    fresh_dir = tmp_path / "fresh"
+    fresh = PostingsStore(store_of(fresh_dir, now), fresh_dir, postings_from=0)  # built in memory, no file
+    db = tmp_path / "db"
+    PostingsStore(store_of(db, np.concatenate([now[:200], now[::-1][:100]])), db, writer=True, postings_from=0).save()
+    restored = LocalVectorStore(db, "probs", probs.shape[1], "float16", 200, list(range(200)), writer=True)
+    restored.add(np.arange(200, 300), now[200:300])
+
+    def opened(writer: bool = False) -> PostingsStore:
+        return PostingsStore(LocalVectorStore(db, "probs", probs.shape[1], "float16", 300, list(range(300)),
+                                              writer=writer), db, writer=writer, postings_from=0)
+
+    def answers(store: PostingsStore) -> list[list[int]]:
+        return [store.search(q[None], 10)[1][0].tolist() for q in queries]
+
+    assert answers(opened()) == answers(fresh)
+    opened(writer=True).save()
+    again = opened()
+    assert len(again.segments) == 1 and again.segments[0].rows == 300 and answers(again) == answers(fresh)

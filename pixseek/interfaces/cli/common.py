@@ -76,7 +76,8 @@ def bridge_option(parser: argparse.ArgumentParser) -> None:
 def narrowing_options(parser: argparse.ArgumentParser) -> None:
     """--min-score and the filters `search` and `similar` share (search/cutoff.py, search/filters.py)."""
     parser.add_argument("--min-score", type=float, default=None, metavar="S",
-                        help="leave out results scoring below S (0 shows all; default: the calibrated cut-off)")
+                        help="leave out results scoring below S (default: none; the weaker matches are shown "
+                             "after a divider)")
     parser.add_argument("--under", metavar="DIR", help="only photos below this folder")
     parser.add_argument("--after", metavar="DATE", help="only photos taken on or after this day (YYYY-MM-DD)")
     parser.add_argument("--before", metavar="DATE", help="only photos taken on or before this day (YYYY-MM-DD)")

@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s = sub.add_parser("search", parents=[common], help='images from words: dog beach, "dog -grass", 2:sunset')
     s.add_argument("query", nargs="+")
     s.add_argument("-k", type=positive, default=10)
+    s.add_argument("--exact", action="store_true", help="search the words as typed: no spelling correction")
     bridge_option(s)
     s.add_argument("--grid", metavar="OUT.png")
     narrowing_options(s)
@@ -51,10 +52,22 @@ def _hit_lines(hits: Iterable) -> list[str]:
     return [f"{h.score:8.4f}  {h.path}" + (f"  [{', '.join(h.tags)}]" if h.tags else "") for h in hits]
 
 
+def _result_lines(hits, what: str) -> list[str]:
+    """The human answer: how many matches are confident (or that none is), the hits, and a divider where
+    the confident ones end (search/cutoff.py)."""
+    n, lines = hits.confident, _hit_lines(hits)
+    if not lines:
+        return []
+    if n == 0:
+        return [f"no confident match for {what}; nearest:", *lines]
+    head = f"{n} confident match{'es' if n != 1 else ''}" + (f" of {len(lines)}" if n < len(lines) else "")
+    return [head, *lines[:n], *(["-- weaker matches --", *lines[n:]] if n < len(lines) else [])]
+
+
 def _say_if_none(args: argparse.Namespace, hits) -> None:
-    """An empty answer is explained on stderr, not left as silence: the calibrated cut-off hid everything."""
-    if not len(hits) and not args.json and args.min_score is None:
-        print("pixseek: no photo scores above the relevance cut-off; --min-score 0 lists the weaker matches",
+    """An empty answer is explained on stderr, not left as silence: the --min-score given hid everything."""
+    if not len(hits) and not args.json and args.min_score is not None:
+        print(f"pixseek: no photo scores above --min-score {args.min_score:g}; --min-score 0 lists every match",
               file=sys.stderr)
 
 
@@ -62,7 +75,7 @@ def cmd_similar(args: argparse.Namespace) -> None:
     """Images like an image (or one region of it, --box); --grid also draws query and results."""
     col = open_collection(args)
     hits = col.similar(args.image, k=args.k, box=args.box, **narrowing(args))
-    out(args, [h.to_dict() for h in hits], _hit_lines(hits))
+    out(args, [h.to_dict() for h in hits], _result_lines(hits, "this photo" + (" (region)" if args.box else "")))
     _say_if_none(args, hits)
     if args.grid:
         from pixseek.interfaces.grid import write_grid
@@ -76,10 +89,11 @@ def cmd_search(args: argparse.Namespace) -> None:
     """Images from words; the words the query could not use are named on stderr, not silently dropped."""
     col = open_collection(args)
     query = " ".join(args.query)
-    hits = col.search(query, k=args.k, bridge=args.bridge, **narrowing(args))
+    hits = col.search(query, k=args.k, bridge=args.bridge, exact=args.exact, **narrowing(args))
     for note in hits.ignored:
         print(f"pixseek: {note.message()}", file=sys.stderr)
-    out(args, hits.to_dict(), _hit_lines(hits))
+    fixed = [f"showing results for {hits.corrected!r} (--exact searches {query!r} as typed)"] if hits.corrected else []
+    out(args, hits.to_dict(), fixed + _result_lines(hits, repr(hits.corrected or query)))
     _say_if_none(args, hits)
     if args.grid:
         from pixseek.interfaces.grid import write_grid

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 
 from pixseek.interfaces.cli.common import open_collection, out
+from pixseek.search.duplicates import MIN_THRESHOLD, THRESHOLD
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add this group's subcommands to the `pixseek` parser, each with its handler as `func`."""
-    s = sub.add_parser("duplicates", parents=[common], help="groups of near-duplicate photos, with the one to keep")
+    s = sub.add_parser("duplicates", parents=[common],
+                       help="copies of one picture, with the one to keep, and bursts of shots of one scene")
     s.add_argument("--threshold", type=float, metavar="T",
-                   help="pair similarity from 0 to 1 (default 0.74, calibrated on labelled real photos)")
+                   help=f"verified similarity of two copies' pixels, from {MIN_THRESHOLD} to 1 (default {THRESHOLD}, "
+                        "calibrated on labelled real photos)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_duplicates)
 
@@ -22,13 +25,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_duplicates(args: argparse.Namespace) -> None:
-    """One block per group: the suggested keeper marked `keep`, the others `    `; --json as documented."""
+    """One block per group: copies with the suggested keeper marked `keep` and why each other one is a copy;
+    bursts without a keeper; --json as documented."""
+    threshold = THRESHOLD if args.threshold is None else args.threshold
     groups = open_collection(args).duplicates(args.threshold, progress=False if args.no_progress else None)
     lines = []
     for g in groups:
-        lines.append(f"{len(g.paths)} photos, similarity >= {g.score:.3f}")
-        lines += [f"  {'keep' if p == g.keep else '    '}  {p}" for p in g.paths]
-    out(args, [g.to_dict() for g in groups], lines or ["no near-duplicates"])
+        if g.kind == "burst":
+            lines.append(f"burst: {len(g.paths)} shots within {g.seconds:g} s, distinct photos (nothing to delete)")
+            lines += [f"        {p}" for p in g.paths]
+            continue
+        lines.append(f"copies: {len(g.paths)} photos, similarity {g.score:.3f} (threshold {threshold:g})")
+        lines += [f"  keep  {p}" if p == g.keep else f"        {p}  ({(g.why or {}).get(p, 'copy')})" for p in g.paths]
+    out(args, [g.to_dict() for g in groups], lines or [f"no near-duplicates at similarity >= {threshold:g}"])
 
 
 def cmd_map(args: argparse.Namespace) -> None:

@@ -30,7 +30,7 @@ function render(route) {
 
 function searchWords(q) {
   q = q.trim();
-  if (q) go({ view: "search", kind: "text", q, box: null, weak: false, filters: formFilters() });
+  if (q) go({ view: "search", kind: "text", q, box: null, filters: formFilters() });
 }
 
 async function useFile(file) {
@@ -38,7 +38,7 @@ async function useFile(file) {
   message("uploading…");
   try {
     const upload = await keepUpload(file);
-    go({ view: "search", kind: "upload", upload, box: null, weak: false, filters: formFilters() });
+    go({ view: "search", kind: "upload", upload, box: null, filters: formFilters() });
   } catch (err) { message(err.message, true); }
 }
 
@@ -66,7 +66,7 @@ function setupKeys() {
     const typing = e.target.closest("input, textarea, select, [contenteditable]");
     if (e.key === "/" && !typing && !$("detail").open && !e.ctrlKey && !e.metaKey && !e.altKey) {
       e.preventDefault();
-      if (nav.route.view === "dupes") go({ view: "search", kind: null, box: null, weak: false, filters: {} });
+      if (nav.route.view === "dupes") go({ view: "search", kind: null, box: null, filters: {} });
       $("q").focus();
       $("q").select();
     }
@@ -86,10 +86,10 @@ function start() {
   setupQuery();
   setupDetail((path) => {
     cropNext = true;
-    go({ view: "search", kind: "path", path, box: null, weak: false, filters: nav.route.filters || {} });
+    go({ view: "search", kind: "path", path, box: null, filters: nav.route.filters || {} });
   });
   setupDupes();
-  setupFilters((filters) => { if (nav.route.kind) go({ ...nav.route, filters, weak: false }); else fillFilters(filters); });
+  setupFilters((filters) => { if (nav.route.kind) go({ ...nav.route, filters }); else fillFilters(filters); });
   setupImageInput();
   setupKeys();
   window.addEventListener("hashchange", () => render(parse(location.hash)));

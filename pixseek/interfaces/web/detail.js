@@ -102,10 +102,22 @@ async function show(index) {
   view.info = null;
   tags.then((found) => {
     if (seq !== view.seq) return;
-    $("d-tags").replaceChildren(...found.map((t) => chip(t.tag, t.score, () => {
-      closeDetail();
-      go({ view: "search", kind: "text", q: t.tag, box: null, weak: false, filters: nav.route.filters || {} });
-    })));
+    // the photo's one tag list (its first three are on its result card); each score is the calibrated
+    // probability that the tag is right, and tags below the shown threshold never come
+    if (!found.length) {
+      const none = document.createElement("small");
+      none.textContent = "no tag pixseek is sure of";
+      $("d-tags").replaceChildren(none);
+      return;
+    }
+    $("d-tags").replaceChildren(...found.map((t) => {
+      const c = chip(t.tag, t.score, () => {
+        closeDetail();
+        go({ view: "search", kind: "text", q: t.tag, box: null, weak: false, filters: nav.route.filters || {} });
+      });
+      c.title = `${Math.round(t.score * 100)}% likely right`;
+      return c;
+    }));
   }).catch(() => { /* tags are a hint; the facts report errors */ });
   try {
     const info = await facts;

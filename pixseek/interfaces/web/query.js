@@ -37,7 +37,7 @@ async function showTags(route) {
     if (seq !== tagSeq) return;
     $("query-tags").replaceChildren(...tags.map((t) => chip(t.tag, t.score, () => {
       $("q").value = t.tag;
-      go({ view: "search", kind: "text", q: t.tag, box: null, weak: false, filters: nav.route.filters || {} });
+      go({ view: "search", kind: "text", q: t.tag, box: null, filters: nav.route.filters || {} });
     })));
   } catch (err) { /* tags are a hint; the search itself reports errors */ }
 }
@@ -59,7 +59,7 @@ function drawBox(box) {
   el.hidden = false;
 }
 
-// a new box on the same image: a new search (weaker matches still shown if they were)
+// a new box on the same image: a new search
 function searchBox(box) {
   const route = nav.route;
   if (route.kind !== "path" && route.kind !== "upload") return;

@@ -1,10 +1,12 @@
-// The result grid: one search at a time, pages of results (infinite scroll), the relevance cut-off.
+// The result grid: one search at a time, pages of results (infinite scroll), and where the confident matches
+// end: the weaker ones follow a divider (they can be folded away), the count says how many are confident.
 import { $, apiCounted, baseName, chip, form, qs, thumbUrl, uploadBlob } from "./api.js";
 import { openDetail } from "./detail.js";
 import { go } from "./route.js";
 
 const PAGE = 40;
-export const results = { route: null, hits: [], offset: 0, done: true, loading: false, seq: 0, count: null };
+export const results = { route: null, hits: [], offset: 0, done: true, loading: false, seq: 0, count: null,
+  corrected: null, notes: [] };
 let onFirstPage = null;
 
 export function message(text, isError = false) {
@@ -17,9 +19,9 @@ function ignoredNotes(ignored) {
 }
 
 async function fetchPage(route, offset) {
-  const params = { k: PAGE, offset, ...route.filters, min_score: route.weak ? 0 : null };
+  const params = { k: PAGE, offset, ...route.filters };
   const box = route.box ? route.box.map(Math.round).join(",") : null;
-  if (route.kind === "text") return apiCounted(`/api/search?${qs({ q: route.q, ...params })}`);
+  if (route.kind === "text") return apiCounted(`/api/search?${qs({ q: route.q, exact: route.exact ? 1 : null, ...params })}`);
   if (route.kind === "path") return apiCounted(`/api/similar?${qs({ path: route.path, box, ...params })}`);
   const blob = await uploadBlob(route.upload);
   return apiCounted(`/api/similar?${qs({ box, ...params })}`, form(blob));
@@ -56,6 +58,7 @@ export function card(hit, open, eager = false) {
     cap.append(tags);
   }
   fig.append(img, cap);
+  if (hit.weak) fig.classList.add("weak");
   fig.addEventListener("click", () => open(fig));
   fig.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(fig); }
@@ -65,17 +68,48 @@ export function card(hit, open, eager = false) {
 
 const source = { hits: results.hits, more: () => loadMore(), done: () => results.done };
 
-function showCount(page) {
+// "3 confident matches · 34 results", or "no confident match for "giraffe"; nearest:" when the first hit is weak;
+// a corrected query says so, with a link to search the words as typed
+function showCount() {
   const n = results.count;
+  const firstWeak = results.hits.findIndex((h) => h.weak);
+  const ended = firstWeak >= 0 || results.done;
+  const sure = firstWeak >= 0 ? firstWeak : results.hits.length;
+  const route = results.route;
   let text;
-  if (n !== null) text = n ? `${n.toLocaleString()} result${n === 1 ? "" : "s"}` : "no results";
-  else text = results.offset ? `${results.offset}${results.done ? "" : "+"} results` : "no results";
-  text += results.route.weak ? " (weaker matches included)" : "";
-  message([text, ...ignoredNotes(page && page.ignored)].join(" · "));
+  if (!results.hits.length) text = "no results";
+  else if (sure === 0) {
+    text = route.kind === "text" ? `no confident match for "${results.corrected || route.q}"; nearest:` : "no confident match; nearest:";
+    if (n !== null) text += ` (${n.toLocaleString()} result${n === 1 ? "" : "s"})`;
+  } else {
+    text = `${sure.toLocaleString()}${ended ? "" : "+"} confident match${sure === 1 && ended ? "" : "es"}`;
+    if (n !== null) text += ` · ${n.toLocaleString()} result${n === 1 ? "" : "s"}`;
+    else if (results.offset > sure) text += ` · ${results.offset}${results.done ? "" : "+"} results`;
+  }
+  const parts = [];
+  if (results.corrected) {
+    const again = document.createElement("a");
+    again.id = "search-exact";
+    again.href = "#";
+    again.textContent = `search instead for "${route.q}"`;
+    again.addEventListener("click", (e) => { e.preventDefault(); go({ ...route, exact: true }); });
+    parts.push(`showing results for "${results.corrected}" (`, again, ") · ");
+  }
+  message("");
+  $("message").replaceChildren(...parts, [text, ...results.notes].join(" · "));
+}
+
+// the divider before the first weak hit (none when even the first is weak: the count says so)
+function divider() {
+  const div = document.createElement("div");
+  div.className = "weak-divider";
+  div.setAttribute("role", "separator");
+  div.textContent = "weaker matches";
+  return div;
 }
 
 export async function loadMore() {
-  if (results.loading || results.done || !results.route) return false;
+  if (results.loading || results.done || !results.route || folded()) return false;
   results.loading = true;
   const seq = results.seq;
   const route = results.route;
@@ -85,26 +119,38 @@ export async function loadMore() {
     if (seq !== results.seq) return false; // a newer search started meanwhile
     const hits = Array.isArray(body) ? body : body.results; // text search also says which words it left out
     if (results.offset === 0 && body.terms) showWords(body.terms);
+    if (results.offset === 0) Object.assign(results, { corrected: body.corrected || null, notes: ignoredNotes(body.ignored) });
     const start = results.hits.length;
     results.hits.push(...hits);
-    hits.forEach((h, i) => $("results").append(card(h, (fig) => openDetail(source, start + i, fig), start + i < 12)));
+    hits.forEach((h, i) => {
+      const at = start + i;
+      if (h.weak && at > 0 && !results.hits[at - 1].weak) $("results").append(divider());
+      $("results").append(card(h, (fig) => openDetail(source, at, fig), at < 12));
+    });
     results.offset += hits.length;
     if (count !== null) results.count = count;
     results.done = hits.length < PAGE || results.offset >= 10000 || (count !== null && results.offset >= count);
-    showCount(body);
+    showCount();
     if (onFirstPage && start === 0) { onFirstPage(); onFirstPage = null; }
   } catch (err) {
     if (seq === results.seq) { message(err.message, true); results.done = true; failed = true; }
   } finally {
     if (seq === results.seq) {
       results.loading = false;
-      $("more").hidden = results.done;
-      $("weaker").hidden = !results.done || failed;
-      $("weaker").textContent = route.weak ? "Hide weaker matches" : "Show weaker matches";
+      showFold(failed);
     }
   }
   if (seq === results.seq && !results.done && nearBottom()) return loadMore();
   return seq === results.seq;
+}
+
+// "Hide weaker matches" folds away the cards after the divider (they stay loaded); shown once there are some
+const folded = () => $("results").classList.contains("hide-weak");
+
+function showFold(failed = false) {
+  $("weaker").hidden = failed || !results.hits.some((h, i) => h.weak && i > 0 && !results.hits[0].weak);
+  $("weaker").textContent = folded() ? "Show weaker matches" : "Hide weaker matches";
+  $("more").hidden = results.done || folded();
 }
 
 function nearBottom() {
@@ -117,6 +163,7 @@ export function clearResults() {
   results.hits.length = 0;
   results.done = true;
   $("results").replaceChildren();
+  $("results").classList.remove("hide-weak");
   $("more").hidden = true;
   $("weaker").hidden = true;
   $("words-panel").hidden = true;
@@ -126,7 +173,7 @@ export function clearResults() {
 // then: called once the first page is on screen (e.g. to bring results into view on a phone)
 export function runSearch(route, then = null) {
   clearResults();
-  Object.assign(results, { route, offset: 0, done: false, loading: false, count: null });
+  Object.assign(results, { route, offset: 0, done: false, loading: false, count: null, corrected: null, notes: [] });
   onFirstPage = then;
   message("searching…");
   return loadMore();
@@ -150,7 +197,7 @@ async function showWords(terms) {
     chips.append(...hits.map((h) => chip(h.word, h.score, () => {
       const q = `${route.q} ${h.word}`;
       $("q").value = q;
-      go({ ...route, q, weak: false });
+      go({ ...route, q, exact: false });
     })));
     div.append(title, chips);
     return div;
@@ -161,7 +208,11 @@ async function showWords(terms) {
 
 export function setupResults() {
   $("more").addEventListener("click", loadMore);
-  $("weaker").addEventListener("click", () => results.route && go({ ...results.route, weak: !results.route.weak }));
+  $("weaker").addEventListener("click", () => {
+    $("results").classList.toggle("hide-weak");
+    showFold();
+    if (!folded()) loadMore();
+  });
   new IntersectionObserver((entries) => { if (entries[0].isIntersecting) loadMore(); }, { rootMargin: "400px" })
     .observe($("sentinel"));
 }

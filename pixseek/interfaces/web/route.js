@@ -1,5 +1,5 @@
 // The page's state lives in the URL fragment, so Back/Forward walk through searches and a URL can be shared:
-//   #q=dog&under=/photos/2024&after=2024-01-01&before=2024-12-31&type=jpg,png&weak=1
+//   #q=dog&under=/photos/2024&after=2024-01-01&before=2024-12-31&type=jpg,png      #q=dgo&exact=1 (no spelling correction)
 //   #path=/photos/cat.jpg&box=10,20,200,220      #upload=ID&box=...      #dupes&threshold=0.8
 import { qs } from "./api.js";
 
@@ -8,7 +8,7 @@ export const FILTERS = ["under", "after", "before", "type"];
 export function parse(hash) {
   const h = new URLSearchParams((hash || "").replace(/^#/, ""));
   if (h.has("dupes")) return { view: "dupes", threshold: h.get("threshold") || null };
-  const route = { view: "search", kind: null, box: null, weak: h.get("weak") === "1", filters: {} };
+  const route = { view: "search", kind: null, box: null, exact: h.get("exact") === "1", filters: {} };
   for (const f of FILTERS) if (h.get(f)) route.filters[f] = h.get(f);
   if (h.get("q")) Object.assign(route, { kind: "text", q: h.get("q") });
   else if (h.get("path")) Object.assign(route, { kind: "path", path: h.get("path") });
@@ -26,7 +26,7 @@ export function toHash(route) {
   else if (route.kind === "upload") p.upload = route.upload;
   if (route.box) p.box = route.box.map(Math.round).join(",");
   Object.assign(p, route.filters || {});
-  if (route.weak) p.weak = "1";
+  if (route.exact && route.kind === "text") p.exact = "1";
   return qs(p);
 }
 

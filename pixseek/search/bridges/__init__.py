@@ -20,7 +20,9 @@ from pixseek.search.bridges.clip import ClipBridge
 from pixseek.search.bridges.conse import ConseBridge
 from pixseek.search.bridges.devise import DeviseBridge
 from pixseek.search.bridges.joint import JointBridge
+from pixseek.search.concepts import ConceptSpace
 from pixseek.search.joint_space import JointSpace
+from pixseek.search.tags import PhotoTagger, TagContext, load_calibration
 from pixseek.search.trained_classes import TrainedClasses
 from pixseek.store.vectors import Vectors
 
@@ -41,6 +43,9 @@ class BridgeContext:
     phrases: object | None = None  # the sentence encoder the joint space's text head takes
     text_tower: object | None = None  # a CLIP text tower whose space the visual vectors share
     visual_store: Vectors | None = None
+    concepts: ConceptSpace | None = None  # the classifier's own classes (tags are words over them)
+    probs_store: Vectors | None = None  # the classifier's probabilities, rows matching visual_store
+    tagger: PhotoTagger | None = None  # made once by photo_tagger()
 
 
 def _needs(part, message: str):
@@ -50,10 +55,21 @@ def _needs(part, message: str):
     return part
 
 
+def photo_tagger(ctx: BridgeContext) -> PhotoTagger | None:
+    """The collection's one tagger (search/tags.py), shared by its bridges; None for a CLIP collection."""
+    if ctx.tagger is None and ctx.text_tower is None and (ctx.concepts is not None or ctx.joint is not None):
+        joint, phrases = ctx.joint, ctx.phrases
+        tags_ctx = TagContext(ctx.concepts, joint.map_images if joint is not None else None,
+                              (lambda texts: joint.map_texts(phrases.encode(texts))) if joint is not None else None,
+                              joint.key if joint is not None else None, load_calibration())
+        ctx.tagger = PhotoTagger.for_context(tags_ctx, ctx.visual_store, ctx.probs_store, ctx.joint_store)
+    return ctx.tagger
+
+
 def _conse(ctx: BridgeContext) -> Bridge:
     return ConseBridge(_needs(ctx.classes, "this collection's encoder has no classifier head and no trained mapping, "
                               "so it cannot search by words through conse: run `pixseek train DATASET`, or use "
-                              "--bridge joint"), ctx.class_store)
+                              "--bridge joint"), ctx.class_store, photo_tagger(ctx))
 
 
 def _devise(ctx: BridgeContext) -> Bridge:
@@ -64,7 +80,7 @@ def _devise(ctx: BridgeContext) -> Bridge:
 def _joint(ctx: BridgeContext) -> Bridge:
     space = _needs(ctx.joint, "this collection has no joint image-text space (none ships for its encoder): run "
                    "`pixseek train --captions FILE` first, or use --bridge conse")
-    return JointBridge(space, ctx.phrases, ctx.joint_store)
+    return JointBridge(space, ctx.phrases, ctx.joint_store, photo_tagger(ctx))
 
 
 def _clip(ctx: BridgeContext) -> Bridge:

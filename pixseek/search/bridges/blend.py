@@ -5,7 +5,7 @@ classes (ConSE then knows exactly what it names); every other query (sentences, 
 is an "other" query. Each kind has its own weight of the joint space beside ConSE,
   score = (1 - lambda) * conse + lambda * joint,
 fitted on dev data when the joint space was trained (pixseek/learn/joint_blend.py) and stored with it.
-Tagging scores each word by the same rule, so a tag is a word that would find the photo.
+A photo's own tags (result cards, the detail view, `pixseek tag`) come from search/tags.py.
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ class BlendBridge:
             return [None] * len(ids)
 
     def tag_scores(self, visual, probs, words=None) -> tuple[list[str], np.ndarray]:
+        """The photos' calibrated tags for the default vocabulary (search/tags.py); a caller's own words are
+        scored by the blend rule, so such a tag is a word that would find the photo."""
+        if words is None and self.conse.tagger is not None:
+            return self.conse.tag_scores(visual, probs)
         vocab, conse = self.conse.tag_scores(visual, probs, words)
         if words is None:  # the default vocabulary adds the joint space's scene words
             extra = [w for w in self.joint.default_vocabulary if w not in set(vocab)]

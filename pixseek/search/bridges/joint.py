@@ -15,6 +15,7 @@ import numpy as np
 
 from pixseek.search.bridges.base import Part, TextMemo, Unit
 from pixseek.search.joint_space import JointSpace
+from pixseek.search.tags import Photos, PhotoTagger
 from pixseek.search.terms import Query
 from pixseek.store.vectors import Vectors
 
@@ -24,7 +25,8 @@ SCENE_WORDS = Path(__file__).resolve().parents[1] / "data" / "scene_words.txt"
 class JointBridge:
     name = "joint"
 
-    def __init__(self, space: JointSpace, phrases, store: Vectors | None) -> None:
+    def __init__(self, space: JointSpace, phrases, store: Vectors | None, tagger: PhotoTagger | None = None) -> None:
+        self.tagger = tagger  # a photo's one tag list (search/tags.py)
         self.space = space
         self.phrases = phrases  # encoders/phrases.py PhraseEncoder (or anything with encode(list) -> (n, dim))
         self.store = store  # unit joint vectors, one per image row
@@ -39,7 +41,8 @@ class JointBridge:
         return [Part(self.store, [Unit(v, t.weight, t.text) for v, t in zip(vectors, query.phrases)])]
 
     def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
-        return [None] * len(ids)
+        """The first tags of each photo's tag list (none without a tagger)."""
+        return self.tagger.cards(ids) if self.tagger is not None else [None] * len(ids)
 
     @cached_property
     def default_vocabulary(self) -> list[str]:
@@ -50,5 +53,7 @@ class JointBridge:
         return self.space.map_images(visual)
 
     def tag_scores(self, visual, probs, words=None) -> tuple[list[str], np.ndarray]:
+        if words is None and self.tagger is not None:
+            return self.tagger.scores(Photos(visual, probs))
         vocab = list(self.default_vocabulary if words is None else words)
         return vocab, self.image_rows(visual) @ self.text_vectors(vocab).T

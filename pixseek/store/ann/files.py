@@ -93,6 +93,16 @@ def read_index_files(path: Path) -> tuple[dict, dict[str, Path]]:
     return header, files
 
 
+def header_meta(path: Path) -> dict | None:
+    """The `meta` an index's header records (e.g. the rows it covers and what they were derived from), or
+    None when there is no readable header; the payloads are not read."""
+    try:
+        meta = _read_header(path).get("meta")
+    except IndexFileError:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def _read_header(path: Path) -> dict:
     try:
         header = json.loads(path.read_bytes())
