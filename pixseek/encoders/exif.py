@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pixseek.encoders.gps import GPS_IFD, Position, position_from_gps
 from pixseek.regular_files import open_regular
 
 if TYPE_CHECKING:
@@ -149,3 +150,22 @@ def mtime_wall_ns(mtime_ns: int) -> int:
     except (OverflowError, OSError, ValueError):
         return 0
     return value if fits_ns(value) else 0
+
+
+def read_position(source: str | Path | bytes) -> Position | None:
+    """Where a photo was taken (encoders/gps.py), from a file or its bytes; None when it has no usable GPS
+    position or cannot be read. Reads the header only, never the pixels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from PIL import Image
+
+        try:
+            with open_regular(source) if not isinstance(source, bytes) else io.BytesIO(source) as f, Image.open(f) as im:
+                exif = _exif(im)
+                gps = exif.get_ifd(GPS_IFD) if exif is not None else None
+        except Exception:  # noqa: BLE001 - not an image, missing, a broken GPS pointer: no position
+            return None
+        try:
+            return position_from_gps(dict(gps)) if gps else None
+        except Exception:  # noqa: BLE001 - a value no rule foresaw: that photo has no position
+            return None

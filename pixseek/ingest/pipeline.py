@@ -23,7 +23,8 @@ import numpy as np
 
 from pixseek.config import MAX_FILE_BYTES
 from pixseek.encoders.base import Embedding, ImageEncoder
-from pixseek.encoders.exif import taken_ns
+from pixseek.encoders.exif import read_position, taken_ns
+from pixseek.encoders.geocode import reverse_geocode
 from pixseek.encoders.visual import visual_vectors
 from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import ProcessReader, Reader
@@ -31,6 +32,7 @@ from pixseek.ingest.scan import Found, scan
 from pixseek.progress import progress_bar
 from pixseek.regular_files import open_regular
 from pixseek.store.catalog import Catalog, FileRecord, Known
+from pixseek.store.places import count_unplaced, put_places, unplaced
 from pixseek.store.vectors import VectorStore
 
 
@@ -93,6 +95,7 @@ class Indexer:
         if todo:
             self._process(todo, counts, progress, log)
         self._backfill_taken(progress)
+        self._backfill_places(progress)
         counts.seconds = round(time.perf_counter() - start, 3)
         return counts
 
@@ -222,6 +225,28 @@ class Indexer:
                 taken = [(p, taken_ns(p, m)) for p, m in rows]
                 self.catalog.begin()
                 self.catalog.set_taken(taken)
+                self.catalog.commit()
+                bar.update(len(rows))
+        finally:
+            bar.close()
+
+    def _backfill_places(self, progress: bool | None, batch: int = 256) -> None:
+        """Read the GPS position of contents that have no places row (new ones, and all of a collection
+        indexed before places existed) and name it offline; a header read, no decode, no re-embedding.
+        Committed per batch, so an interrupted run resumes where it stopped."""
+        total = count_unplaced(self.catalog)
+        if not total:
+            return
+        bar = progress_bar(total, "reading places", progress)
+        try:
+            for _ in range(total // batch + 1):  # bounded, as for dates taken
+                if not (rows := unplaced(self.catalog, batch)):
+                    break
+                found = [(cid, read_position(path)) for cid, path in rows]
+                named = dict(zip([cid for cid, pos in found if pos],
+                                 reverse_geocode([(pos.lat, pos.lon) for _, pos in found if pos])))
+                self.catalog.begin()
+                put_places(self.catalog, [(cid, pos, named.get(cid)) for cid, pos in found])
                 self.catalog.commit()
                 bar.update(len(rows))
         finally:

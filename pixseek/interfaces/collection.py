@@ -6,6 +6,7 @@
     col.search("dog -grass", k=5)            # -> [Hit(path, score, tags)]
     col.similar("~/Pictures/cat.jpg", box=(10, 20, 200, 220))
     col.search("dog", under="~/Pictures/2024", after="2024-05-01", type="jpg,png", min_score=0)
+    col.search("beach", place="Croatia"); col.search("bike", near="55.70,13.19,5")  # near=LAT,LON,KM
     col.words("man")                         # -> [WordHit("woman", 0.89), ...]
     col.tag("~/Pictures/cat.jpg")            # -> [Tag("tabby", 0.61), ...]
 
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES, TEACH_CONFIDENT
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
@@ -28,15 +31,18 @@ from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
+from pixseek.interfaces.teaching import Teaching
 from pixseek.search import photo_text_match
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.cutoff import shipped_cutoffs
 from pixseek.search.engine import Searcher
-from pixseek.search.filters import Allowed, allowed, parse_filters
+from pixseek.search.filters import Allowed, allowed, parse_filters, split_place
+from pixseek.search.place_words import place_in_query
 from pixseek.search.taught import Concepts, TaughtConcept
 from pixseek.store import photo_text, taught
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
+from pixseek.store.places import count_geotagged, place_counts, places_of
 from pixseek.store.provenance import row_fingerprints
 from pixseek.store.vectors import VectorStore
 
@@ -46,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
 
 
-class Collection:
+class Collection(Teaching):
     """A folder holding a catalog (catalog.sqlite) and vector files for one encoder and word space."""
 
     def __init__(self, layout: Layout) -> None:
@@ -222,19 +228,21 @@ class Collection:
 
     def similar(self, image: ImageInput, k: int = 10, box: Box | None = None, min_score: float | None = None,
                 under: str | None = None, after: str | None = None, before: str | None = None,
-                type: str | list[str] | None = None) -> Results:
+                type: str | list[str] | None = None, place: str | None = None,
+                near: str | tuple[float, float, float] | None = None) -> Results:
         """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it;
         the filters, min_score and weak flags as for `search`."""
         _check_k(k)
         searcher = self._require_photos()
-        allow = self._allowed(under, after, before, type)
+        allow = self._allowed(under, after, before, type, place, near)
         vector, known = self._images.visual(image, box)
         return Results(self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None,
                                                    allowed=allow, min_score=min_score)))
 
     def search(self, query: str, k: int = 10, bridge: str = "auto", min_score: float | None = None,
                under: str | None = None, after: str | None = None, before: str | None = None,
-               type: str | list[str] | None = None, exact: bool = False, like: list[ImageInput] | None = None,
+               type: str | list[str] | None = None, exact: bool = False, place: str | None = None,
+               near: str | tuple[float, float, float] | None = None, like: list[ImageInput] | None = None,
                unlike: list[ImageInput] | None = None) -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
         `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`; a
@@ -243,63 +251,46 @@ class Collection:
         The k best are returned; those below where confident matches end are flagged `weak` (search/cutoff.py).
         min_score: leave out results scoring below it (None or 0: keep all).
         under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
-        of these file types ("jpg,png"); see search/filters.py.
+        of these file types ("jpg,png"); place: taken in a city, region or country (also `place:"Rome"` in
+        the query; alone, it lists that place's photos); near: "LAT,LON,KM" (see search/filters.py).
         like / unlike: photos marked "more like this" / "not this" (paths, indexed or not, or bytes): the
         whole collection is ranked again from the query and them (interfaces/teaching.py); the query may
         then be empty. Marked photos themselves are not returned."""
         _check_k(k)
-        searcher = self._require_photos()
-        allow = self._allowed(under, after, before, type)
+        self._require_photos()
+        query, inline = split_place(query)  # place:"Rome" in the query is the place filter
+        place = inline if place is None else place if inline is None else f"{place}, {inline}"
         if like or unlike:
-            return self._with_feedback(searcher, query, k, bridge, min_score, allow, list(like or []), list(unlike or []),
-                                       exact)
-        ranking = photo_text_match.search(self.catalog.db, searcher, query, k, bridge=bridge,
-                                          allowed=allow, min_score=min_score, exact=exact)
+            return self._with_feedback(query, k, bridge, min_score, exact, list(like or []), list(unlike or []),
+                                       self._allowed(under, after, before, type, place, near))
+        if inline is not None and not query:  # a place alone: its photos, in index order
+            return self._at_place(k, under, after, before, type, place, near)
+        named = place_in_query(self.catalog, query) if place is None else None
+        if named is not None:  # "beach Croatia": beaches in Croatia first (search/place_words.py)
+            rest, name = named
+            first = (self._ranked(rest, k, bridge, min_score, exact, self._allowed(under, after, before, type, name, near))
+                     if rest else self._at_place(k, under, after, before, type, name, near))
+            then = self._ranked(query, k, bridge, min_score, exact, self._allowed(under, after, before, type, None, near))
+            seen = {h.path for h in first}
+            return Results((list(first) + [h for h in then if h.path not in seen])[:k], then.ignored, then.terms,
+                           then.corrected)
+        return self._ranked(query, k, bridge, min_score, exact, self._allowed(under, after, before, type, place, near))
+
+    def _ranked(self, query: str, k: int, bridge: str, min_score: float | None, exact: bool,
+                allow: Allowed | None) -> Results:
+        ranking = photo_text_match.search(self.catalog.db, self.searcher, query, k, bridge=bridge, allowed=allow,
+                                          min_score=min_score, exact=exact)
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)
 
-    def _with_feedback(self, searcher, query, k, bridge, min_score, allow, like, unlike, exact) -> Results:
-        from pixseek.interfaces import teaching
+    def _at_place(self, k, *filters) -> Results:
+        allow = self._allowed(*filters)
+        ids = (allow.ids if allow is not None else np.asarray(self._stores.shape.live, np.int64))[:k].tolist()
+        paths, at = self.catalog.paths_of(ids), places_of(self.catalog, ids)
+        return Results([Hit(paths[i], 1.0, place=at.get(i)) for i in ids if i in paths])
 
-        marked = {self._images.known_id(p) for p in like + unlike} - {None}
-        if not like and query and query.strip():  # "not this" alone: the query's best others stand for "this"
-            first = searcher.search(query, 3 + len(marked), bridge=bridge, allowed=allow, exact=exact)
-            like = [p for p in self.catalog.paths_of([h.id for h in first.hits if h.id not in marked]).values()][:3]
-        dim, _ = self.layout.dims()
-        concept = teaching.feedback(searcher, self._images, self._stores.shape.live, dim, like, unlike)
-        ranking = searcher.search(query or "", k + len(marked), bridge=bridge, allowed=allow, min_score=min_score,
-                                  exact=exact, feedback=concept)
-        ranking.hits = [h for h in ranking.hits if h.id not in marked][:k]
-        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)
-
-    def teach(self, name: str, photos: list[ImageInput], not_photos: list[ImageInput] | None = None,
-              box: Box | None = None) -> dict:
-        """Teach a word from example photos (collection photos or any file, `box`: a region of each) and
-        photos that are not it: `search(name)` then finds its photos, `tag` names it. More examples refine
-        a concept taught before. Returns {"name", "examples", "counter_examples", "matches"}."""
-        from pixseek.interfaces import teaching
-
-        searcher = self._require_photos()
-        dim, _ = self.layout.dims()
-        out = teaching.teach(self.catalog.db, searcher, self._images, self._stores.shape.live, dim, name,
-                             list(photos), list(not_photos or []), box)
-        self._searcher = None  # the next search knows the new concept
-        return out
-
-    def concepts(self) -> list[dict]:
-        """The taught concepts: [{"name", "examples", "counter_examples", "matches"}]."""
-        from pixseek.interfaces import teaching
-
-        return teaching.listing(self.catalog.db)
-
-    def forget(self, name: str) -> None:
-        """Remove a taught concept and its examples."""
-        if not taught.forget(self.catalog.db, name.strip() if isinstance(name, str) else ""):
-            raise PixseekError(f"no taught concept named {name!r} (see `pixseek concepts`)")
-        self._searcher = None
-
-    def _allowed(self, under, after, before, type) -> Allowed | None:
+    def _allowed(self, under, after, before, type, place=None, near=None) -> Allowed | None:
         shape = self._stores.shape
-        return allowed(self.catalog, shape.rows, shape.live, parse_filters(under, after, before, type))
+        return allowed(self.catalog, shape.rows, shape.live, parse_filters(under, after, before, type, place, near))
 
     def words(self, word: str, k: int = 10) -> list[WordHit]:
         """Words nearest to `word` in word-vector space (cosine)."""
@@ -358,7 +349,17 @@ class Collection:
 
     def _hits(self, ranked) -> list[Hit]:
         paths = self.catalog.paths_of([r.id for r in ranked])
-        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text, r.weak) for r in ranked if r.id in paths]
+        at = places_of(self.catalog, list(paths))
+        return [Hit(paths[r.id], round(r.score, 6), r.tags, r.text, r.weak, at.get(r.id)) for r in ranked if r.id in paths]
+
+    def place_of(self, path: str) -> dict | None:
+        """Where an indexed file was taken, as hits carry it; None when unknown."""
+        rec = self.catalog.file(path)
+        return places_of(self.catalog, [rec.content_id]).get(rec.content_id) if rec and rec.content_id is not None else None
+
+    def places(self) -> list[dict]:
+        """Where the photos were taken: [{"city", "region", "country", "photos"}], by country, most photos first."""
+        return place_counts(self.catalog)
 
     def status(self) -> dict:
         counts = self.catalog.counts()
@@ -374,6 +375,7 @@ class Collection:
             "size_bytes": sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()),
             "failed": [{"path": p, "error": e} for p, e in self.catalog.failed()],
             "text": {"ocr": self.catalog.get_meta("ocr") == "1", **photo_text.counts(self.catalog.db)},
+            "geotagged": count_geotagged(self.catalog),
         }
 
     def text(self, image: str | Path) -> dict:

@@ -100,7 +100,7 @@ class Service:
         """An upload identical to an indexed image lists that image first (score 1: same bytes)."""
         with self.lock:
             paths = self.col.paths_with_bytes(data)
-        return [Hit(p, 1.0) for p in paths]
+            return [Hit(p, 1.0, place=self.col.place_of(p)) for p in paths]
 
     def embed(self, data: bytes, box: Region | None = None, name: str | None = None) -> Embedding:
         """A query image's embedding, made under `work` only: searches and health go on meanwhile."""
@@ -150,9 +150,12 @@ def narrowing(min_score: Annotated[float | None, Query(description="leave out re
               under: Annotated[str | None, Query(max_length=4096, description="only photos below this folder")] = None,
               after: Annotated[str | None, Query(max_length=40, description="taken on or after YYYY-MM-DD")] = None,
               before: Annotated[str | None, Query(max_length=40, description="taken on or before YYYY-MM-DD")] = None,
-              type: Annotated[str | None, Query(max_length=200, description="file types, e.g. jpg,png")] = None) -> dict:
+              type: Annotated[str | None, Query(max_length=200, description="file types, e.g. jpg,png")] = None,
+              place: Annotated[str | None, Query(max_length=200, description="taken in this city, region or country")] = None,
+              near: Annotated[str | None, Query(max_length=100, description="LAT,LON,KM: taken within KM of it")] = None) -> dict:
     """The cut-off and filters search and similar take (search/cutoff.py, search/filters.py)."""
-    return {"min_score": min_score, "under": under, "after": after, "before": before, "type": type}
+    return {"min_score": min_score, "under": under, "after": after, "before": before, "type": type, "place": place,
+            "near": near}
 
 
 Narrow = Annotated[dict, Depends(narrowing)]
@@ -167,7 +170,7 @@ def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query
            exact: Annotated[bool, Query(description="search the words as typed: no spelling correction")] = False,
            like: Annotated[list[str], Query(max_length=100, description="indexed photos: more like these")] = (),
            unlike: Annotated[list[str], Query(max_length=100, description="indexed photos: not like these")] = ()) -> dict:
-    """{"results": [{"path", "score", "tags", "weak"}], "ignored": [{"word", "suggestion"}], "terms": [...],
+    """{"results": [{"path", "score", "tags", "weak", "place"}], "ignored": [{"word", "suggestion"}], "terms": [...],
     "confident": n, "corrected": query or null}: words nobody knows are left out, a misspelt one is corrected
     when sure (`corrected`, unless `exact`); `terms` are the words searched for; `confident` of the first
     offset + k are confident, the rest `weak`. Header X-Result-Count: all results, when known. `like`/`unlike`
@@ -221,6 +224,11 @@ def words(svc: Svc, word: Annotated[str, Query(min_length=1, max_length=100)], k
 @api.get("/status", summary="Counts, model, index, size and failed files")
 def status(svc: Svc) -> dict:
     return svc.run(lambda c: c.status())
+
+
+@api.get("/places", summary="Where the photos were taken, with photo counts")
+def places(svc: Svc) -> list[dict]:
+    return svc.run(lambda c: c.places())
 
 
 @api.get("/health", summary="Liveness: the collection opens and answers")

@@ -20,6 +20,11 @@ class Hit(_Result):
     tags: list[str] | None = None
     text: dict | None = None  # the photo text that matched: {"matched": line, "box": [x0, y0, x1, y1]}
     weak: bool = False  # below where the query's confident matches end (search/cutoff.py)
+    place: dict | None = None  # where it was taken: {"city", "region", "country", "lat", "lon"} (store/places.py)
+
+    def to_dict(self) -> dict:
+        """As _Result's, with `place` always there (null: no position known)."""
+        return {**super().to_dict(), "place": self.place}
 
 
 @dataclass

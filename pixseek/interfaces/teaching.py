@@ -1,8 +1,11 @@
-"""What the Python API, the CLI and the server share to teach concepts and to mark results.
+"""Teaching a collection: the Python API's teach/concepts/forget and relevance feedback, which the CLI and
+the server call through Collection.
 
 Examples are collection photos (their stored vectors are used) or any other image file, upload or region
 (embedded now); a concept is fitted and saved by learn/taught.py. Relevance feedback ("more like this",
 "not this") is the same fit on the marked photos, used for one search and not saved unless asked.
+`Teaching` is the part of Collection that does this (kept here so the facade stays small); it relies on
+the collection's catalog, stores, query images and searcher.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import numpy as np
 
 from pixseek.errors import PixseekError
+from pixseek.interfaces.results import Results
 from pixseek.learn import taught as learning
 from pixseek.learn.taught import Space, feature_mask
 from pixseek.search.engine import Searcher
@@ -89,3 +93,43 @@ def listing(db) -> list[dict]:
 
 def _stored(db) -> list:
     return taught.concepts(db)
+
+
+class Teaching:
+    """Collection's teaching methods (see the module docstring)."""
+
+    def teach(self, name: str, photos: list, not_photos: list | None = None, box=None) -> dict:
+        """Teach a word from example photos (collection photos or any file, `box`: a region of each) and
+        photos that are not it: `search(name)` then finds its photos, `tag` names it. More examples refine
+        a concept taught before. Returns {"name", "examples", "counter_examples", "matches"}."""
+        searcher = self._require_photos()
+        dim, _ = self.layout.dims()
+        out = teach(self.catalog.db, searcher, self._images, self._stores.shape.live, dim, name, list(photos),
+                    list(not_photos or []), box)
+        self._searcher = None  # the next search knows the new concept
+        return out
+
+    def concepts(self) -> list[dict]:
+        """The taught concepts: [{"name", "examples", "counter_examples", "matches"}]."""
+        return listing(self.catalog.db)
+
+    def forget(self, name: str) -> None:
+        """Remove a taught concept and its examples."""
+        if not taught.forget(self.catalog.db, name.strip() if isinstance(name, str) else ""):
+            raise PixseekError(f"no taught concept named {name!r} (see `pixseek concepts`)")
+        self._searcher = None
+
+    def _with_feedback(self, query: str, k: int, bridge: str, min_score, exact: bool, like: list, unlike: list,
+                       allow):
+        """Search.search with marked photos: "not this" alone takes the query's best other photos as "this"."""
+        searcher = self.searcher
+        marked = {self._images.known_id(p) for p in like + unlike} - {None}
+        if not like and query and query.strip():
+            first = searcher.search(query, 3 + len(marked), bridge=bridge, allowed=allow, exact=exact)
+            like = [p for p in self.catalog.paths_of([h.id for h in first.hits if h.id not in marked]).values()][:3]
+        dim, _ = self.layout.dims()
+        concept = feedback(searcher, self._images, self._stores.shape.live, dim, like, unlike)
+        ranking = searcher.search(query or "", k + len(marked), bridge=bridge, allowed=allow, min_score=min_score,
+                                  exact=exact, feedback=concept)
+        ranking.hits = [h for h in ranking.hits if h.id not in marked][:k]
+        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)

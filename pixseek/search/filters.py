@@ -1,4 +1,5 @@
-"""Search filters: folder (`under`), date taken range (`after`, `before`), file type (`type`).
+"""Search filters: folder (`under`), date taken range (`after`, `before`), file type (`type`), where the photo
+was taken (`place`: a city, region or country name; `near`: within a radius of a position, store/places.py).
 
 A filter is parsed and checked once (`parse_filters`: a clear PixseekError for a bad date or type), then
 resolved against the catalog into the content ids a search may return (`allowed`: a folder with no
@@ -27,9 +28,11 @@ import numpy as np
 
 from pixseek.config import IMAGE_EXTENSIONS
 from pixseek.encoders.exif import wall_ns
+from pixseek.encoders.place_names import name_key
 from pixseek.errors import PixseekError
 from pixseek.store.milvus.filters import MetaFilter
 from pixseek.store.milvus.store import MilvusVectorStore
+from pixseek.store.places import ids_named, ids_near
 from pixseek.store.topk import top_k, top_k_among
 from pixseek.store.vectors import ExactScoring, Vectors
 
@@ -47,13 +50,17 @@ class Filters:
     after: date | None = None  # taken on or after this day
     before: date | None = None  # taken on or before this day
     types: tuple[str, ...] = ()  # file name endings, lower case with the dot (".jpg", ".jpeg", ...)
+    place: str | None = None  # a city, region or country ("Lund", "Skane", "UK"), or "Lund, Sweden"
+    near: tuple[float, float, float] | None = None  # (lat, lon, km): taken within km of that position
 
     def __bool__(self) -> bool:
-        return self.under is not None or self.after is not None or self.before is not None or bool(self.types)
+        return (self.under is not None or self.after is not None or self.before is not None or bool(self.types)
+                or self.place is not None or self.near is not None)
 
 
 def parse_filters(under: str | None = None, after: str | date | None = None, before: str | date | None = None,
-                  type: str | Sequence[str] | None = None) -> Filters:
+                  type: str | Sequence[str] | None = None, place: str | None = None,
+                  near: str | Sequence[float] | None = None) -> Filters:
     """Check and normalise filter values as the CLI, HTTP API and Python API take them."""
     lo, hi = _day(after, "after"), _day(before, "before")
     if lo is not None and hi is not None and lo > hi:
@@ -63,7 +70,45 @@ def parse_filters(under: str | None = None, after: str | date | None = None, bef
         if not isinstance(under, (str, os.PathLike)) or not str(under).strip():
             raise PixseekError("under wants a folder, e.g. ~/Pictures/2024")
         folder = os.path.normpath(os.path.abspath(os.path.expanduser(str(under))))
-    return Filters(folder, lo, hi, _types(type))
+    return Filters(folder, lo, hi, _types(type), _place(place), _near(near))
+
+
+_PLACE_IN_QUERY = re.compile(r'(?<!\S)place:(?:"([^"]*)"|(\S+))', re.IGNORECASE)
+
+
+def split_place(query: str) -> tuple[str, str | None]:
+    """Take `place:"..."` filters out of a query: (the rest of it, the place, several joined by commas so
+    that all must hold, or None). `dog place:"New York"` is `dog` with place="New York"."""
+    if not isinstance(query, str):
+        return query, None
+    found = [(m.group(1) if m.group(1) is not None else m.group(2)).strip() for m in _PLACE_IN_QUERY.finditer(query)]
+    if not found:
+        return query, None
+    if not all(name_key(p) for p in found):
+        raise PixseekError('place: needs a name, e.g. place:"New York" or place:Sweden')
+    return " ".join(_PLACE_IN_QUERY.sub(" ", query).split()), ", ".join(found)
+
+
+def _place(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not name_key(value) or len(value) > 200:
+        raise PixseekError(f"place wants a city, region or country name, e.g. Lund or Sweden, got {str(value)[:40]!r}")
+    return value.strip()
+
+
+def _near(value) -> tuple[float, float, float] | None:
+    if value is None or value == "":
+        return None
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        lat, lon, km = (float(p) for p in parts)
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 < km <= 20_100):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise PixseekError("near wants LAT,LON,KM: degrees north and east and a radius in km, e.g. "
+                           f"55.70,13.19,5, got {str(value)[:60]!r}") from None
+    return (lat, lon, km)
 
 
 def _day(value, name: str) -> date | None:
@@ -114,7 +159,7 @@ class Allowed:
     def pushdown(self) -> MetaFilter:
         """The folder as Milvus's own field; conditions it keeps no field for as the ids they leave."""
         f = self.filters or Filters()
-        only_folder = f.after is None and f.before is None and not f.types
+        only_folder = f.after is None and f.before is None and not f.types and f.place is None and f.near is None
         return MetaFilter(folder=f.under, ids=None if only_folder and f.under else tuple(self.ids.tolist()))
 
     def keep(self, ids: np.ndarray) -> np.ndarray:
@@ -137,6 +182,7 @@ def allowed(catalog, rows: int, live: np.ndarray | list[int], filters: Filters) 
     lo = _ns(filters.after) if filters.after else None
     hi = _ns(filters.before + timedelta(days=1)) if filters.before and filters.before < date.max else None
     ids = np.array(catalog.ids_where(filters.under, lo, hi, list(filters.types) or None), np.int64)
+    ids = _at_place(catalog, ids, filters)
     mask = np.zeros(rows, bool)
     mask[ids[ids < rows]] = True
     alive = np.zeros(rows, bool)
@@ -150,6 +196,19 @@ def allowed(catalog, rows: int, live: np.ndarray | list[int], filters: Filters) 
 
 
 _MEMO: dict[tuple, Allowed | None] = {}
+
+
+def _at_place(catalog, ids: np.ndarray, filters: Filters) -> np.ndarray:
+    """`ids` less those not taken at `filters.place` / `near`; a place no photo was taken in is an error,
+    as a folder with no photo is (the user mistyped it, or it needs `pixseek places` to see the names)."""
+    if filters.place is not None:
+        named = ids_named(catalog, filters.place)
+        if not len(named):
+            raise PixseekError(f"no photos taken in {filters.place!r}: `pixseek places` lists the places in the collection")
+        ids = ids[np.isin(ids, named)]
+    if filters.near is not None:
+        ids = ids[np.isin(ids, ids_near(catalog, *filters.near))]
+    return ids
 
 
 def _data_version(catalog) -> int:

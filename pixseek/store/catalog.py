@@ -8,11 +8,11 @@ same size and mtime is seen as changed; a schema-1 catalog migrates in place (th
 the next index run fills them in), and one opened read-only is read as it is. Schema 3 adds `taken_ns`,
 each file's date taken (EXIF DateTimeOriginal, else its mtime, as local wall-clock time in ns since
 1970-01-01), for date filters; NULL until read (older catalogs are backfilled, see ingest/pipeline.py).
-A catalog whose schema is newer than SCHEMA_VERSION is refused on open, never read or written. Creating
+Schema 4 adds taught concepts: a name, its examples' vectors and the small model fitted on them
+(store/taught.py). Schema 5 adds `places`: where each content was taken (store/places.py), one row per
+content read. A catalog whose schema is newer than SCHEMA_VERSION is refused on open, never read or written. Creating
 or migrating one happens under a file lock (store/lock.py), so any number of processes may open a new
 collection at once.
-Schema 4 adds taught concepts: a name, its examples' vectors and the small model fitted on them
-(store/taught.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 from pixseek.store.lock import setup_lock
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # File names are bytes on Linux; Python shows undecodable bytes as lone surrogates U+DC80..U+DCFF, which
 # SQLite text cannot hold. They are stored as the private-use characters U+F780..U+F7FF (as since schema 1),
@@ -88,19 +88,19 @@ MIGRATIONS = {
     ALTER TABLE files ADD COLUMN taken_ns INTEGER
     """,
     4: """
-    CREATE TABLE concepts (
+    CREATE TABLE IF NOT EXISTS concepts (
         name TEXT PRIMARY KEY COLLATE NOCASE,  -- as first taught, a query word matches it in any case
         matches INTEGER NOT NULL,              -- collection photos it accepted when fitted
         updated_at REAL NOT NULL
     );
-    CREATE TABLE concept_heads (
+    CREATE TABLE IF NOT EXISTS concept_heads (
         concept TEXT NOT NULL COLLATE NOCASE,
         space TEXT NOT NULL,                   -- the stored vectors it scores: visual or joint
         weights BLOB NOT NULL,                 -- float32, score = sigmoid(vector . weights + bias)
         bias REAL NOT NULL,
         PRIMARY KEY (concept, space)
     );
-    CREATE TABLE concept_examples (
+    CREATE TABLE IF NOT EXISTS concept_examples (
         id INTEGER PRIMARY KEY,
         concept TEXT NOT NULL COLLATE NOCASE,
         positive INTEGER NOT NULL,             -- 1: an example, 0: a counter-example (--not)
@@ -108,7 +108,15 @@ MIGRATIONS = {
         content_id INTEGER,                    -- when it is an indexed photo
         vector BLOB NOT NULL                   -- its visual vector (float32): the example outlives its file
     );
-    CREATE INDEX concept_examples_concept ON concept_examples(concept)
+    CREATE INDEX IF NOT EXISTS concept_examples_concept ON concept_examples(concept)
+    """,
+    5: """
+    CREATE TABLE IF NOT EXISTS places (
+        content_id INTEGER PRIMARY KEY,  -- contents(id), a row once its GPS was read (lat NULL: none)
+        lat REAL, lon REAL, alt REAL, direction REAL,
+        city TEXT, region TEXT, country TEXT, country_code TEXT
+    );
+    CREATE INDEX IF NOT EXISTS places_name ON places(country_code, region, city)
     """,
 }
 

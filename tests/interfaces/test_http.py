@@ -53,7 +53,8 @@ def client(world) -> TestClient:
 def _hits(rows: list, tags: bool | None = None) -> None:
     assert isinstance(rows, list) and rows
     for r in rows:
-        assert set(r) <= {"path", "score", "tags", "weak"} and isinstance(r["path"], str) and isinstance(r["score"], float)
+        assert set(r) <= {"path", "score", "tags", "weak", "place"}
+        assert isinstance(r["path"], str) and isinstance(r["score"], float)
     scores = [r["score"] for r in rows]
     assert scores == sorted(scores, reverse=True)
 
@@ -120,7 +121,7 @@ def test_upload_of_indexed_photo_lists_itself_first(client, world):
     with open(query, "rb") as f:
         rows = client.post("/api/similar", params={"k": 5}, files={"file": ("q.jpg", f, "image/jpeg")}).json()
     _hits(rows)
-    assert rows[0] == {"path": query, "score": 1.0, "weak": False}
+    assert rows[0] == {"path": query, "score": 1.0, "weak": False, "place": None}
     assert query not in [r["path"] for r in rows[1:]]
 
 

@@ -82,9 +82,11 @@ def narrowing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--after", metavar="DATE", help="only photos taken on or after this day (YYYY-MM-DD)")
     parser.add_argument("--before", metavar="DATE", help="only photos taken on or before this day (YYYY-MM-DD)")
     parser.add_argument("--type", metavar="EXTS", help="only these file types, e.g. jpg,png")
+    parser.add_argument("--place", metavar="NAME", help="only photos taken in this city, region or country (pixseek places)")
+    parser.add_argument("--near", metavar="LAT,LON,KM", help="only photos taken within KM of this position")
 
 
 def narrowing(args: argparse.Namespace) -> dict:
     """The keyword arguments narrowing_options gave, for Collection.search and Collection.similar."""
     return {"min_score": args.min_score, "under": args.under, "after": args.after, "before": args.before,
-            "type": args.type}
+            "type": args.type, "place": args.place, "near": args.near}

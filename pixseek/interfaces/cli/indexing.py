@@ -93,6 +93,7 @@ def cmd_status(args: argparse.Namespace) -> None:
              f"index: {st['index']['type']} ({st['index']['reason']})",
              f"joint space: {st['bridges']['joint'] or 'none (search by words through conse only)'}",
              f"learned mapping: {st['bridges']['mapping'] or 'none'}", f"size on disk: {st['size_bytes'] / 1e6:.1f} MB",
+             f"geotagged: {st['geotagged']} photos (pixseek places)",
              f"text in photos: {st['text']['with_text']} of {st['text']['read']} read" if st["text"]["ocr"] else
              "text in photos: not read (index --ocr)",
              f"failed: {len(st['failed'])}"] + [f"  {f['path']}: {f['error']}" for f in st["failed"]]

@@ -1,4 +1,4 @@
-"""Commands that ask the collection something: `similar`, `search`, `words`, `tag`."""
+"""Commands that ask the collection something: `similar`, `search`, `words`, `tag`, `places`."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--vocab", metavar="FILE", help="candidate words, one per line (default: ImageNet names + broader words)")
     s.add_argument("--grid", metavar="OUT.png")
     s.set_defaults(func=cmd_tag)
+
+    s = sub.add_parser("places", parents=[common], help="where the photos were taken, with photo counts")
+    s.set_defaults(func=cmd_places)
 
 
 def _photo_list(text: str) -> list[str]:
@@ -133,3 +136,11 @@ def cmd_tag(args: argparse.Namespace) -> None:
         write_grid(args.grid, [], query=args.image, text_cell=[f"{t.score:.2f} {t.tag}" for t in tags], columns=2,
                    box=args.box)
         print(f"wrote {args.grid}", file=sys.stderr)
+
+
+def cmd_places(args: argparse.Namespace) -> None:
+    """Every named place of the collection and its photo count: the names --place takes."""
+    rows = open_collection(args).places()
+    out(args, rows, [f"{r['photos']:6d}  " + ", ".join(p for p in (r["city"], r["region"], r["country"]) if p)
+                     if r["country"] else f"{r['photos']:6d}  (far from any named place)" for r in rows]
+        or ["no geotagged photos (positions are read from the photos' EXIF GPS when indexing)"])

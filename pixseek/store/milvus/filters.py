@@ -18,7 +18,7 @@ class MetaFilter:
 
     folder: only images at or below this folder. modified_after / modified_before: file mtime in
     seconds since the epoch. min_bytes / max_bytes: file size. ids: only these content ids (conditions
-    Milvus keeps no field for, such as the date taken or the file type, resolved by the catalog first).
+    Milvus keeps no field for, such as the date taken, the file type or the place, resolved by the catalog first).
     A content shared by several files carries the metadata of the file that brought it into the
     collection first.
     """
