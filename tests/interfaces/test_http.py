@@ -96,7 +96,10 @@ def test_search_matches_python_api_and_pages(client, world):
 def test_search_finds_the_right_class(client):
     rows = client.get("/api/search", params={"q": "goldfish", "k": 5}).json()["results"]
     assert sum("n01443537" in r["path"] for r in rows) >= 4
-    assert all(r.get("tags") for r in rows)
+    # every card carries its tag list (empty when no tag is probably right: search/tags.py), and the
+    # goldfish ones mostly say so
+    assert all(isinstance(r.get("tags"), list) for r in rows)
+    assert sum("goldfish" in r["tags"] for r in rows if "n01443537" in r["path"]) >= 2
 
 
 def test_similar_to_indexed_image(client, world):
