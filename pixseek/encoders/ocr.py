@@ -150,11 +150,11 @@ def _cv2():
     return cv2
 
 
-def _engine(threads: int):
-    """rapidocr's pipeline with every model path given (no download is ever attempted) and quiet logs."""
+def model_paths() -> dict[str, Path]:
+    """The ONNX files inside rapidocr's wheel, by role; a one-line PixseekError when rapidocr or a file is
+    missing (checked before worker processes start, so the user sees it once, not from each worker)."""
     try:
         import rapidocr
-        from rapidocr import RapidOCR
     except ImportError:
         raise PixseekError("reading text in photos needs rapidocr: pip install 'pixseek[ocr]'") from None
     root = Path(rapidocr.__file__).parent / "models"
@@ -162,6 +162,13 @@ def _engine(threads: int):
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
         raise PixseekError(f"rapidocr's packaged models are missing ({', '.join(missing)}): reinstall rapidocr 3.x")
+    return paths
+
+
+def _engine(threads: int):
+    """rapidocr's pipeline with every model path given (no download is ever attempted) and quiet logs."""
+    paths = model_paths()
+    from rapidocr import RapidOCR
     ort = "EngineConfig.onnxruntime."
     engine = RapidOCR(params={
         "Global.log_level": "error", "Global.max_side_len": MAX_SIDE, "Global.min_side_len": 32,
