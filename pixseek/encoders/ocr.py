@@ -1,11 +1,14 @@
 """Text in photos: PP-OCR detection -> gate -> recognition, through the ONNX files inside rapidocr's wheel.
 
-Detection runs on the photo at most MAX_SIDE pixels on its long side (never enlarged: text too small to
-read at the photo's own size is not worth a slow, enlarged pass). The gate, before recognition (the costly
-part): a detected region counts as text only if it is shaped like a line of text, not a blob; on natural
-photos the detector's false alarms are single regions covering half the photo or more, squarish (measured
-on Flickr8k: benchmarks/ocr.py, docs/ocr.md). Photos larger than GATE_SIDE are first detected at GATE_SIDE,
-a quarter or less of the work, and go on to full-size detection only if a text-shaped region is there.
+Detection runs on the photo at its own size up to MAX_SIDE pixels on its long side (rapidocr's own
+limit; never enlarged: text too small to read at the photo's own size is not worth a slow, enlarged
+pass). Street text is small: at 960 px a 1280x720 photo's words lost half of what the model reads at the
+photo's size (benchmarks/ocr_scene.py, docs/ocr.md). The gate, before recognition (the costly part): a
+detected region counts as text only if it is shaped like a line of text, not a blob; on natural photos
+the detector's false alarms are single regions covering half the photo or more, squarish (measured on
+Flickr8k: benchmarks/ocr.py). Photos larger than GATE_SIDE are first detected at half their working size
+(at least GATE_SIDE), a quarter of the work, and go on to full-size detection only if a text-shaped region
+is there: at a fixed 320 px, 1280x720 street photos lost most of their words to this first look.
 A photo with no text-shaped region is `gated`: no recognition runs. Every model path is given explicitly,
 so rapidocr never tries to download one. Boxes are (x0, y0, x1, y1) in the photo's own upright pixels.
 """
@@ -21,8 +24,9 @@ import numpy as np
 
 from pixseek.errors import PixseekError
 
-MAX_SIDE = 960  # detection's working size (long side); smaller photos are read at their own size
-GATE_SIDE = 320  # the gate's working size on photos larger than this
+MAX_SIDE = 2000  # detection's working size (long side); smaller photos are read at their own size
+GATE_SIDE = 320  # the gate's smallest working size; photos up to this size are not looked at twice
+GATE_SHARE = 0.5  # the gate's first look, as a share of the working size (long side)
 LINE_SHARE = 0.4  # a region whose short side is above this share of the photo's short side ...
 LINE_ASPECT = 2.5  # ... is text only if it is at least this many times longer than high
 MIN_CONFIDENCE = 0.5  # recognised lines below this are dropped
@@ -75,12 +79,12 @@ class PPOCRReader:
         engine = self._load()
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         h, w = bgr.shape[:2]
+        scale = min(1.0, MAX_SIDE / max(h, w))
         if self.gate and max(h, w) > GATE_SIDE:
-            low = _resize(bgr, GATE_SIDE / max(h, w))
+            low = _resize(bgr, max(GATE_SIDE, GATE_SHARE * scale * max(h, w)) / max(h, w))
             found = engine.text_det(low)
             if found.boxes is None or not any(_line_shaped(q, low.shape[:2]) for q in found.boxes):
                 return Reading([], gated=True)
-        scale = min(1.0, MAX_SIDE / max(h, w))
         small = bgr if scale == 1.0 else _resize(bgr, scale)
         out = _read(engine, small, self.gate)
         if out is None:
