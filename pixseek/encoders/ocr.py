@@ -7,14 +7,16 @@ photo's size (benchmarks/ocr_scene.py, docs/ocr.md). The gate, before recognitio
 detected region counts as text only if it is shaped like a line of text, not a blob; on natural photos
 the detector's false alarms are single regions covering half the photo or more, squarish (measured on
 Flickr8k: benchmarks/ocr.py). Photos larger than GATE_SIDE are first detected at half their working size
-(at least GATE_SIDE), a quarter of the work, and go on to full-size detection only if a text-shaped region
-is there: at a fixed 320 px, 1280x720 street photos lost most of their words to this first look.
+(at least GATE_SIDE), a quarter of the work, with lower thresholds above GATE_SIDE (faint regions count:
+it only asks whether text may be there), and go on to full-size detection only if a text-shaped region is
+there: at a fixed 320 px, 1280x720 street photos lost most of their words to this first look.
 A photo with no text-shaped region is `gated`: no recognition runs. Every model path is given explicitly,
 so rapidocr never tries to download one. Boxes are (x0, y0, x1, y1) in the photo's own upright pixels.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from pixseek.errors import PixseekError
 MAX_SIDE = 2000  # detection's working size (long side); smaller photos are read at their own size
 GATE_SIDE = 320  # the gate's smallest working size; photos up to this size are not looked at twice
 GATE_SHARE = 0.5  # the gate's first look, as a share of the working size (long side)
+FIRST_LOOK_THRESHOLDS = (0.15, 0.2)  # pixel and region thresholds of a first look above GATE_SIDE (rapidocr: 0.3, 0.5)
 LINE_SHARE = 0.4  # a region whose short side is above this share of the photo's short side ...
 LINE_ASPECT = 2.5  # ... is text only if it is at least this many times longer than high
 MIN_CONFIDENCE = 0.5  # recognised lines below this are dropped
@@ -65,12 +68,14 @@ class PPOCRReader:
     def __init__(self, threads: int = 1, gate: bool = True) -> None:
         self.threads, self.gate = threads, gate
         self._engine = None
+        self._first_look = None  # the detector with the first look's thresholds (same network)
         self._lock = threading.Lock()
 
     def _load(self):
         with self._lock:
             if self._engine is None:
                 self._engine = _engine(self.threads)
+                self._first_look = _lenient(self._engine.text_det)
         return self._engine
 
     def read(self, rgb: np.ndarray) -> Reading:
@@ -81,8 +86,9 @@ class PPOCRReader:
         h, w = bgr.shape[:2]
         scale = min(1.0, MAX_SIDE / max(h, w))
         if self.gate and max(h, w) > GATE_SIDE:
-            low = _resize(bgr, max(GATE_SIDE, GATE_SHARE * scale * max(h, w)) / max(h, w))
-            found = engine.text_det(low)
+            side = max(GATE_SIDE, GATE_SHARE * scale * max(h, w))
+            low = _resize(bgr, side / max(h, w))
+            found = (self._first_look if side > GATE_SIDE else engine.text_det)(low)
             if found.boxes is None or not any(_line_shaped(q, low.shape[:2]) for q in found.boxes):
                 return Reading([], gated=True)
         small = bgr if scale == 1.0 else _resize(bgr, scale)
@@ -141,6 +147,15 @@ def _line_shaped(quad: np.ndarray, shape: tuple[int, int]) -> bool:
     side_a, side_b = np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[3] - q[0])
     short, long = min(side_a, side_b), max(side_a, side_b)
     return short <= LINE_SHARE * min(shape) or long >= LINE_ASPECT * max(short, 1.0)
+
+
+def _lenient(detector):
+    """A copy of rapidocr's detector (the same ONNX session) that keeps fainter regions: the first look at
+    half size of a large photo only asks whether text may be there, and small words are faint at half size."""
+    first = copy.copy(detector)
+    first.postprocess_op = copy.copy(detector.postprocess_op)
+    first.postprocess_op.thresh, first.postprocess_op.box_thresh = FIRST_LOOK_THRESHOLDS
+    return first
 
 
 def _resize(bgr: np.ndarray, scale: float) -> np.ndarray:
