@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's pixseek, as the CLI runs it
 from common import DATA, require  # noqa: E402
 
 from pixseek import Collection  # noqa: E402
@@ -96,7 +97,8 @@ def main() -> int:
         cmd = [sys.executable, "-m", "pixseek", "index", str(folder), "--db", str(db), "--ocr", "--json", "--no-progress"]
         cmd += ["--workers", str(args.workers)] if args.workers else []
         took = time.perf_counter()
-        report = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+        report = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
+                                           cwd=Path(__file__).resolve().parents[1]).stdout)
         index_s = time.perf_counter() - took
         col = Collection.open(db)
         stage, search = {}, {}

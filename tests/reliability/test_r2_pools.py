@@ -56,8 +56,9 @@ def _alive(pid: int) -> bool:
     return st is not None and st[0] != "Z"
 
 
-def _interrupt(args: list[str], target: str, sig: int) -> tuple[subprocess.CompletedProcess, set[int]]:
-    """Run pixseek in a new process group; once it has worker processes, signal the group or the parent."""
+def _interrupt(args: list[str], target: str, sig: int) -> tuple[subprocess.CompletedProcess, set[int], int]:
+    """Run pixseek in a new process group; once it has worker processes, signal the group or the parent.
+    Returns the finished command, its descendants when signalled, and its group id (its pid)."""
     proc = subprocess.Popen([sys.executable, "-m", "pixseek", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     deadline = time.monotonic() + 120
@@ -81,19 +82,16 @@ def _interrupt(args: list[str], target: str, sig: int) -> tuple[subprocess.Compl
         out, err = proc.communicate()
         pytest.fail(f"still running {STOP_BOUND_S} s after {signal.Signals(sig).name} (the command or a process "
                     f"holding its output): {err[-2000:]}")
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    done.args_pid = proc.pid
-    return done, children
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), children, proc.pid
 
 
-def _assert_nothing_left(done: subprocess.CompletedProcess, children: set[int], sig: int, what: str) -> None:
+def _assert_nothing_left(done: subprocess.CompletedProcess, children: set[int], pgid: int, sig: int, what: str) -> None:
     """Exit status and one "interrupted" line; no traceback or leak warning; every recorded descendant and
-    every member of the command's group gone (the group's id is the command's pid)."""
+    every member of the command's group gone."""
     err = done.stderr
     assert done.returncode == 128 + sig, (what, done.returncode, err)
     assert "leaked" not in err and "Traceback" not in err, (what, err)
     assert len([line for line in err.splitlines() if line.startswith("pixseek: interrupted;")]) == 1, (what, err)
-    pgid = done.args_pid
     deadline = time.monotonic() + 5  # workers exit at once; a few seconds only absorb a loaded machine
     while (any(_alive(p) for p in children) or _group(pgid)) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -120,8 +118,8 @@ def test_interrupting_the_ocr_stage_leaves_no_process_and_resumes(tmp_path):
     run_cli("index", str(photos), "--no-progress", db=db)  # embedded first: the OCR stage runs alone below
     for target, sig in ROUNDS:
         what = f"OCR, {signal.Signals(sig).name} to the {target}"
-        done, children = _interrupt(["index", str(photos), "--ocr", "--no-progress", "--db", str(db)], target, sig)
-        _assert_nothing_left(done, children, sig, what)
+        done, children, pgid = _interrupt(["index", str(photos), "--ocr", "--no-progress", "--db", str(db)], target, sig)
+        _assert_nothing_left(done, children, pgid, sig, what)
     before = _read(db)
     assert before < len(names)
     again = cli_json("index", str(photos), "--no-progress", db=db)  # the setting was kept: OCR goes on
@@ -138,8 +136,8 @@ def test_interrupting_decoding_leaves_no_process_and_resumes(tmp_path):
             (photos / d.name / f.name).write_bytes(f.read_bytes())
     args = ["index", str(photos), "--no-progress", "--db", str(db), "--workers", "2", "--batch-size", "16"]
     for target, sig in ROUNDS:
-        done, children = _interrupt(args, target, sig)
-        _assert_nothing_left(done, children, sig, f"decoding, {signal.Signals(sig).name} to the {target}")
+        done, children, pgid = _interrupt(args, target, sig)
+        _assert_nothing_left(done, children, pgid, sig, f"decoding, {signal.Signals(sig).name} to the {target}")
     kept = cli_json("status", db=db)["images"]
     assert kept < 400
     final = json.loads(run_cli(*args, "--json").stdout)
