@@ -1,17 +1,22 @@
 """Text in photos: PP-OCR detection -> gate -> recognition, through the ONNX files inside rapidocr's wheel.
 
-Detection runs on the photo at most MAX_SIDE pixels on its long side (never enlarged: text too small to
-read at the photo's own size is not worth a slow, enlarged pass). The gate, before recognition (the costly
-part): a detected region counts as text only if it is shaped like a line of text, not a blob; on natural
-photos the detector's false alarms are single regions covering half the photo or more, squarish (measured
-on Flickr8k: benchmarks/ocr.py, docs/ocr.md). Photos larger than GATE_SIDE are first detected at GATE_SIDE,
-a quarter or less of the work, and go on to full-size detection only if a text-shaped region is there.
+Detection runs on the photo at its own size up to MAX_SIDE pixels on its long side (rapidocr's own
+limit; never enlarged: text too small to read at the photo's own size is not worth a slow, enlarged
+pass). Street text is small: at 960 px a 1280x720 photo's words lost half of what the model reads at the
+photo's size (benchmarks/ocr_scene.py, docs/ocr.md). The gate, before recognition (the costly part): a
+detected region counts as text only if it is shaped like a line of text, not a blob; on natural photos
+the detector's false alarms are single regions covering half the photo or more, squarish (measured on
+Flickr8k: benchmarks/ocr.py). Photos larger than GATE_SIDE are first detected at half their working size
+(at least GATE_SIDE), a quarter of the work, with lower thresholds above GATE_SIDE (faint regions count:
+it only asks whether text may be there), and go on to full-size detection only if a text-shaped region is
+there: at a fixed 320 px, 1280x720 street photos lost most of their words to this first look.
 A photo with no text-shaped region is `gated`: no recognition runs. Every model path is given explicitly,
 so rapidocr never tries to download one. Boxes are (x0, y0, x1, y1) in the photo's own upright pixels.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +26,10 @@ import numpy as np
 
 from pixseek.errors import PixseekError
 
-MAX_SIDE = 960  # detection's working size (long side); smaller photos are read at their own size
-GATE_SIDE = 320  # the gate's working size on photos larger than this
+MAX_SIDE = 2000  # detection's working size (long side); smaller photos are read at their own size
+GATE_SIDE = 320  # the gate's smallest working size; photos up to this size are not looked at twice
+GATE_SHARE = 0.5  # the gate's first look, as a share of the working size (long side)
+FIRST_LOOK_THRESHOLDS = (0.15, 0.2)  # pixel and region thresholds of a first look above GATE_SIDE (rapidocr: 0.3, 0.5)
 LINE_SHARE = 0.4  # a region whose short side is above this share of the photo's short side ...
 LINE_ASPECT = 2.5  # ... is text only if it is at least this many times longer than high
 MIN_CONFIDENCE = 0.5  # recognised lines below this are dropped
@@ -61,12 +68,14 @@ class PPOCRReader:
     def __init__(self, threads: int = 1, gate: bool = True) -> None:
         self.threads, self.gate = threads, gate
         self._engine = None
+        self._first_look = None  # the detector with the first look's thresholds (same network)
         self._lock = threading.Lock()
 
     def _load(self):
         with self._lock:
             if self._engine is None:
                 self._engine = _engine(self.threads)
+                self._first_look = _lenient(self._engine.text_det)
         return self._engine
 
     def read(self, rgb: np.ndarray) -> Reading:
@@ -75,12 +84,13 @@ class PPOCRReader:
         engine = self._load()
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         h, w = bgr.shape[:2]
+        scale = min(1.0, MAX_SIDE / max(h, w))
         if self.gate and max(h, w) > GATE_SIDE:
-            low = _resize(bgr, GATE_SIDE / max(h, w))
-            found = engine.text_det(low)
+            side = max(GATE_SIDE, GATE_SHARE * scale * max(h, w))
+            low = _resize(bgr, side / max(h, w))
+            found = (self._first_look if side > GATE_SIDE else engine.text_det)(low)
             if found.boxes is None or not any(_line_shaped(q, low.shape[:2]) for q in found.boxes):
                 return Reading([], gated=True)
-        scale = min(1.0, MAX_SIDE / max(h, w))
         small = bgr if scale == 1.0 else _resize(bgr, scale)
         out = _read(engine, small, self.gate)
         if out is None:
@@ -139,6 +149,15 @@ def _line_shaped(quad: np.ndarray, shape: tuple[int, int]) -> bool:
     return short <= LINE_SHARE * min(shape) or long >= LINE_ASPECT * max(short, 1.0)
 
 
+def _lenient(detector):
+    """A copy of rapidocr's detector (the same ONNX session) that keeps fainter regions: the first look at
+    half size of a large photo only asks whether text may be there, and small words are faint at half size."""
+    first = copy.copy(detector)
+    first.postprocess_op = copy.copy(detector.postprocess_op)
+    first.postprocess_op.thresh, first.postprocess_op.box_thresh = FIRST_LOOK_THRESHOLDS
+    return first
+
+
 def _resize(bgr: np.ndarray, scale: float) -> np.ndarray:
     h, w = bgr.shape[:2]
     return _cv2().resize(bgr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=_cv2().INTER_AREA)
@@ -150,11 +169,11 @@ def _cv2():
     return cv2
 
 
-def _engine(threads: int):
-    """rapidocr's pipeline with every model path given (no download is ever attempted) and quiet logs."""
+def model_paths() -> dict[str, Path]:
+    """The ONNX files inside rapidocr's wheel, by role; a one-line PixseekError when rapidocr or a file is
+    missing (checked before worker processes start, so the user sees it once, not from each worker)."""
     try:
         import rapidocr
-        from rapidocr import RapidOCR
     except ImportError:
         raise PixseekError("reading text in photos needs rapidocr: pip install 'pixseek[ocr]'") from None
     root = Path(rapidocr.__file__).parent / "models"
@@ -162,6 +181,13 @@ def _engine(threads: int):
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
         raise PixseekError(f"rapidocr's packaged models are missing ({', '.join(missing)}): reinstall rapidocr 3.x")
+    return paths
+
+
+def _engine(threads: int):
+    """rapidocr's pipeline with every model path given (no download is ever attempted) and quiet logs."""
+    paths = model_paths()
+    from rapidocr import RapidOCR
     ort = "EngineConfig.onnxruntime."
     engine = RapidOCR(params={
         "Global.log_level": "error", "Global.max_side_len": MAX_SIDE, "Global.min_side_len": 32,

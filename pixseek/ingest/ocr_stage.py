@@ -4,24 +4,25 @@ from one of its files, read (encoders/ocr.py) and stored (store/photo_text.py), 
 So photos indexed before OCR was turned on are read without being embedded again, and a run killed at
 any point resumes where its last commit left off. Whether a collection reads text is kept in its catalog
 meta (`ocr`): `index --ocr` turns it on and later runs keep doing it. On several cores the photos are
-read in worker processes (spawned, one ONNX Runtime thread each, niced like the decoders); a few photos,
-or one core, are read here.
+read in worker processes (one ONNX Runtime thread each, niced like the decoders), in the same pool as
+decoding (ingest/pool.py): Ctrl-C, SIGTERM or an error stops them at once and leaves nothing running;
+a few photos, or one core, are read here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 from pixseek.config import encoder_threads, env_int
 from pixseek.encoders.images import ImageError
-from pixseek.encoders.ocr import PPOCRReader, TextReader, load_upright
+from pixseek.encoders.ocr import PPOCRReader, TextReader, load_upright, model_paths
 from pixseek.errors import PixseekError
+from pixseek.ingest.pool import WorkerPool
 from pixseek.progress import progress_bar
 from pixseek.store import photo_text
 from pixseek.store.catalog import Catalog
@@ -81,18 +82,12 @@ def read_text(layout: Layout, ocr: bool | None = None, progress: bool | None = N
         counts = TextCounts()
         bar = progress_bar(len(todo), "reading text", progress)
         try:
-            for results in _results(todo, reader, workers):
-                catalog.begin()
-                for cid, lines, gated, error in results:
-                    photo_text.put(catalog.db, cid, lines or [])
-                    counts.read += 1
-                    counts.with_text += bool(lines)
-                    counts.gated += gated
-                    counts.failed += error is not None
-                catalog.commit()
-                bar.update(len(results))
-                if on_batch is not None:
-                    on_batch(counts.read)
+            with contextlib.closing(_results(todo, reader, workers)) as batches:  # stops the workers on any exit
+                for results in batches:
+                    _store(catalog, results, counts)
+                    bar.update(len(results))
+                    if on_batch is not None:
+                        on_batch(counts.read)
         except BaseException:
             catalog.rollback()
             raise
@@ -102,34 +97,55 @@ def read_text(layout: Layout, ocr: bool | None = None, progress: bool | None = N
         return counts
 
 
+def _store(catalog: Catalog, results: list[Result], counts: TextCounts) -> None:
+    """One commit: the batch's readings stored and their photos marked read."""
+    catalog.begin()
+    for cid, lines, gated, error in results:
+        photo_text.put(catalog.db, cid, lines or [])
+        counts.read += 1
+        counts.with_text += bool(lines)
+        counts.gated += gated
+        counts.failed += error is not None
+    catalog.commit()
+
+
 def _results(todo: list[Item], reader: TextReader | None, workers: int | None) -> Iterator[list[Result]]:
-    batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
     n = workers if workers is not None else (os.cpu_count() or 1)
+    if reader is None and todo:
+        model_paths()  # rapidocr missing: one line here, not a failure per photo in every worker
     if reader is not None or n <= 1 or len(todo) < MIN_FOR_PROCESSES:
         here = reader or local_reader()
-        for batch in batches:
-            yield _read_batch(batch, here)
+        for i in range(0, len(todo), BATCH):
+            yield _read_batch(todo[i:i + BATCH], here)
         return
-    yield from _in_processes(batches, n)
+    yield from _in_processes(todo, n)
 
 
-def _in_processes(batches: list[list[Item]], n: int) -> Iterator[list[Result]]:
-    """Batches read by `n` spawned workers, at most 2n in flight; results as they finish. Stopped early
-    (interrupt, error), the queued batches are cancelled and the workers left to finish and exit."""
-    import multiprocessing
+class _TextPool(WorkerPool):
+    """Workers that read text: a task is (content id, path), a result a Result; no pixel slots."""
 
-    pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
-    queue = list(reversed(batches))
-    running: set[Future] = set()
+    program = ("from pixseek.ingest.pool import worker_main; from pixseek.ingest.ocr_stage import init_worker, "
+               "read_one; worker_main(init_worker, read_one)")
+
+    def failed(self, task: Item, why: str) -> Result:
+        return (task[0], None, False, f"the text-reading process {why}")
+
+
+def _in_processes(todo: list[Item], n: int) -> Iterator[list[Result]]:
+    """BATCH results at a time from `n` workers, in the order they finish; closed early (interrupt,
+    error), the workers are stopped at once."""
+    pool = _TextPool(n, window=4 * n, chunk=1, per_worker=2)
     try:
-        while queue or running:
-            while queue and len(running) < 2 * n:
-                running.add(pool.submit(_read_in_worker, queue.pop()))
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for f in done:
-                yield f.result()
+        batch: list[Result] = []
+        for result in pool.run(todo):
+            batch.append(result)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
     finally:
-        pool.shutdown(wait=not running and not queue, cancel_futures=True)
+        pool.close()
 
 
 _WORKER_READER: PPOCRReader | None = None
@@ -141,10 +157,9 @@ def local_reader() -> PPOCRReader:
     return PPOCRReader(threads=encoder_threads())
 
 
-def _init_worker() -> None:
-    """In each worker: Ctrl-C is the parent's to handle; low priority; one ONNX Runtime thread."""
+def init_worker() -> None:
+    """In each worker process: low priority, one ONNX Runtime thread (the pool's worker_main ignores Ctrl-C)."""
     global _WORKER_READER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         os.nice(env_int("PIXSEEK_WORKER_NICE"))
     except OSError:
@@ -152,8 +167,12 @@ def _init_worker() -> None:
     _WORKER_READER = PPOCRReader(threads=1)
 
 
-def _read_in_worker(batch: list[Item]) -> list[Result]:
-    return _read_batch(batch, _WORKER_READER)
+def read_one(item: Item) -> Result:
+    """One photo in a worker; whatever goes wrong costs that photo (marked read, without text), never the run."""
+    try:
+        return _read_batch([item], _WORKER_READER)[0]
+    except Exception as exc:
+        return (item[0], None, False, f"reading its text failed: {exc}")
 
 
 def _read_batch(batch: list[Item], reader: TextReader) -> list[Result]:

@@ -1,5 +1,7 @@
-"""Decoding processes that can always be stopped: a small pool built so that Ctrl-C, SIGTERM or an error
-in the parent ends it at once, with nothing printed and nothing left running.
+"""Worker processes that can always be stopped: a small pool built so that Ctrl-C, SIGTERM or an error
+in the parent ends it at once, with nothing printed and nothing left running. Decoding uses it
+(DecoderPool), and so does every other stage that works in processes (reading text: ingest/ocr_stage.py):
+a WorkerPool subclass names the worker's program and what a task that killed its workers gives.
 
 Why not multiprocessing.Pool: a Ctrl-C reaches every process of the terminal's group, so each worker
 printed a KeyboardInterrupt traceback, and one interrupted inside its result write left half a message in
@@ -36,7 +38,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -48,7 +50,7 @@ from pixseek.ingest.decode import Prepared, Task, init_worker, prepare
 _WORKER = "from pixseek.ingest.pool import worker_main; worker_main()"
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # so the workers import this very pixseek
 _DONE = object()
-Lent = tuple[Task, int]  # a task and the pixel slot lent with it (-1: none)
+Lent = tuple[object, int]  # a task and the pixel slot lent with it (-1: none)
 
 
 class Slots:
@@ -96,18 +98,22 @@ class Slots:
             os.close(self.fd)
 
 
-def worker_main() -> None:
-    """Body of a decoding process: read (task, slot) chunks from fd argv[1], write pixels into the slots
-    (shared file at fd argv[3], slots of shape argv[4], e.g. 224x224x3) and send Prepared lists to fd argv[2]."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when decoding stops
+def worker_main(init: Callable[[], None] = init_worker, work: Callable = prepare) -> None:
+    """Body of a worker process: `init()`, then read (task, slot) chunks from fd argv[1] and send the list
+    of `work(task)` to fd argv[2]; with pixel slots (shared file at fd argv[3], slots of shape argv[4], e.g.
+    224x224x3; fd -1: none), each result's pixels go into the slot lent with its task."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when work stops
     tasks = Connection(int(sys.argv[1]), writable=False)
     results = Connection(int(sys.argv[2]), readable=False)
-    shape = tuple(int(v) for v in sys.argv[4].split("x"))
-    slots = Slots(os.fstat(int(sys.argv[3])).st_size // int(np.prod(shape)), shape, fd=int(sys.argv[3]))
-    init_worker()
+    slots = None
+    if int(sys.argv[3]) >= 0:
+        shape = tuple(int(v) for v in sys.argv[4].split("x"))
+        slots = Slots(os.fstat(int(sys.argv[3])).st_size // int(np.prod(shape)), shape, fd=int(sys.argv[3]))
+    init()
     try:
         while (chunk := tasks.recv()) is not None:
-            results.send([slots.put(slot, prepare(t)) for t, slot in chunk])
+            done = [work(t) for t, _ in chunk]
+            results.send(done if slots is None else [slots.put(slot, d) for d, (_, slot) in zip(done, chunk)])
     except (EOFError, OSError):  # the parent closed the pipes or is gone: nothing left to do
         pass
 
@@ -115,14 +121,14 @@ def worker_main() -> None:
 class _Worker:
     """One child process and the parent's ends of its pipes; `held` are the chunks sent, oldest first."""
 
-    def __init__(self, slots: Slots) -> None:
+    def __init__(self, slots: Slots | None, program: str) -> None:
         task_r, task_w = os.pipe()
         res_r, res_w = os.pipe()
         env = child_environment(_PACKAGE_ROOT)
-        shape = "x".join(map(str, slots.shape))
+        fd, shape = (slots.fd, "x".join(map(str, slots.shape))) if slots is not None else (-1, "0")
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(task_r), str(res_w), str(slots.fd), shape],
-                                         pass_fds=(task_r, res_w, slots.fd),
+            self.proc = subprocess.Popen([sys.executable, "-c", program, str(task_r), str(res_w), str(fd), shape],
+                                         pass_fds=(task_r, res_w) + ((fd,) if fd >= 0 else ()),
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
                                          start_new_session=True)
         except BaseException:
@@ -159,8 +165,19 @@ class _Worker:
                 continue
 
 
-class DecoderPool:
-    """`run(todo)` yields one Prepared per task, in any order; `close()` stops everything within seconds."""
+class WorkerPool:
+    """`run(todo)` yields one result per task, in any order; `close()` stops everything within seconds.
+    A subclass says what its workers run (`program`, a `python -c` body calling worker_main), what a task
+    that workers kept dying on gives (`failed`), and whether results lend pixel slots (`slot_shape`)."""
+
+    program = _WORKER
+
+    def slot_shape(self, todo: list) -> tuple[int, ...] | None:
+        return None
+
+    def failed(self, task, why: str):
+        """The result for a task its workers kept dying on; `why` reads "died (signal SIGKILL) on this file 2 times"."""
+        raise NotImplementedError
 
     def __init__(self, workers: int, window: int = 256, chunk: int = 4, per_worker: int = 4) -> None:
         self.n_workers, self.window, self.chunk, self.per_worker = max(1, workers), max(1, window), max(1, chunk), per_worker
@@ -174,11 +191,11 @@ class DecoderPool:
         self.deaths_per_file = 2  # a file fails after this many (one death may be the OOM killer's, not the file's)
         self._slots: Slots | None = None  # one per room in the window: a task that has room has a slot
 
-    def run(self, todo: list[Task]) -> Iterator[Prepared]:
+    def run(self, todo: list) -> Iterator:
         if not todo:
             return
-        side = todo[0][3].size
-        self._slots = Slots(self.window, (side, side, 3))
+        shape = self.slot_shape(todo)
+        self._slots = Slots(self.window, shape) if shape is not None else None
         chunks = deque(todo[i : i + self.chunk] for i in range(0, len(todo), self.chunk))
         self._thread = threading.Thread(target=self._io, args=(chunks,), name="pixseek-decoders", daemon=True)
         self._thread.start()
@@ -189,7 +206,8 @@ class DecoderPool:
             if isinstance(got, BaseException):
                 raise got
             for item, slot in got:
-                item = self._slots.take(slot, item)  # frees the slot before its room: room always has a slot
+                if self._slots is not None:
+                    item = self._slots.take(slot, item)  # frees the slot before its room: room always has a slot
                 self._room.release()
                 yield item
 
@@ -213,13 +231,13 @@ class DecoderPool:
             self._slots = None
 
     # -- the thread ---------------------------------------------------------------------------------
-    def _io(self, chunks: deque[list[Task]]) -> None:
+    def _io(self, chunks: deque[list]) -> None:
         try:
             with self._lock:
                 if self._stop.is_set():
                     return
-                self._workers = [_Worker(self._slots) for _ in range(min(self.n_workers, len(chunks)))]
-            retry: deque[list[Task]] = deque()  # single tasks a dead worker held
+                self._workers = [_Worker(self._slots, self.program) for _ in range(min(self.n_workers, len(chunks)))]
+            retry: deque[list] = deque()  # single tasks a dead worker held
             while not self._stop.is_set():
                 self._feed(chunks, retry)
                 busy = [w for w in self._workers if w.held]
@@ -242,7 +260,7 @@ class DecoderPool:
         except BaseException as exc:  # surfaced in the consumer's thread, never printed from here
             self._out.put(exc)
 
-    def _feed(self, chunks: deque[list[Task]], retry: deque[list[Task]]) -> None:
+    def _feed(self, chunks: deque[list], retry: deque[list]) -> None:
         for w in sorted(self._workers, key=lambda w: len(w.held)):
             while len(w.held) < self.per_worker and (retry or chunks):
                 source = retry if retry else chunks
@@ -257,26 +275,26 @@ class DecoderPool:
                     source[0] = rest
                 else:
                     source.popleft()
-                part = [(t, self._slots.free.popleft()) for t in part]
+                part = [(t, self._slots.free.popleft() if self._slots is not None else -1) for t in part]
                 w.held.append(part)
                 try:
                     w.tasks.send(part)
                 except OSError:  # it died; its result pipe reports EOF next and _replace retries what it held
                     return
 
-    def _replace(self, dead: _Worker, retry: deque[list[Task]]) -> None:
+    def _replace(self, dead: _Worker, retry: deque[list]) -> None:
         """A worker died: the file it died on fails if it was alone in its message, the rest are retried."""
         code = dead.proc.poll()
         for chunk in dead.held:
-            self._slots.free.extend(slot for _, slot in chunk)  # lent again when their tasks are sent again
+            if self._slots is not None:
+                self._slots.free.extend(slot for _, slot in chunk)  # lent again when their tasks are sent again
         first = [t for t, _ in dead.held[0]] if dead.held else []
         lost = [t for chunk in list(dead.held)[1:] for t, _ in chunk]
         if len(first) == 1:
             self._deaths[first[0][0]] = self._deaths.get(first[0][0], 0) + 1
         if len(first) == 1 and self._deaths[first[0][0]] >= self.deaths_per_file:
-            path, size, mtime_ns, _ = first[0]
-            why = f"the decoding process died ({_exit_reason(code)}) on this file {self.deaths_per_file} times"
-            self._out.put([(Prepared(path, size, mtime_ns, None, None, error=why), -1)])
+            why = f"died ({_exit_reason(code)}) on this file {self.deaths_per_file} times"
+            self._out.put([(self.failed(first[0], why), -1)])
         else:
             lost = first + lost
         for _ in lost:
@@ -287,7 +305,19 @@ class DecoderPool:
                 self._workers.remove(dead)
             dead.stop(0.2)
             if not self._stop.is_set():
-                self._workers.append(_Worker(self._slots))
+                self._workers.append(_Worker(self._slots, self.program))
+
+
+class DecoderPool(WorkerPool):
+    """Decoding (ingest/decode.py): one Prepared per Task, its pixels through the shared slots."""
+
+    def slot_shape(self, todo: list[Task]) -> tuple[int, ...]:
+        side = todo[0][3].size
+        return (side, side, 3)
+
+    def failed(self, task: Task, why: str) -> Prepared:
+        path, size, mtime_ns, _ = task
+        return Prepared(path, size, mtime_ns, None, None, error=f"the decoding process {why}")
 
 
 def _exit_reason(code: int | None) -> str:
