@@ -34,13 +34,19 @@ export function markButtons(fig) {
     b.type = "button";
     b.className = `mark-${list}`;
     b.textContent = text;
-    b.title = label;
+    b.title = `${label} (key ${text === "+" ? "+" : "-"} on a result)`;
+    b.tabIndex = -1; // Tab walks from result to result; on a result, + and - mark it
     b.setAttribute("aria-label", label);
     b.addEventListener("click", (e) => { e.stopPropagation(); toggle(list, other, fig.dataset.path); });
     b.addEventListener("keydown", (e) => e.stopPropagation());
     row.append(b);
   }
   paint(fig);
+  fig.setAttribute("aria-keyshortcuts", "+ -");
+  fig.addEventListener("keydown", (e) => {
+    if (e.key === "+" || e.key === "=") { e.preventDefault(); toggle("like", "unlike", fig.dataset.path); }
+    else if (e.key === "-") { e.preventDefault(); toggle("unlike", "like", fig.dataset.path); }
+  });
   return row;
 }
 
