@@ -26,9 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pixseek.store.catalog_schema import MIGRATIONS, SCHEMA_VERSION
 from pixseek.store.lock import setup_lock
-
-SCHEMA_VERSION = 5
 
 # File names are bytes on Linux; Python shows undecodable bytes as lone surrogates U+DC80..U+DCFF, which
 # SQLite text cannot hold. They are stored as the private-use characters U+F780..U+F7FF (as since schema 1),
@@ -59,66 +58,6 @@ def from_db(text: str) -> str:
     return _FROM_DB.sub(_from_db_char, text)
 
 
-MIGRATIONS = {
-    1: """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE contents (
-        id INTEGER PRIMARY KEY,          -- also the row in the vector files
-        hash TEXT NOT NULL UNIQUE,
-        width INTEGER, height INTEGER,
-        live INTEGER NOT NULL DEFAULT 1  -- 0 once no file holds this content (a tombstone)
-    );
-    CREATE TABLE files (
-        path TEXT PRIMARY KEY,
-        size INTEGER NOT NULL,
-        mtime_ns INTEGER NOT NULL,
-        hash TEXT,
-        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
-        error TEXT,
-        content_id INTEGER REFERENCES contents(id),
-        indexed_at REAL NOT NULL
-    );
-    CREATE INDEX files_content ON files(content_id);
-    """,
-    2: """
-    ALTER TABLE files ADD COLUMN inode INTEGER;
-    ALTER TABLE files ADD COLUMN ctime_ns INTEGER
-    """,
-    3: """
-    ALTER TABLE files ADD COLUMN taken_ns INTEGER
-    """,
-    4: """
-    CREATE TABLE IF NOT EXISTS concepts (
-        name TEXT PRIMARY KEY COLLATE NOCASE,  -- as first taught, a query word matches it in any case
-        matches INTEGER NOT NULL,              -- collection photos it accepted when fitted
-        updated_at REAL NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS concept_heads (
-        concept TEXT NOT NULL COLLATE NOCASE,
-        space TEXT NOT NULL,                   -- the stored vectors it scores: visual or joint
-        weights BLOB NOT NULL,                 -- float32, score = sigmoid(vector . weights + bias)
-        bias REAL NOT NULL,
-        PRIMARY KEY (concept, space)
-    );
-    CREATE TABLE IF NOT EXISTS concept_examples (
-        id INTEGER PRIMARY KEY,
-        concept TEXT NOT NULL COLLATE NOCASE,
-        positive INTEGER NOT NULL,             -- 1: an example, 0: a counter-example (--not)
-        label TEXT NOT NULL,                   -- the file (or region of it) it came from, as given
-        content_id INTEGER,                    -- when it is an indexed photo
-        vector BLOB NOT NULL                   -- its visual vector (float32): the example outlives its file
-    );
-    CREATE INDEX IF NOT EXISTS concept_examples_concept ON concept_examples(concept)
-    """,
-    5: """
-    CREATE TABLE IF NOT EXISTS places (
-        content_id INTEGER PRIMARY KEY,  -- contents(id), a row once its GPS was read (lat NULL: none)
-        lat REAL, lon REAL, alt REAL, direction REAL,
-        city TEXT, region TEXT, country TEXT, country_code TEXT
-    );
-    CREATE INDEX IF NOT EXISTS places_name ON places(country_code, region, city)
-    """,
-}
 
 
 MAX_ERROR_CHARS = 1000  # of a failed file's reason (an exception's text can hold a whole file)
