@@ -7,14 +7,19 @@ Relevance feedback is a parameter of /api/search (`like`, `unlike`), not a route
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathPart
 from pydantic import BaseModel, Field
 
-if TYPE_CHECKING:
-    from pixseek.interfaces.http import Service
+
+class Service(Protocol):
+    """What these routes use of http.Service (named here, so this module imports nothing of the server)."""
+
+    def run(self, fn): ...
+
+    def record(self, path: str): ...
 
 MAX_EXAMPLES = 1000
 
