@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +51,17 @@ class KeptTexts:
         return db
 
     def _open(self) -> sqlite3.Connection | None:
+        busy = 0
         while self._db is None and not self._broken:
             try:
                 self._db = self._connect()
             except sqlite3.Error as exc:
+                # two processes setting up a new file at once: switching it to WAL can be refused at once
+                # (SQLite calls no busy handler there), so the setup is tried again for a while
+                if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) and busy < 50:
+                    busy += 1
+                    time.sleep(0.1)
+                    continue
                 self._trouble(exc)
             except OSError:  # the cache folder cannot be made
                 self._broken = True

@@ -62,10 +62,12 @@ def _interrupt(args: list[str], target: str, sig: int) -> tuple[subprocess.Compl
     proc = subprocess.Popen([sys.executable, "-m", "pixseek", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline and not _descendants(proc.pid):
+    seen: set[int] = set()
+    while proc.poll() is None and time.monotonic() < deadline and not seen:
+        seen = _descendants(proc.pid)
         time.sleep(0.05)
     time.sleep(1.0)  # the workers are at work (loading their model, reading)
-    children = _descendants(proc.pid)
+    children = seen | _descendants(proc.pid)
     assert proc.poll() is None and children, "the command had no worker processes to stop: nothing was tested"
     if target == "group":
         os.killpg(proc.pid, sig)
@@ -135,9 +137,13 @@ def test_interrupting_decoding_leaves_no_process_and_resumes(tmp_path):
         for f in sorted(d.glob("*.JPEG")):
             (photos / d.name / f.name).write_bytes(f.read_bytes())
     args = ["index", str(photos), "--no-progress", "--db", str(db), "--workers", "2", "--batch-size", "16"]
-    for target, sig in ROUNDS:
-        done, children, pgid = _interrupt(args, target, sig)
+    for i, (target, sig) in enumerate(ROUNDS):  # each round decodes all 400 afresh: workers are always busy
+        fresh = ["index", str(photos), "--no-progress", "--db", str(tmp_path / f"round{i}"), "--workers", "2",
+                 "--batch-size", "16"]
+        done, children, pgid = _interrupt(fresh, target, sig)
         _assert_nothing_left(done, children, pgid, sig, f"decoding, {signal.Signals(sig).name} to the {target}")
+    done, children, pgid = _interrupt(args, "group", signal.SIGINT)  # the collection that resumes below
+    _assert_nothing_left(done, children, pgid, signal.SIGINT, "decoding, SIGINT to the group, then resumed")
     kept = cli_json("status", db=db)["images"]
     assert kept < 400
     final = json.loads(run_cli(*args, "--json").stdout)
