@@ -22,6 +22,7 @@ from pixseek.learn.taught import Space, feature_mask
 from pixseek.search.engine import Searcher
 from pixseek.search.taught import TaughtConcept
 from pixseek.store import taught
+from pixseek.store.catalog import to_db  # a file name of any bytes, as the catalog keeps names
 from pixseek.store.taught import Example
 
 NAME = re.compile(r"^[^\W\d_][\w' .&+-]{0,63}$", re.UNICODE)  # a word or a few, starting with a letter
@@ -45,7 +46,7 @@ def examples_of(images, photos: list, positive: bool, box=None) -> list[Example]
         label = "upload" if isinstance(photo, bytes) else os.path.abspath(os.path.expanduser(str(photo)))
         if box is not None:
             label += f" [{','.join(str(v) for v in box)}]" if not isinstance(box, str) else f" [{box}]"
-        out.append(Example(label, np.asarray(vector, np.float32), positive, known if box is None else None))
+        out.append(Example(to_db(label), np.asarray(vector, np.float32), positive, known if box is None else None))
     return out
 
 
