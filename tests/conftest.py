@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,3 +103,24 @@ def fake_wordnet_folder(folder: Path, data: str, index: str, monkeypatch) -> Pat
     (folder / "noun.exc").write_text("geese goose\n")
     monkeypatch.setenv("PIXSEEK_WORDNET", str(folder))
     return folder
+
+
+@contextlib.contextmanager
+def watching(col, roots: list, **options):
+    """`col.watch(roots)` in a thread until the block ends; yields (thread, errors): every exception the
+    watcher raised, for the test to report."""
+    stop, errors = threading.Event(), []
+
+    def watch() -> None:
+        try:
+            col.watch(roots, progress=False, debounce=0.3, stop=stop, **options)
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield watcher, errors
+    finally:
+        stop.set()
+        watcher.join(timeout=30)

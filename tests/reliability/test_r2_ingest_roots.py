@@ -8,7 +8,7 @@ import shutil
 import threading
 
 import pytest
-from conftest import TINY_VAL, cli_json, copy_tiny, requires_data, run_cli, wait_for
+from conftest import TINY_VAL, cli_json, copy_tiny, requires_data, run_cli, wait_for, watching
 
 from pixseek import Collection
 from pixseek.ingest.watch import dirty_folders
@@ -39,17 +39,7 @@ def test_watch_sees_changes_in_a_folder_named_relatively_or_through_a_link(tmp_p
     monkeypatch.chdir(tmp_path)
     root = "photos" if named == "relative" else "link"
     col = Collection.open(tmp_path / "db")
-    stop, errors = threading.Event(), []
-
-    def watch() -> None:
-        try:
-            col.watch([root], progress=False, debounce=0.3, stop=stop)
-        except BaseException as exc:  # noqa: BLE001 - the test reports it
-            errors.append(exc)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with watching(col, [root]) as (_, errors):
         reader = Collection.open(tmp_path / "db")
         assert wait_for(lambda: reader.catalog.counts()["files"] == 5)
         new = sorted((TINY_VAL / "n01443537").glob("*.JPEG"))[9]
@@ -59,9 +49,6 @@ def test_watch_sees_changes_in_a_folder_named_relatively_or_through_a_link(tmp_p
         assert wait_for(lambda: reader.catalog.files_under([str(photos / "cats")]), 60)
         assert set(reader.catalog.files_under([str(tmp_path)])) <= {str(p) for p in photos.rglob("*.JPEG")}
         assert errors == []
-    finally:
-        stop.set()
-        watcher.join(timeout=30)
 
 
 @requires_data

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import TINY_VAL, cli_json, copy_tiny, requires_data, wait_for
+from conftest import TINY_VAL, cli_json, copy_tiny, requires_data, wait_for, watching
 from PIL import Image
 
 from pixseek import Collection
@@ -68,17 +67,8 @@ def test_watch_survives_a_photo_with_an_unrepresentable_date(tmp_path):
     photos = tmp_path / "photos"
     copy_tiny(photos, per_class=1)
     col = Collection.open(tmp_path / "db")
-    stop, runs, errors = threading.Event(), [], []
-
-    def watch() -> None:
-        try:
-            col.watch([photos], progress=False, debounce=0.3, stop=stop, on_change=runs.append)
-        except BaseException as exc:  # noqa: BLE001 - the test reports it
-            errors.append(exc)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    runs: list = []
+    with watching(col, [photos], on_change=runs.append) as (watcher, errors):
         reader = Collection.open(tmp_path / "db")
         assert wait_for(lambda: reader.catalog.counts()["files"] == 5)
         staged = _dated(sorted((TINY_VAL / "n04487081").glob("*.JPEG"))[3], tmp_path / "staged.jpg", BAD_DATES[0])
@@ -88,9 +78,6 @@ def test_watch_survives_a_photo_with_an_unrepresentable_date(tmp_path):
         shutil.move(staged, photos / "bad-too.jpg")
         assert wait_for(lambda: reader.catalog.counts()["files"] == 7 or errors, timeout=60)
         assert errors == [] and watcher.is_alive()
-    finally:
-        stop.set()
-        watcher.join(timeout=30)
     assert not watcher.is_alive() and errors == []
 
 
