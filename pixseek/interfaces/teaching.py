@@ -67,13 +67,11 @@ def teach(db, searcher: Searcher, images, live: np.ndarray, feature_dim: int | N
     if not photos and not not_photos:
         raise PixseekError(f"give example photos of {name!r}, e.g. `pixseek teach {name} a.jpg b.jpg`")
     added = examples_of(images, photos or [], True, box) + examples_of(images, not_photos or [], False, box)
-    have = [c for c in _stored(db) if c.name.lower() == name.lower()]
-    if not any(e.positive for e in added) and not (have and have[0].examples):
+    before = {c["name"].lower(): c for c in listing(db)}.get(name.lower())
+    if not any(e.positive for e in added) and not (before and before["examples"]):
         raise PixseekError(f"{name!r} has no examples yet: give photos of it before photos that are not")
-    concept, matches = learning.teach(db, name, added, spaces_of(searcher, feature_dim), live)
-    summary = [c for c in _stored(db) if c.name == concept.name][0]
-    return {"name": concept.name, "examples": summary.examples, "counter_examples": summary.counter_examples,
-            "matches": matches}
+    concept, _ = learning.teach(db, name, added, spaces_of(searcher, feature_dim), live)
+    return next(c for c in listing(db) if c["name"] == concept.name)
 
 
 def feedback(searcher: Searcher, images, live: np.ndarray, feature_dim: int | None, like: list,
@@ -88,12 +86,9 @@ def feedback(searcher: Searcher, images, live: np.ndarray, feature_dim: int | No
 
 
 def listing(db) -> list[dict]:
+    """Every taught concept as `pixseek concepts --json` shows it."""
     return [{"name": c.name, "examples": c.examples, "counter_examples": c.counter_examples, "matches": c.matches}
-            for c in _stored(db)]
-
-
-def _stored(db) -> list:
-    return taught.concepts(db)
+            for c in taught.concepts(db)]
 
 
 class Teaching:
