@@ -52,6 +52,7 @@ from pixseek.errors import PixseekError  # noqa: E402
 from pixseek.learn.datasets import cached_features  # noqa: E402
 from pixseek.learn.evaluate import array_searcher  # noqa: E402
 from pixseek.search.cutoff import query_kind  # noqa: E402
+from pixseek.search.request import SearchRequest  # noqa: E402
 
 
 def photo_sets(per_class: int, captions: int):
@@ -196,7 +197,7 @@ def spelling() -> None:
                 r = {1: 0, 5: 0, 10: 0}
                 for i in changed:
                     try:
-                        ids = [h.id for h in s.search(caps.captions[i], 10, bridge=b, exact=exact).hits]
+                        ids = [h.id for h in s.search(SearchRequest(caps.captions[i], 10, b, exact=exact)).hits]
                     except PixseekError:
                         ids = []
                     for k in r:
@@ -242,7 +243,7 @@ def main() -> None:
             top, true, best_false, kind, refused = [], [], [], [], 0
             for qi, text in enumerate(queries):
                 try:
-                    hits = s.search(text, args.seen + args.per_class, bridge=bridge).hits
+                    hits = s.search(SearchRequest(text, args.seen + args.per_class, bridge)).hits
                 except PixseekError:
                     refused += 1
                     continue

@@ -152,6 +152,7 @@ def recall(db: Path, photos: dict[int, str]) -> dict:
 
     from pixseek.interfaces.collection import Collection
     from pixseek.search.engine import Searcher
+    from pixseek.search.request import SearchRequest
     from pixseek.store.ann import IndexedVectorStore
     from pixseek.store.class_postings import PostingsStore
 
@@ -168,8 +169,8 @@ def recall(db: Path, photos: dict[int, str]) -> dict:
         for kind, queries in (("keyword", KEYWORDS), ("sentence", SENTENCES)):
             hits = []
             for q in queries:
-                a = {h.id for h in fast.search(q, k=10, min_score=0).hits}
-                b = {h.id for h in slow.search(q, k=10, min_score=0).hits}
+                a = {h.id for h in fast.search(SearchRequest(q, k=10, min_score=0)).hits}
+                b = {h.id for h in slow.search(SearchRequest(q, k=10, min_score=0)).hits}
                 hits.append(len(a & b) / max(1, len(b)))
             out[kind] = round(float(np.mean(hits)), 3)
         ids = np.array(list(photos), np.int64)

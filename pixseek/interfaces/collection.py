@@ -20,11 +20,9 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
-import numpy as np
-
-from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES, TEACH_CONFIDENT
+from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import open_wordnet
@@ -32,13 +30,10 @@ from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
 from pixseek.interfaces.teaching import Teaching
-from pixseek.search import photo_text_match
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
-from pixseek.search.cutoff import shipped_cutoffs
 from pixseek.search.engine import Searcher
-from pixseek.search.filters import Allowed, allowed, parse_filters, split_place
-from pixseek.search.place_words import place_in_query
-from pixseek.search.taught import Concepts, TaughtConcept
+from pixseek.search.filter_options import FilterArgs, parse_filters
+from pixseek.search.request import SearchRequest
 from pixseek.store import photo_text, taught
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.layout import Layout, Stores
@@ -120,14 +115,9 @@ class Collection(Teaching):
         sources = row_fingerprints(self.folder, rows, (s.shape.visual_dim, s.shape.n_classes), self.catalog) \
             if s.shape else None
         snap = Snapshot(s.visual, s.probs, rows, s.shape.live if s.shape else [], sources, writer)
-        searcher = open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
-                                 progress=self._progress)
-        # taught concepts score calibrated probabilities, whatever the encoder (interfaces/teaching.py)
-        searcher.cutoffs = {**shipped_cutoffs(self.encoder_spec, bridge_files(self.folder, self.encoder_spec)),
-                            "taught": TEACH_CONFIDENT}
-        searcher.concepts = Concepts([TaughtConcept(c.name, c.heads) for c in taught.concepts(self.catalog.db)])
         self._taught_version = taught.version(self.catalog.db)
-        return searcher
+        return open_searcher(self.folder, self.encoder_spec, self.words_spec, self.class_ids(), snap,
+                             progress=self._progress, catalog=self.catalog)
 
     def derive(self, stores: Stores | None = None) -> None:
         """Bring the derived vectors (joint space, trained mapping) up to date on disk now, with progress on
@@ -227,70 +217,38 @@ class Collection(Teaching):
         return self._images.embed(image, box)
 
     def similar(self, image: ImageInput, k: int = 10, box: Box | None = None, min_score: float | None = None,
-                under: str | None = None, after: str | None = None, before: str | None = None,
-                type: str | list[str] | None = None, place: str | None = None,
-                near: str | tuple[float, float, float] | None = None) -> Results:
+                **filters: Unpack[FilterArgs]) -> Results:
         """Images that look like `image` (a path, indexed or not, or encoded bytes), or like a region of it;
         the filters, min_score and weak flags as for `search`."""
         _check_k(k)
         searcher = self._require_photos()
-        allow = self._allowed(under, after, before, type, place, near)
+        narrow = parse_filters(**filters)
         vector, known = self._images.visual(image, box)
         return Results(self._hits(searcher.similar(vector, k, exclude={known} if known is not None else None,
-                                                   allowed=allow, min_score=min_score)))
+                                                   filters=narrow, min_score=min_score)))
 
     def search(self, query: str, k: int = 10, bridge: str = "auto", min_score: float | None = None,
-               under: str | None = None, after: str | None = None, before: str | None = None,
-               type: str | list[str] | None = None, exact: bool = False, place: str | None = None,
-               near: str | tuple[float, float, float] | None = None, like: list[ImageInput] | None = None,
-               unlike: list[ImageInput] | None = None) -> Results:
+               exact: bool = False, like: list[ImageInput] | None = None, unlike: list[ImageInput] | None = None,
+               **filters: Unpack[FilterArgs]) -> Results:
         """Images for words and sentences: `dog beach`, `dog -grass`, `2:sunset`, `"golden retriever"`,
         `two children playing in the snow`. Words nobody knows are left out and listed in `.ignored`; a
         misspelt one is corrected when sure (`.corrected` is the query searched), unless `exact`.
         bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
         The k best are returned; those below where confident matches end are flagged `weak` (search/cutoff.py).
         min_score: leave out results scoring below it (None or 0: keep all).
-        under / after / before / type: only photos below a folder, taken within YYYY-MM-DD days (inclusive),
-        of these file types ("jpg,png"); place: taken in a city, region or country (also `place:"Rome"` in
-        the query; alone, it lists that place's photos); near: "LAT,LON,KM" (see search/filters.py).
-        like / unlike: photos marked "more like this" / "not this" (paths, indexed or not, or bytes): the
-        whole collection is ranked again from the query and them (interfaces/teaching.py); the query may
-        then be empty. Marked photos themselves are not returned."""
+        filters (search/filters.py FILTER_OPTIONS): under / after / before / type: only photos below a folder,
+        taken within YYYY-MM-DD days (inclusive), of these file types ("jpg,png"); place: taken in a city,
+        region or country (also `place:"Rome"` in the query; alone, it lists that place's photos); near:
+        "LAT,LON,KM". like / unlike: photos marked "more like this" / "not this" (paths, indexed or not, or
+        bytes): the whole collection is ranked again from the query and them (interfaces/teaching.py); the
+        query may then be empty. Marked photos themselves are not returned. How a query flows: docs/query-flow.md."""
         _check_k(k)
-        self._require_photos()
-        query, inline = split_place(query)  # place:"Rome" in the query is the place filter
-        place = inline if place is None else place if inline is None else f"{place}, {inline}"
+        searcher = self._require_photos()
+        request = SearchRequest(query, k, bridge, parse_filters(**filters), min_score, exact)
         if like or unlike:
-            return self._with_feedback(query, k, bridge, min_score, exact, list(like or []), list(unlike or []),
-                                       self._allowed(under, after, before, type, place, near))
-        if inline is not None and not query:  # a place alone: its photos, in index order
-            return self._at_place(k, under, after, before, type, place, near)
-        named = place_in_query(self.catalog, query) if place is None else None
-        if named is not None:  # "beach Croatia": beaches in Croatia first (search/place_words.py)
-            rest, name = named
-            first = (self._ranked(rest, k, bridge, min_score, exact, self._allowed(under, after, before, type, name, near))
-                     if rest else self._at_place(k, under, after, before, type, name, near))
-            then = self._ranked(query, k, bridge, min_score, exact, self._allowed(under, after, before, type, None, near))
-            seen = {h.path for h in first}
-            return Results((list(first) + [h for h in then if h.path not in seen])[:k], then.ignored, then.terms,
-                           then.corrected)
-        return self._ranked(query, k, bridge, min_score, exact, self._allowed(under, after, before, type, place, near))
-
-    def _ranked(self, query: str, k: int, bridge: str, min_score: float | None, exact: bool,
-                allow: Allowed | None) -> Results:
-        ranking = photo_text_match.search(self.catalog.db, self.searcher, query, k, bridge=bridge, allowed=allow,
-                                          min_score=min_score, exact=exact)
+            request = self._with_feedback(request, list(like or []), list(unlike or []))
+        ranking = searcher.search(request)
         return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)
-
-    def _at_place(self, k, *filters) -> Results:
-        allow = self._allowed(*filters)
-        ids = (allow.ids if allow is not None else np.asarray(self._stores.shape.live, np.int64))[:k].tolist()
-        paths, at = self.catalog.paths_of(ids), places_of(self.catalog, ids)
-        return Results([Hit(paths[i], 1.0, place=at.get(i)) for i in ids if i in paths])
-
-    def _allowed(self, under, after, before, type, place=None, near=None) -> Allowed | None:
-        shape = self._stores.shape
-        return allowed(self.catalog, shape.rows, shape.live, parse_filters(under, after, before, type, place, near))
 
     def words(self, word: str, k: int = 10) -> list[WordHit]:
         """Words nearest to `word` in word-vector space (cosine)."""

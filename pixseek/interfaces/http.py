@@ -14,6 +14,7 @@ deadlines and connection cap that keep slow clients from starving others are in 
 from __future__ import annotations
 
 import hmac
+import inspect
 import mimetypes
 import os
 import sys
@@ -40,6 +41,7 @@ from pixseek.interfaces.http_pages import add_pages
 from pixseek.interfaces.http_teach import add_teaching, indexed_paths
 from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
+from pixseek.search.filter_options import FILTER_OPTIONS
 
 WEB = Path(__file__).parent / "web"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -145,20 +147,23 @@ PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by 
 Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
 
-def narrowing(min_score: Annotated[float | None, Query(description="leave out results scoring below this; absent "
-                                                       "or 0: none left out, the weaker ones flagged")] = None,
-              under: Annotated[str | None, Query(max_length=4096, description="only photos below this folder")] = None,
-              after: Annotated[str | None, Query(max_length=40, description="taken on or after YYYY-MM-DD")] = None,
-              before: Annotated[str | None, Query(max_length=40, description="taken on or before YYYY-MM-DD")] = None,
-              type: Annotated[str | None, Query(max_length=200, description="file types, e.g. jpg,png")] = None,
-              place: Annotated[str | None, Query(max_length=200, description="taken in this city, region or country")] = None,
-              near: Annotated[str | None, Query(max_length=100, description="LAT,LON,KM: taken within KM of it")] = None) -> dict:
-    """The cut-off and filters search and similar take (search/cutoff.py, search/filters.py)."""
-    return {"min_score": min_score, "under": under, "after": after, "before": before, "type": type, "place": place,
-            "near": near}
+def _narrowing_dependency() -> Callable[..., dict]:
+    """min_score and the filters search and similar take, as query parameters built from the one spec every
+    interface shares (search/filter_options.py FILTER_OPTIONS): a new filter needs no change here."""
+    def narrowing(**values) -> dict:
+        return values
+
+    score = inspect.Parameter("min_score", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        float | None, Query(description="leave out results scoring below this; absent or 0: none left out, the "
+                                        "weaker ones flagged")])
+    narrowing.__signature__ = inspect.Signature([score] + [
+        inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[str | None, Query(max_length=o.max_length, description=o.help)])
+        for o in FILTER_OPTIONS])
+    return narrowing
 
 
-Narrow = Annotated[dict, Depends(narrowing)]
+Narrow = Annotated[dict, Depends(_narrowing_dependency())]
 
 api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": '{"error": message}'}})
 

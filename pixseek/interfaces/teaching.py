@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 
 import numpy as np
 
 from pixseek.errors import PixseekError
-from pixseek.interfaces.results import Results
 from pixseek.learn import taught as learning
 from pixseek.learn.taught import Space, feature_mask
 from pixseek.search.engine import Searcher
+from pixseek.search.request import SearchRequest
 from pixseek.search.taught import TaughtConcept
 from pixseek.store import taught
 from pixseek.store.catalog import to_db  # a file name of any bytes, as the catalog keeps names
@@ -115,17 +116,14 @@ class Teaching:
             raise PixseekError(f"no taught concept named {name!r} (see `pixseek concepts`)")
         self._searcher = None
 
-    def _with_feedback(self, query: str, k: int, bridge: str, min_score, exact: bool, like: list, unlike: list,
-                       allow):
-        """Search.search with marked photos: "not this" alone takes the query's best other photos as "this"."""
+    def _with_feedback(self, request: SearchRequest, like: list, unlike: list) -> SearchRequest:
+        """The request with marked photos as a concept fitted on them: "not this" alone takes the query's
+        best other photos as "this"; marked photos themselves are not returned."""
         searcher = self.searcher
-        marked = {self._images.known_id(p) for p in like + unlike} - {None}
-        if not like and query and query.strip():
-            first = searcher.search(query, 3 + len(marked), bridge=bridge, allowed=allow, exact=exact)
+        marked = frozenset({self._images.known_id(p) for p in like + unlike} - {None})
+        if not like and request.text and request.text.strip():
+            first = searcher.search(replace(request, k=3 + len(marked), min_score=None))
             like = [p for p in self.catalog.paths_of([h.id for h in first.hits if h.id not in marked]).values()][:3]
         dim, _ = self.layout.dims()
         concept = feedback(searcher, self._images, self._stores.shape.live, dim, like, unlike)
-        ranking = searcher.search(query or "", k + len(marked), bridge=bridge, allowed=allow, min_score=min_score,
-                                  exact=exact, feedback=concept)
-        ranking.hits = [h for h in ranking.hits if h.id not in marked][:k]
-        return Results(self._hits(ranking.hits), ranking.ignored, ranking.terms, ranking.corrected)
+        return replace(request, feedback=concept, exclude=marked)

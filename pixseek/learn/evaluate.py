@@ -8,6 +8,7 @@ import numpy as np
 from pixseek.errors import PixseekError
 from pixseek.search.context import Snapshot, open_searcher
 from pixseek.search.engine import Searcher
+from pixseek.search.request import SearchRequest
 from pixseek.store.arrays import ArrayStore
 from pixseek.store.topk import top_k
 
@@ -27,7 +28,7 @@ def keyword_precision(searcher: Searcher, names: list[str], labels: np.ndarray, 
     hits, skipped = [], []
     for c in range(len(names)) if query_classes is None else query_classes:
         try:
-            ranked = searcher.search(f'"{names[c]}"', k, bridge=bridge).hits
+            ranked = searcher.search(SearchRequest(f'"{names[c]}"', k, bridge)).hits
         except PixseekError:
             skipped.append(names[c])
             continue
@@ -42,7 +43,7 @@ def caption_recall(searcher: Searcher, captions: list[str], owner: np.ndarray, b
     refused = 0
     for text, own in zip(captions, owner):
         try:
-            ids = [r.id for r in searcher.search(text, max(ks), bridge=bridge).hits]
+            ids = [r.id for r in searcher.search(SearchRequest(text, max(ks), bridge)).hits]
         except PixseekError:
             refused += 1
             continue

@@ -14,17 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
+from pixseek.config import TEACH_CONFIDENT
 from pixseek.encoders.registry import load_text_tower
 from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.search.bridges import BridgeContext
 from pixseek.search.concepts import ConceptSpace
+from pixseek.search.cutoff import shipped_cutoffs
 from pixseek.search.engine import Searcher
 from pixseek.search.joint_space import JointSpace, find_joint_space
 from pixseek.search.mapping import Mapping, active_mapping, derive_rows
+from pixseek.search.sources import CatalogSources, NoSources
+from pixseek.search.taught import Concepts, TaughtConcept
 from pixseek.search.trained_classes import TrainedClasses
+from pixseek.store import taught
 from pixseek.store.arrays import ArrayStore
+from pixseek.store.catalog import Catalog
 from pixseek.store.checksums import values_ok
 from pixseek.store.derived import DERIVED_DIR, derived_store
 from pixseek.store.vectors import Vectors
@@ -86,10 +92,16 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
 
 
 def open_searcher(folder: Path, encoder: str, words_spec: str, class_ids: list[str] | None, snap: Snapshot,
-                  progress: bool | None = None, in_memory: bool = False) -> Searcher:
-    """The Searcher of a collection's snapshot; evaluation builds its own over a dataset split the same way."""
+                  progress: bool | None = None, in_memory: bool = False, catalog: Catalog | None = None) -> Searcher:
+    """The Searcher of a collection's snapshot, cut-offs and taught concepts included, reading filters, photo
+    text and places from `catalog`; evaluation builds its own over a dataset split the same way (no catalog)."""
     ctx, words, wordnet = collection_context(folder, encoder, words_spec, class_ids, snap, progress, in_memory)
-    return Searcher(snap.visual, ctx, words, wordnet)
+    # taught concepts score calibrated probabilities, whatever the encoder (learn/teach.py)
+    cutoffs = {**shipped_cutoffs(encoder, bridge_files(folder, encoder)), "taught": TEACH_CONFIDENT}
+    if catalog is None:
+        return Searcher(snap.visual, ctx, words, wordnet, NoSources(snap.live), cutoffs=cutoffs)
+    concepts = Concepts([TaughtConcept(c.name, c.heads) for c in taught.concepts(catalog.db)])
+    return Searcher(snap.visual, ctx, words, wordnet, CatalogSources(catalog, snap.rows, snap.live), concepts, cutoffs)
 
 
 def bridge_files(folder: Path, encoder: str) -> dict[str, str | None]:

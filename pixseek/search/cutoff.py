@@ -23,7 +23,7 @@ from pixseek.config import DEFAULT_ENCODER
 from pixseek.errors import PixseekError
 from pixseek.search.joint_space import packaged_space_path
 from pixseek.search.query import parse_query
-from pixseek.search.terms import STOPWORDS
+from pixseek.search.terms import terms_kind
 
 # bridge name (Bridge.name; "similar" for image-to-image), and "NAME sentence" for sentences where they differ,
 # -> the floor of a confident match, for the shipped encoder (efficientnet-lite0) and its joint space;
@@ -57,11 +57,8 @@ def shipped_cutoffs(encoder: str, files: Mapping[str, str | None]) -> dict[str, 
 
 
 def query_kind(text: str) -> str:
-    """"sentence" when a query reads as one (a stopword among its words, or three or more unquoted words:
-    "a dog on the beach"), else "keyword" ("dog beach", '"golden retriever"')."""
-    terms = parse_query(text)
-    plain = [t for t in terms if not t.phrase]
-    return "sentence" if len(plain) >= 3 or any(t.text.lower() in STOPWORDS for t in plain) else "keyword"
+    """The kind of a typed query (search/terms.py terms_kind): "sentence" or "keyword"."""
+    return terms_kind(parse_query(text))
 
 
 def check_min_score(value: float | str | None) -> float | None:

@@ -47,17 +47,26 @@ class Query:
     phrases: list[Term]  # for sentence encoders: runs of plain positive words kept together, stopwords included
     ignored: list[Ignored]
     corrected: str | None = None  # the query as searched, when a misspelt word was corrected ("dgo" -> "dog")
+    kind: str = "keyword"  # or "sentence": which cut-off scale its scores are read on (terms_kind)
 
     def positive(self) -> list[Term]:
         return [t for t in self.terms if t.weight > 0]
 
 
+def terms_kind(terms: list[Term]) -> str:
+    """"sentence" when a query reads as one (a stopword among its words, or three or more unquoted words:
+    "a dog on the beach"), else "keyword" ("dog beach", '"golden retriever"')."""
+    plain = [t for t in terms if not t.phrase]
+    return "sentence" if len(plain) >= 3 or any(t.text.lower() in STOPWORDS for t in plain) else "keyword"
+
+
 def resolve(text: str, known: Callable[[str], bool], suggest: Callable[[str], str | None] | None = None,
-            correct: Callable[[str, bool], str | None] | None = None) -> Query:
-    """Parse `text` and drop what no bridge can place. Raises PixseekError only when nothing is left.
-    `correct(word, alone)`: a confident correction of an unknown word (`alone`: the query's only content
-    word), searched in its place; None, or no `correct`, leaves the word out with a suggestion."""
-    parsed = parse_query(text)
+            correct: Callable[[str, bool], str | None] | None = None, parsed: list[Term] | None = None) -> Query:
+    """Drop from `text` (`parsed`: its terms, when the caller parsed it already) what no bridge can place.
+    Raises PixseekError only when nothing is left. `correct(word, alone)`: a confident correction of an
+    unknown word (`alone`: the query's only content word), searched in its place; None, or no `correct`,
+    leaves the word out with a suggestion."""
+    parsed = parse_query(text) if parsed is None else parsed
     for t in parsed:
         if not math.isfinite(t.weight) or abs(t.weight) > MAX_WEIGHT:
             shown = f"{t.weight:g}" if math.isfinite(t.weight) else "too large"
@@ -94,7 +103,7 @@ def resolve(text: str, known: Callable[[str], bool], suggest: Callable[[str], st
         if ignored:
             raise PixseekError("; ".join(i.message() for i in ignored) + ": nothing left to search for")
         raise PixseekError(f"nothing to search for in {text!r}: give a word that names something, e.g. 'dog beach'")
-    return Query(text, terms, phrases, ignored, _corrected(text, fixed) if fixed else None)
+    return Query(text, terms, phrases, ignored, _corrected(text, fixed) if fixed else None, terms_kind(parsed))
 
 
 def _corrected(text: str, fixed: dict[str, str]) -> str:

@@ -117,3 +117,16 @@ def containing(db: sqlite3.Connection, needle: str, limit: int = 100_000) -> lis
         rows = db.execute(f"SELECT {cols} FROM photo_text_fts f JOIN photo_text_lines l ON l.id = f.rowid "
                           f"WHERE instr(f.norm, ?) > 0 AND {live} LIMIT ?", (norm, limit))
     return [StoredLine(c, t, (x0, y0, x1, y1), conf) for c, t, x0, y0, x1, y1, conf in rows]
+
+
+class PhotoTextIndex:
+    """One catalog's photo text as search reads it (search/photo_text_fusion.py PhotoText)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def has_text(self) -> bool:
+        return has_text(self.db)
+
+    def containing(self, needle: str) -> list[StoredLine]:
+        return containing(self.db, needle)

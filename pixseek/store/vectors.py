@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from pixseek.config import ram_limit_bytes
+from pixseek.store.allowed import Allowed, search_allowed
 from pixseek.store.checksums import append_sums, damaged, read_sums, row_sums, values_ok
 from pixseek.store.id_sets import unique_ids
 from pixseek.store.pages import RecentRows, as_float32, release_pages, row_reader
@@ -58,9 +59,18 @@ class Vectors(Protocol):
         before it reads exact rows."""
         ...
 
+    def search_within(self, queries: np.ndarray, k: int, allow: Allowed) -> tuple[np.ndarray, np.ndarray]:
+        """`search` among the ids a filter allows (store/allowed.py); a store that filters itself pushes
+        the filter down."""
+        ...
+
 
 class ExactScoring:
-    """shortlist and estimate for stores that keep no compact copy: both exact (search, get)."""
+    """shortlist and estimate for stores that keep no compact copy: both exact (search, get); and
+    filtered search from search and get (store/allowed.py)."""
+
+    def search_within(self, queries: np.ndarray, k: int, allow: Allowed) -> tuple[np.ndarray, np.ndarray]:
+        return search_allowed(self, queries, k, allow)
 
     def shortlist(self, queries: np.ndarray, n: int) -> np.ndarray:
         return self.search(queries, n)[1]

@@ -20,7 +20,9 @@ from pixseek.encoders.exif import read_position
 from pixseek.encoders.geocode import distance_km, reverse_geocode
 from pixseek.encoders.gps import position_from_gps
 from pixseek.errors import PixseekError
-from pixseek.search.filters import Allowed, Filters
+from pixseek.search.filter_options import Filters
+from pixseek.search.filters import allowed
+from pixseek.search.request import SearchRequest
 from pixseek.search.place_words import place_in_query
 from pixseek.store.places import count_unplaced
 
@@ -172,10 +174,25 @@ def test_near_keeps_exactly_the_photos_within_the_radius(world):
             col.search("building", near=bad)
 
 
-def test_filters_by_place_go_to_milvus_as_ids():
-    mask = np.array([True, False, True])
-    assert Allowed(mask, Filters(place="Lund")).pushdown.ids == (0, 2)
-    assert Allowed(mask, Filters(near=(1.0, 2.0, 3.0))).pushdown.ids == (0, 2)
+def test_only_a_folder_alone_reaches_a_self_filtering_store_as_a_folder(world):
+    """Milvus filters on its own folder field only when the folder is the whole filter; a place, a radius
+    (or a folder with either) reaches it as the ids they leave (store/milvus/store.py search_within)."""
+    col, photos = world["col"], world["photos"]
+    shape = col._stores.shape
+    sub = photos / "sub"
+    sub.mkdir(exist_ok=True)
+    shutil.copy(photos / "lund_01.jpg", sub / "copy.jpg")
+    try:
+        col.index([photos], progress=False, workers=0)
+        shape = col._stores.shape
+        under = allowed(col.catalog, shape.rows, shape.live, Filters(under=str(sub)))
+        assert under.folder == str(sub) and len(under.ids) == 1
+        for f in (Filters(place="Lund"), Filters(near=(55.7, 13.19, 5.0)), Filters(under=str(sub), place="Lund")):
+            got = allowed(col.catalog, shape.rows, shape.live, f)
+            assert got.folder is None and 0 < len(got.ids) < len(shape.live)
+    finally:
+        shutil.rmtree(sub)
+        col.index([photos], progress=False, workers=0)
 
 
 def test_cli_json_hits_carry_the_place(world):
@@ -252,7 +269,8 @@ def test_place_words_in_a_query_rank_that_place_first(world):
     hits = col.search("Skane church", k=43, min_score=0)
     assert _paths(hits[:29]) == {f"lund_{i:02d}.jpg" for i in range(1, 30)} and len(hits) == 43
     # no place word: the ranking is the plain one; a place no photo was taken in is an ordinary word
-    assert [h.path for h in col.search("church", k=10, min_score=0)] == [
-        h.path for h in col._ranked("church", 10, "auto", 0, False, None)]
+    plain = [h.id for h in col.searcher.ranked(SearchRequest("church", 10, min_score=0), "church", Filters()).hits]
+    paths = col.catalog.paths_of(plain)
+    assert [h.path for h in col.search("church", k=10, min_score=0)] == [paths[i] for i in plain]
     assert place_in_query(col.catalog, "beach Paris") is None and place_in_query(col.catalog, '"Madrid" -dog') is None
     assert place_in_query(col.catalog, "old town, Lund Sweden") == ("old town Lund", "Sweden")

@@ -16,7 +16,8 @@ from PIL import Image
 from pixseek import Collection
 from pixseek.encoders.exif import read_photo_info
 from pixseek.errors import PixseekError
-from pixseek.search.filters import Allowed, Restricted
+from pixseek.store.allowed import Allowed
+from pixseek.store.restricted import Restricted
 
 GOLDFISH, TABBY, ORANGE, TROLLEY = "n01443537", "n02123045", "n07747607", "n04487081"
 NOON_2015 = datetime(2015, 6, 1, 12, tzinfo=timezone.utc).timestamp()  # noon: the same day in any time zone

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from pixseek import Collection
 from pixseek.errors import PixseekError
-from pixseek.search.photo_text_match import split
+from pixseek.search.request import parse_text
 from tests.conftest import DATA, cli_json
 
 FLICKR = DATA / "flickr8k-500" / "images"
@@ -100,9 +100,12 @@ def test_queries_no_text_matches_are_answered_as_without_ocr(world):
         assert all(h.text is None for h in with_ocr)
 
 
-def test_split_takes_text_filters_out():
-    q = split('receipt text:"RE16 TGK" 2:coffee -the text:abc')
+def test_parse_takes_text_filters_out_and_parses_the_rest_once():
+    q = parse_text('receipt text:"RE16 TGK" 2:coffee -the text:abc')
     assert q.required == ["RE16 TGK", "abc"] and q.rest == "receipt 2:coffee -the" and q.words == ["receipt", "coffee"]
+    assert [(t.text, t.weight) for t in q.terms] == [("receipt", 1.0), ("coffee", 2.0), ("the", -1.0)]
+    broken = parse_text('text:abc "open quote')
+    assert broken.words == [] and broken.error is not None
 
 
 def test_cli_json_says_which_text_matched(world):

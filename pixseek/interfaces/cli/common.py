@@ -74,19 +74,19 @@ def bridge_option(parser: argparse.ArgumentParser) -> None:
 
 
 def narrowing_options(parser: argparse.ArgumentParser) -> None:
-    """--min-score and the filters `search` and `similar` share (search/cutoff.py, search/filters.py)."""
+    """--min-score and the filters `search` and `similar` share (search/cutoff.py; the filters from the one
+    spec every interface takes them by, search/filters.py FILTER_OPTIONS)."""
+    from pixseek.search.filter_options import FILTER_OPTIONS
+
     parser.add_argument("--min-score", type=float, default=None, metavar="S",
                         help="leave out results scoring below S (default: none; the weaker matches are shown "
                              "after a divider)")
-    parser.add_argument("--under", metavar="DIR", help="only photos below this folder")
-    parser.add_argument("--after", metavar="DATE", help="only photos taken on or after this day (YYYY-MM-DD)")
-    parser.add_argument("--before", metavar="DATE", help="only photos taken on or before this day (YYYY-MM-DD)")
-    parser.add_argument("--type", metavar="EXTS", help="only these file types, e.g. jpg,png")
-    parser.add_argument("--place", metavar="NAME", help="only photos taken in this city, region or country (pixseek places)")
-    parser.add_argument("--near", metavar="LAT,LON,KM", help="only photos taken within KM of this position")
+    for option in FILTER_OPTIONS:
+        parser.add_argument(f"--{option.name}", metavar=option.metavar, help=option.help)
 
 
 def narrowing(args: argparse.Namespace) -> dict:
     """The keyword arguments narrowing_options gave, for Collection.search and Collection.similar."""
-    return {"min_score": args.min_score, "under": args.under, "after": args.after, "before": args.before,
-            "type": args.type, "place": args.place, "near": args.near}
+    from pixseek.search.filter_options import FILTER_OPTIONS
+
+    return {"min_score": args.min_score, **{o.name: getattr(args, o.name) for o in FILTER_OPTIONS}}

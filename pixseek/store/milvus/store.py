@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from pixseek.errors import PixseekError
+from pixseek.store.allowed import Allowed
 from pixseek.store.milvus.filters import MAX_FOLDER_DEPTH, MetaFilter, ancestors
 from pixseek.store.milvus.index import MilvusIndex
+from pixseek.store.topk import top_k
 from pixseek.store.vectors import ExactScoring, FileMeta
 
 ROWS_PER_WRITE = 512  # ~4.7 MB of 2280-d float32 per request, well under gRPC's message limit
@@ -188,6 +190,14 @@ class MilvusVectorStore(ExactScoring):
                 for j, (i, s) in enumerate(sorted(kept, key=lambda t: (-t[1], t[0]))):
                     ids[start + n, j], scores[start + n, j] = i, s
         return scores, ids
+
+    def search_within(self, queries: np.ndarray, k: int, allow: Allowed) -> tuple[np.ndarray, np.ndarray]:
+        """Filtered server side: the folder as Milvus's own field, any other condition as the ids it leaves;
+        the catalog's mask has the last word, as it has for tombstones."""
+        pushed = MetaFilter(folder=allow.folder) if allow.folder else MetaFilter(ids=tuple(allow.ids.tolist()))
+        scores, ids = self.search(queries, k, filter=pushed)
+        ok = allow.keep(ids)
+        return top_k(np.where(ok, scores, -np.inf), k, np.where(ok, ids, -1))
 
     def describe(self) -> str:
         return f"Milvus collection {self.name}, index {self.index.index_type} {self.index.build or ''}".strip()
