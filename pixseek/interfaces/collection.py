@@ -236,7 +236,7 @@ class Collection(Teaching):
         bridge: auto (default), conse, devise, joint or clip (see pixseek/search/bridges/).
         The k best are returned; those below where confident matches end are flagged `weak` (search/cutoff.py).
         min_score: leave out results scoring below it (None or 0: keep all).
-        filters (search/filters.py FILTER_OPTIONS): under / after / before / type: only photos below a folder,
+        filters (search/filter_options.py FILTER_OPTIONS): under / after / before / type: only photos below a folder,
         taken within YYYY-MM-DD days (inclusive), of these file types ("jpg,png"); place: taken in a city,
         region or country (also `place:"Rome"` in the query; alone, it lists that place's photos); near:
         "LAT,LON,KM". like / unlike: photos marked "more like this" / "not this" (paths, indexed or not, or

@@ -22,8 +22,8 @@ from pixseek.encoders.gps import position_from_gps
 from pixseek.errors import PixseekError
 from pixseek.search.filter_options import Filters
 from pixseek.search.filters import allowed
-from pixseek.search.request import SearchRequest
 from pixseek.search.place_words import place_in_query
+from pixseek.search.request import SearchRequest
 from pixseek.store.places import count_unplaced
 
 GEOTAGGED = DATA / "geotagged"

@@ -68,64 +68,6 @@ def test_glove_text_file_loads(tmp_path):
         load(str(bad))
 
 
-def _known(space):
-    return lambda t: space.known(t)
-
-
-def test_resolve_keeps_sentences_whole_and_drops_stopwords(space):
-    from pixseek.search.terms import resolve
-
-    q = resolve("two children playing in the snow", _known(space))
-    assert [t.text for t in q.terms] == ["two", "children", "playing", "snow"]
-    assert [t.text for t in q.phrases] == ["two children playing in the snow"]
-    q = resolve('a dog -grass 2:sunset "golden retriever" on the beach', _known(space))
-    assert [(t.text, t.weight) for t in q.phrases] == [("a dog", 1.0), ("grass", -1.0), ("sunset", 2.0),
-                                                        ("golden retriever", 1.0), ("on the beach", 1.0)]
-    assert "a" not in [t.text for t in q.terms] and q.ignored == []
-
-
-def test_resolve_ignores_unknown_words_and_suggests(space):
-    from pixseek.search.terms import resolve, suggester
-
-    suggest = suggester(space.words.words)
-    q = resolve("dgo on the beach qqzzxq", _known(space), suggest)
-    assert [(i.word, i.suggestion) for i in q.ignored] == [("dgo", "dog"), ("qqzzxq", None)]
-    assert [t.text for t in q.terms] == ["beach"] and [t.text for t in q.phrases] == ["on the beach"]
-    assert suggest("corndogs") == "corn dogs" and suggest("kitchn") == "kitchen"
-    with pytest.raises(PixseekError, match="did you mean 'dog'"):
-        resolve("dgo", _known(space), suggest)
-    with pytest.raises(PixseekError, match="nothing to search for"):
-        resolve("the in of", _known(space), suggest)
-
-
-@pytest.mark.parametrize("q", ["101:dog", "dog -100.5:cat", "1" + "0" * 40 + ":dog", "9" * 400 + ":dog cat"])
-def test_resolve_refuses_weights_beyond_100(q):
-    from pixseek.search.terms import resolve
-
-    with pytest.raises(PixseekError, match="weights go from -100 to 100"):
-        resolve(q, lambda t: True)
-
-
-def test_resolve_keeps_weights_up_to_100():
-    from pixseek.search.terms import resolve
-
-    q = resolve("100:dog -100:cat 0.001:sea", lambda t: True)
-    assert [(t.text, t.weight) for t in q.terms] == [("dog", 100.0), ("cat", -100.0), ("sea", 0.001)]
-
-
-def test_ranker_leaves_out_non_finite_scores():
-    from pixseek.search.bridges.base import Part, Unit
-    from pixseek.search.ranker import rank
-    from pixseek.store.arrays import ArrayStore
-
-    rows = np.eye(4, dtype=np.float32)
-    rows[2] = np.nan  # a damaged row
-    store = ArrayStore(rows)
-    units = [Unit(np.array([1, 1, 1, 0], np.float32), 1.0, "a"), Unit(np.array([0, 0, 1, 1], np.float32), -1.0, "b")]
-    found = rank([Part(store, units)], k=4)
-    assert found and all(np.isfinite(s) for _, s in found) and 2 not in [i for i, _ in found]
-
-
 def test_class_vectors_are_kept_beside_their_words_and_a_damaged_copy_is_computed_again(tmp_path, monkeypatch):
     from pixseek.encoders import words as words_mod
 

@@ -75,7 +75,7 @@ def bridge_option(parser: argparse.ArgumentParser) -> None:
 
 def narrowing_options(parser: argparse.ArgumentParser) -> None:
     """--min-score and the filters `search` and `similar` share (search/cutoff.py; the filters from the one
-    spec every interface takes them by, search/filters.py FILTER_OPTIONS)."""
+    spec every interface takes them by, search/filter_options.py FILTER_OPTIONS)."""
     from pixseek.search.filter_options import FILTER_OPTIONS
 
     parser.add_argument("--min-score", type=float, default=None, metavar="S",
