@@ -29,9 +29,8 @@ from common import TINY  # noqa: E402
 
 from pixseek.encoders.wordnet import load_wordnet  # noqa: E402
 from pixseek.encoders.words import load_words  # noqa: E402
-from pixseek.interfaces.cli.learning import dataset_vectors  # noqa: E402
 from pixseek.interfaces.collection import Collection  # noqa: E402
-from pixseek.learn.datasets import open_dataset  # noqa: E402
+from pixseek.learn.datasets import dataset_vectors, open_dataset  # noqa: E402
 from pixseek.learn.devise import fit_mapping  # noqa: E402
 from pixseek.learn.evaluate import array_searcher, evaluate  # noqa: E402
 from pixseek.search.mapping import mapping_path, set_active  # noqa: E402
@@ -56,8 +55,8 @@ def line(setting, r):
 
 def tiny(col, results, only):
     ds = open_dataset(TINY, load_wordnet())
-    x, _, y = dataset_vectors(col, ds, "train", None)
-    vx, vp, vy = dataset_vectors(col, ds, "val", None)
+    x, _, y = dataset_vectors(col.encoder, ds, "train", None)
+    vx, vp, vy = dataset_vectors(col.encoder, ds, "val", None)
     names = [c.name for c in ds.classes]
     active = Path(col.folder) / "mappings" / "active"
     if active.exists():

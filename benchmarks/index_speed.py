@@ -129,7 +129,8 @@ def stage_costs(enc, files: list[Path]) -> dict[str, float]:
 
     from pixseek.encoders.exif import taken_ns
     from pixseek.encoders.images import _open, square_crop
-    from pixseek.ingest.decode import Prepared, content_hash
+    from pixseek.image_files import content_hash
+    from pixseek.ingest.decode import Prepared
 
     size, cost = enc.input_size, dict.fromkeys(["read", "hash", "decode", "resize+crop", "EXIF date",
                                                 "pipe, pickled (before)", "shared slot (now)",

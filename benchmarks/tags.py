@@ -30,7 +30,7 @@ DATA = Path(os.environ.get("PIXSEEK_TEST_DATA", ROOT.parent / "shared" / "data")
 
 from pixseek.encoders.imagenet import imagenet_wnids  # noqa: E402
 from pixseek.encoders.wordnet import load_wordnet  # noqa: E402
-from pixseek.interfaces.cli.learning import file_vectors  # noqa: E402
+from pixseek.learn.datasets import file_vectors  # noqa: E402
 from pixseek.learn.evaluate import array_searcher  # noqa: E402
 
 
@@ -81,7 +81,7 @@ def vectors(name: str) -> tuple[np.ndarray, np.ndarray, dict]:
     global _ENCODER
     truth = SETS[name]()
     _ENCODER = _ENCODER or Encoder()
-    visual, probs, ok = file_vectors(_ENCODER, list(truth), False)
+    visual, probs, ok = file_vectors(_ENCODER.encoder, list(truth), False)
     assert ok.all(), f"{int((~ok).sum())} photos of {name} failed to decode"
     # stored as float16 in a collection: measure what a collection would tag
     return visual.astype(np.float16).astype(np.float32), probs.astype(np.float16).astype(np.float32), truth

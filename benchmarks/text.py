@@ -33,9 +33,8 @@ BRIDGES = ("conse", "joint", "auto")
 
 from pixseek.encoders.imagenet import imagenet_wnids  # noqa: E402
 from pixseek.encoders.wordnet import load_wordnet  # noqa: E402
-from pixseek.interfaces.cli.learning import file_vectors  # noqa: E402
 from pixseek.interfaces.collection import Collection  # noqa: E402
-from pixseek.learn.datasets import open_dataset  # noqa: E402
+from pixseek.learn.datasets import file_vectors, open_dataset  # noqa: E402
 from pixseek.learn.evaluate import array_searcher, caption_recall, evaluate, keyword_precision  # noqa: E402
 from pixseek.learn.joint_data import read_captions  # noqa: E402
 
@@ -50,7 +49,7 @@ class Encoder:
 
 
 def searcher_for(files: list[str], enc: Encoder):
-    visual, probs, ok = file_vectors(enc, files, False)
+    visual, probs, ok = file_vectors(enc.encoder, files, False)
     assert ok.all(), f"{int((~ok).sum())} photos failed to decode"
     empty = Path(tempfile.mkdtemp())
     return array_searcher(empty, "efficientnet-lite0", "glove-6b-50d", imagenet_wnids(), visual, probs), visual, probs

@@ -15,13 +15,6 @@ DEFAULT_WORDS = "glove-6b-50d"
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
 MAX_DECODED_BYTES = 1024 * 2**20  # an image whose decoded pixels (and RGB conversion) need more is refused unread
 MAX_FILE_BYTES = 512 * 2**20  # a photo file larger than this is refused unread (regular_files.py)
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
-# photo formats pixseek cannot decode: such files are listed by `status` as failed, with this reason
-UNSUPPORTED_IMAGE_EXTENSIONS = {
-    ".heic": "HEIF", ".heif": "HEIF", ".avif": "AVIF", ".jxl": "JPEG XL", ".jp2": "JPEG 2000", ".psd": "Photoshop",
-    ".svg": "SVG", ".dng": "camera raw", ".cr2": "camera raw", ".cr3": "camera raw", ".nef": "camera raw",
-    ".arw": "camera raw", ".orf": "camera raw", ".raf": "camera raw", ".rw2": "camera raw",
-}
 # the web page's uploaded query images, kept in the server's memory so a URL can name one (most recent kept)
 WEB_UPLOAD_COUNT = 64
 WEB_UPLOAD_BYTES = 256 * 2**20

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from pixseek.config import IMAGE_EXTENSIONS, MAX_DECODED_BYTES
+from pixseek.config import MAX_DECODED_BYTES
 from pixseek.errors import PixseekError
+from pixseek.image_files import IMAGE_EXTENSIONS, format_of_bytes
 from pixseek.regular_files import open_regular, read_regular
 
 MAX_PIXELS = 200_000_000  # refuse anything larger before decoding: a bomb must not eat memory
@@ -30,26 +31,13 @@ _STORED = {"1": 1, "L": 1, "P": 1, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RG
            "CMYK": 4, "LA": 4, "La": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "I": 4, "F": 4}
 _DEEP = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
-SIGNATURES = (
-    b"\xff\xd8\xff",  # JPEG
-    b"\x89PNG\r\n\x1a\n",
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",  # TIFF little-endian
-    b"MM\x00*",  # TIFF big-endian
-)
-
-
 class ImageError(Exception):
     """A file that cannot be used as an image; the message says why."""
 
 
 def sniff(head: bytes) -> bool:
     """True when the first bytes carry an image signature we can decode."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return True
-    return any(head.startswith(s) for s in SIGNATURES)
+    return format_of_bytes(head) is not None
 
 
 def looks_like_image(path: Path) -> bool:

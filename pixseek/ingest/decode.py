@@ -5,7 +5,6 @@ cores the encoder needs: the EXIF date read there cost a second open of every ph
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from pixseek.config import MAX_FILE_BYTES, env_int
 from pixseek.encoders.base import Preprocess
 from pixseek.encoders.exif import mtime_wall_ns, taken_ns
 from pixseek.encoders.images import ImageError
+from pixseek.image_files import content_hash
 from pixseek.regular_files import read_regular
 
 
@@ -45,10 +45,6 @@ def init_worker() -> None:
         os.nice(env_int("PIXSEEK_WORKER_NICE"))
     except OSError:
         pass
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def taken_from(data: bytes, mtime_ns: int) -> int:

@@ -20,7 +20,8 @@ from PIL import Image
 
 from pixseek.config import GPU_DECODE_BYTES, GPU_READ_THREADS, MAX_FILE_BYTES
 from pixseek.encoders.images import MAX_PIXELS, check_decoded_size
-from pixseek.ingest.decode import Prepared, Task, content_hash
+from pixseek.image_files import content_hash
+from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import Reader
 from pixseek.regular_files import read_regular
 

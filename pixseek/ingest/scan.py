@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixseek.config import IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS
 from pixseek.encoders.images import looks_like_image
+from pixseek.image_files import IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS
 
 SUPPORTED = "JPEG, PNG, WebP, GIF, BMP and TIFF"
 

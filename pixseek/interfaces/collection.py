@@ -30,6 +30,7 @@ from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
 from pixseek.interfaces.teaching import Teaching
+from pixseek.interfaces.training import Training
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.engine import Searcher
 from pixseek.search.filter_options import FilterArgs, parse_filters
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
 
 
-class Collection(Teaching):
+class Collection(Teaching, Training):
     """A folder holding a catalog (catalog.sqlite) and vector files for one encoder and word space."""
 
     def __init__(self, layout: Layout) -> None:

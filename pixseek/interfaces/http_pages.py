@@ -8,7 +8,6 @@ Every file read goes through the Service's catalog-checked access (thumbnails.py
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -31,6 +30,7 @@ from pixseek.config import (
 from pixseek.encoders.exif import read_photo_info
 from pixseek.encoders.images import sniff
 from pixseek.errors import PixseekError
+from pixseek.image_files import BY_EXTENSION, content_hash, format_of_bytes
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, read_indexed
 from pixseek.search.duplicates import THRESHOLD
 
@@ -39,11 +39,6 @@ if TYPE_CHECKING:
     from pixseek.interfaces.http import Service
 
 UPLOAD_ID = r"^[0-9a-f]{32}$"
-# the file types the filter offers, by extension (one name per type: .jpeg and .jpe are jpg)
-TYPE_OF = {"jpg": "jpg", "jpeg": "jpg", "jpe": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp",
-           "tif": "tiff", "tiff": "tiff"}
-MEDIA = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"GIF8", "image/gif"), (b"BM", "image/bmp"),
-         (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"))
 
 
 class Uploads:
@@ -57,7 +52,7 @@ class Uploads:
         self._lock = threading.Lock()
 
     def put(self, data: bytes) -> str:
-        key = hashlib.blake2b(data, digest_size=16).hexdigest()
+        key = content_hash(data)
         with self._lock:
             self._items.pop(key, None)
             self._items[key] = (data, self.clock())
@@ -135,9 +130,14 @@ def _generation_of(c: Collection) -> tuple:
 
 
 def _media(data: bytes) -> str:
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return next((kind for sig, kind in MEDIA if data.startswith(sig)), "application/octet-stream")
+    found = format_of_bytes(data[:12])
+    return found.media_type if found is not None else "application/octet-stream"
+
+
+def _type_of(path: PurePosixPath) -> str | None:
+    """The name the type filter gives a file's format (.jpeg and .jpe are jpg), or None."""
+    found = BY_EXTENSION.get(path.suffix.lower())
+    return found.name if found is not None else None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -183,7 +183,7 @@ def info(request: Request, path: PathQ,
     taken = _iso(photo.date_taken)
     tags = svc.run(lambda c: c.tag(rec.path, k=k)) if k else []
     name = PurePosixPath(rec.path)
-    return {"path": rec.path, "name": name.name, "folder": str(name.parent), "type": TYPE_OF.get(name.suffix[1:].lower()),
+    return {"path": rec.path, "name": name.name, "folder": str(name.parent), "type": _type_of(name),
             "bytes": rec.size, "width": photo.width, "height": photo.height, "date_taken": taken or modified,
             "date_source": "exif" if taken else "file", "modified": modified, "camera": photo.camera or None,
             "tags": [t.to_dict() for t in tags]}
@@ -222,7 +222,7 @@ def _facets(c: Collection) -> dict:
             p = PurePosixPath(path)
             for parent in list(p.parents)[:-1]:  # every folder above the photo, but not "/"
                 folders[str(parent)] = folders.get(str(parent), 0) + 1
-            kind = TYPE_OF.get(p.suffix[1:].lower())
+            kind = _type_of(p)
             if kind:
                 types[kind] = types.get(kind, 0) + 1
     top = max(folders.values(), default=0)  # folders holding every photo tell nothing: keep the deepest of them

@@ -20,7 +20,7 @@ from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.images import Box, ImageError, check_box, open_image, parse_box
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
-from pixseek.ingest.decode import content_hash
+from pixseek.image_files import content_hash
 from pixseek.regular_files import read_regular
 from pixseek.store.catalog import Catalog
 from pixseek.store.checksums import values_ok

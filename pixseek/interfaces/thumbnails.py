@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 from pixseek.atomic import atomic_write
 from pixseek.encoders.images import MAX_PIXELS, ImageError, check_decoded_size, to_rgb
 from pixseek.errors import PixseekError
-from pixseek.ingest.decode import content_hash
+from pixseek.image_files import content_hash
 from pixseek.store.catalog import FileRecord
 
 Lookup = Callable[[str], "FileRecord | None"]

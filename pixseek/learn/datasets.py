@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.atomic import atomic_path
+from pixseek.config import cache_dir
+from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.images import looks_like_image
+from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
 
 SPLITS = ("train", "val")
@@ -206,3 +209,23 @@ def cached_features(files: list[str], encoder, cache_root: Path, batch_size: int
         return Features(np.zeros((0, encoder.dim), np.float32), None, np.zeros(0, bool))
     probs = np.concatenate([p["probs"] for p in parts]).astype(np.float32) if "probs" in parts[0] else None
     return Features(np.concatenate([p["features"] for p in parts]), probs, np.concatenate([p["ok"] for p in parts]))
+
+
+def file_vectors(encoder: ImageEncoder, files: list[str], progress: bool | None = None,
+                 strict: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(visual vectors, classifier probs or None, ok mask) of image files' decodable ones; `strict`: a photo
+    that cannot be decoded is an error (a recipe must read all of its data)."""
+    feats = cached_features(files, encoder, cache_dir() / "features", progress=progress)
+    ok = feats.ok
+    if strict and not ok.all():
+        raise PixseekError(f"{int((~ok).sum())} photos could not be decoded")
+    probs = feats.probs[ok] if feats.probs is not None else None
+    return visual_vectors(Embedding(feats.features[ok], probs)), probs, ok
+
+
+def dataset_vectors(encoder: ImageEncoder, dataset: Dataset, split: str,
+                    progress: bool | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(visual vectors, classifier probs or None, labels) of a split's decodable images."""
+    part = dataset.split(split)
+    visual, probs, ok = file_vectors(encoder, part.files, progress)
+    return visual, probs, part.labels[ok]

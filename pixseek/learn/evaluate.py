@@ -84,3 +84,40 @@ def image_precision(vectors: np.ndarray, labels: np.ndarray, k: int = 10, chunk:
         _, top = top_k(s, k)
         total += float(((labels[top] == labels[start:start + len(s), None]) & (top >= 0)).sum())
     return total / (len(v) * k)
+
+
+def evaluate_dataset(folder, encoder, encoder_spec: str, words_spec: str, class_ids: list[str] | None,
+                     dataset_path: str, bridge: str = "auto", split: str = "val", classes: list[str] | None = None,
+                     progress: bool | None = None) -> dict:
+    """`pixseek eval DATASET`: keyword P@10, tags and image->image P@10 of a bridge on a labelled split, with
+    the collection's mapping and joint space (`classes`: query these class ids only)."""
+    from pixseek.encoders.wordnet import load_wordnet
+    from pixseek.learn.datasets import dataset_vectors, open_dataset
+
+    dataset = open_dataset(dataset_path, load_wordnet())
+    visual, probs, labels = dataset_vectors(encoder, dataset, split, progress)
+    searcher = array_searcher(folder, encoder_spec, words_spec, class_ids, visual, probs)
+    ids = [c.id for c in dataset.classes]
+    query_classes = None if classes is None else [ids.index(w) for w in classes if w in ids]
+    r = evaluate(searcher, visual, probs, labels, [c.name for c in dataset.classes], bridge, query_classes)
+    trained = searcher.context.trained
+    r.update({"dataset": str(dataset.root), "split": split, "encoder": encoder_spec, "words": words_spec,
+              "mapping": None if trained is None else trained.mapping.report.get("method")})
+    return r
+
+
+def evaluate_captions(folder, encoder, encoder_spec: str, words_spec: str, class_ids: list[str] | None,
+                      captions: str, images: str | None = None, bridge: str = "auto",
+                      progress: bool | None = None) -> dict:
+    """`pixseek eval --captions FILE`: caption -> photo recall@1/5/10 of a bridge over the captioned photos."""
+    from pixseek.learn.datasets import file_vectors
+    from pixseek.learn.joint_data import read_captions
+
+    caps = read_captions(captions, images)
+    visual, probs, ok = file_vectors(encoder, caps.files, progress)
+    searcher = array_searcher(folder, encoder_spec, words_spec, class_ids, visual, probs)
+    rows = np.cumsum(ok) - 1
+    keep = ok[caps.owner]
+    r = caption_recall(searcher, [c for c, k in zip(caps.captions, keep) if k], rows[caps.owner[keep]], bridge)
+    r.update({"bridge": bridge, "photos": int(ok.sum())})
+    return r

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.atomic import atomic_path
-from pixseek.learn.datasets import Dataset, open_dataset
+from pixseek.learn.datasets import Dataset, file_vectors, open_dataset
 from pixseek.learn.joint import SCENE_TEMPLATES, TEMPLATES, CaptionData, ClassData, train_joint
 from pixseek.learn.joint_data import Captioned, class_holdout, class_prompts, read_captions
+from pixseek.learn.train import caption_parts
 from pixseek.search.joint_space import JointSpace
 
 TextEncoder = Callable[[list[str]], np.ndarray]
@@ -38,15 +39,8 @@ class Sources:
 
 
 def visual_of(files: list[str], encoder, progress: bool | None = None) -> np.ndarray:
-    from pixseek.config import cache_dir
-    from pixseek.encoders.base import Embedding
-    from pixseek.encoders.visual import visual_vectors
-    from pixseek.learn.datasets import cached_features
-
-    feats = cached_features(files, encoder, cache_dir() / "features", progress=progress)
-    if not feats.ok.all():
-        raise SystemExit(f"{int((~feats.ok).sum())} photos could not be decoded")
-    return visual_vectors(Embedding(feats.features, feats.probs))
+    """Visual vectors of every file; one that cannot be decoded is an error (the recipe reads all its data)."""
+    return file_vectors(encoder, files, progress, strict=True)[0]
 
 
 def load_sources(data: Path, encoder, encode: TextEncoder, progress: bool | None = None) -> Sources:
@@ -81,21 +75,13 @@ def cached_texts(encode: TextEncoder, texts: list[str]) -> np.ndarray:
 
 
 def split_sources(src: Sources) -> tuple[CaptionData, CaptionData, list[ClassData], list[ClassData]]:
-    dev_img = src.caps.dev
-    remap = np.full(len(dev_img), -1)
-    train_caps, dev_caps = [], []
-    for dev in (False, True):
-        rows = np.flatnonzero(dev_img == dev)
-        remap[rows] = np.arange(len(rows))
-        keep = dev_img[src.caps.owner] == dev
-        data = CaptionData(src.caps_x[rows], src.caps_t[keep], remap[src.caps.owner[keep]])
-        (dev_caps if dev else train_caps).append(data)
+    train_caps, dev_caps = caption_parts(src.caps_x, src.caps_t, src.caps.owner, src.caps.dev)
     train_cls, dev_cls = [], []
     for name, _, x, labels, prompts in src.classes:
         dev = class_holdout(labels, 10)
         train_cls.append(ClassData(name, x[~dev], labels[~dev], prompts, PLACES_WEIGHT if name == "places" else 1.0))
         dev_cls.append(ClassData(name, x[dev], labels[dev], prompts))
-    return train_caps[0], dev_caps[0], train_cls, dev_cls
+    return train_caps, dev_caps, train_cls, dev_cls
 
 
 PLACES_WEIGHT = 2.0  # the scene prompts' loss counts double: dev places P@10 0.434 -> 0.460, captions R@10 0.525 -> 0.513
@@ -119,7 +105,7 @@ def build(data: Path, encoder_spec: str = "efficientnet-lite0", log=None, **trai
     return space, src
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
     p.add_argument("--out", type=Path, required=True)
@@ -159,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         final.save(args.out)
         space = final
     print(f"saved {args.out}: dev {space.report.get('held_out_dev', space.report['dev'])}, blend {space.blend}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

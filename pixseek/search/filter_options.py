@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypedDict
 
-from pixseek.config import IMAGE_EXTENSIONS
 from pixseek.encoders.place_names import name_key
 from pixseek.errors import PixseekError
+from pixseek.image_files import BY_EXTENSION
 
-_ALIASES = {".jpg": (".jpg", ".jpeg", ".jpe"), ".jpeg": (".jpg", ".jpeg", ".jpe"), ".tif": (".tif", ".tiff"),
-            ".tiff": (".tif", ".tiff")}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -131,8 +129,8 @@ def _types(value) -> tuple[str, ...]:
         ext = "." + str(item).strip().lower().lstrip(".")
         if ext == ".":
             continue
-        if ext not in IMAGE_EXTENSIONS:
-            known = ", ".join(sorted(e[1:] for e in IMAGE_EXTENSIONS))
+        if ext not in BY_EXTENSION:
+            known = ", ".join(sorted(e[1:] for e in BY_EXTENSION))
             raise PixseekError(f"type wants image file types separated by commas ({known}), got {str(item)[:40]!r}")
-        out += _ALIASES.get(ext, (ext,))
+        out += BY_EXTENSION[ext].extensions
     return tuple(dict.fromkeys(out))

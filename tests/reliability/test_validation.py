@@ -30,7 +30,7 @@ from PIL.PngImagePlugin import PngInfo
 from pixseek.encoders.images import MAX_PIXELS, check_decoded_size, decoded_bytes, to_rgb
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
-from pixseek.ingest.decode import content_hash
+from pixseek.image_files import content_hash
 from pixseek.interfaces.collection import Collection
 from pixseek.interfaces.http import create_app
 from pixseek.store.catalog import MIGRATIONS, Catalog
