@@ -15,6 +15,8 @@ DEFAULT_WORDS = "glove-6b-50d"
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
 MAX_DECODED_BYTES = 1024 * 2**20  # an image whose decoded pixels (and RGB conversion) need more is refused unread
 MAX_FILE_BYTES = 512 * 2**20  # a photo file larger than this is refused unread (regular_files.py)
+MAX_K = 10_000  # the most results one search, similar or tag call returns (-k)
+HTTP_PAGE_MAX = 1000  # the most results one HTTP request returns (paging with offset reaches the others)
 # the web page's uploaded query images, kept in the server's memory so a URL can name one (most recent kept)
 WEB_UPLOAD_COUNT = 64
 WEB_UPLOAD_BYTES = 256 * 2**20

@@ -42,6 +42,13 @@ def format_of_bytes(head: bytes) -> ImageFormat | None:
     return next((f for f in FORMATS if any(head.startswith(s) for s in f.signatures)), None)
 
 
+def content_hasher():
+    """A running content hash (update with blocks, then hexdigest): the same as content_hash of their join."""
+    return hashlib.blake2b(digest_size=16)
+
+
 def content_hash(data: bytes) -> str:
     """A file's identity: 32 hex digits of BLAKE2b over its bytes."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    h = content_hasher()
+    h.update(data)
+    return h.hexdigest()

@@ -10,13 +10,12 @@ is re-embedded. A row catalogued before inodes were (schema 1) gets them filled 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +25,10 @@ from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.exif import read_position, taken_ns
 from pixseek.encoders.geocode import reverse_geocode
 from pixseek.encoders.visual import visual_vectors
+from pixseek.image_files import content_hasher
 from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import ProcessReader, Reader
+from pixseek.ingest.report import IndexReport
 from pixseek.ingest.scan import Found, scan
 from pixseek.progress import progress_bar
 from pixseek.regular_files import open_regular
@@ -37,15 +38,6 @@ from pixseek.store.vectors import VectorStore
 
 
 @dataclass
-class RunCounts:
-    indexed: int = 0  # files added or updated and searchable now
-    skipped: int = 0  # unchanged since the last run
-    failed: int = 0  # could not be decoded this run (reasons in the catalog)
-    removed: int = 0  # gone from disk, dropped from the catalog
-    duplicates: int = 0  # of `indexed`, files whose content was already stored
-    rehashed: int = 0  # of `skipped`, same size and mtime but a new inode or ctime: read, found unchanged
-    seconds: float = 0.0
-    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Indexer:
@@ -58,11 +50,11 @@ class Indexer:
         self._identity: dict[str, tuple[int | None, int | None]] = {}  # path -> (inode, ctime_ns) at scan time
 
     def run(self, roots: list[Path], progress: bool | None = None, skip: Path | None = None,
-            log: Callable[[str], None] | None = None, aliases: list[Path] | None = None) -> RunCounts:
+            log: Callable[[str], None] | None = None, aliases: list[Path] | None = None) -> IndexReport:
         """aliases: other names of the roots (through a symlink) that files may be catalogued under from
         earlier runs: those entries are dropped, their files catalogued under the roots' names instead."""
         start = time.perf_counter()
-        counts = RunCounts()
+        counts = IndexReport()
         log = log or (lambda msg: print(msg, file=sys.stderr))
         roots = [Path(os.path.abspath(r)) for r in roots]
         known = self.catalog.files_under([str(r) for r in [*(aliases or []), *roots]])
@@ -100,7 +92,7 @@ class Indexer:
         return counts
 
     # ------------------------------------------------------------------------------------------
-    def _process(self, todo: list, counts: RunCounts, progress: bool | None, log) -> None:
+    def _process(self, todo: list, counts: IndexReport, progress: bool | None, log) -> None:
         """Batches flow through plan -> embed (in a thread: ONNX Runtime releases the GIL) -> write, so
         batch i is written and committed while batch i+1 is being embedded."""
         bar = progress_bar(len(todo), "indexing", progress)
@@ -165,7 +157,7 @@ class Indexer:
                 future = embedder.submit(self.encoder.embed, np.stack([p.pixels for p in items]))
         return _Plan(batch, new, ids, existing, revive, future)
 
-    def _write(self, plan: _Plan, counts: RunCounts, log) -> None:
+    def _write(self, plan: _Plan, counts: IndexReport, log) -> None:
         """Append the plan's vectors (fsynced), then commit its catalog rows in one transaction."""
         batch, new, ids, revive = plan.batch, plan.new, plan.ids, plan.revive
         if new:
@@ -252,7 +244,7 @@ class Indexer:
         finally:
             bar.close()
 
-    def _fail(self, path, size, mtime_ns, error, counts: RunCounts, log, in_tx: bool = False) -> None:
+    def _fail(self, path, size, mtime_ns, error, counts: IndexReport, log, in_tx: bool = False) -> None:
         old = self.catalog.file(path)
         if not in_tx:
             self.catalog.begin()
@@ -274,7 +266,7 @@ class Indexer:
                     store.remove(np.array(ids))
 
 
-def _unchanged(old: Known | None, found: Found, counts: RunCounts) -> bool:
+def _unchanged(old: Known | None, found: Found, counts: IndexReport) -> bool:
     """Whether a scanned file still holds what the catalog says (see the module docstring)."""
     if old is None or old.size != found.size or old.mtime_ns != found.mtime_ns:
         return False
@@ -282,13 +274,12 @@ def _unchanged(old: Known | None, found: Found, counts: RunCounts) -> bool:
         return True  # the same file; or catalogued before schema 2, when size and mtime were the test
     if old.status != "ok" or not old.hash:
         return False  # a failed file with a new identity: worth another try
-    counts.rehashed += 1
     return _file_hash(found.path) == old.hash
 
 
 def _file_hash(path: str) -> str | None:
-    """The content hash (ingest/decode.py's content_hash) of a file, read in blocks; None if unreadable."""
-    h = hashlib.blake2b(digest_size=16)
+    """The content hash (image_files.py) of a file, read in blocks; None if unreadable."""
+    h = content_hasher()
     try:
         with open_regular(path) as f:
             left = MAX_FILE_BYTES + 1

@@ -13,8 +13,9 @@ from pathlib import Path
 from pixseek.encoders.base import ImageEncoder
 from pixseek.encoders.device import resolve_device
 from pixseek.errors import PixseekError
-from pixseek.ingest.pipeline import Indexer, RunCounts
+from pixseek.ingest.pipeline import Indexer
 from pixseek.ingest.readers import ProcessReader, Reader
+from pixseek.ingest.report import IndexReport
 from pixseek.store.catalog_open import refusal
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.lock import index_lock
@@ -51,7 +52,7 @@ def index_device(requested: str, encoder_spec: str, ray: str | None) -> str:
 
 
 def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: Reader, batch_size: int = 64,
-              progress: bool | None = None, after: Callable[[Stores], None] | None = None) -> tuple[RunCounts, Stores]:
+              progress: bool | None = None, after: Callable[[Stores], None] | None = None) -> tuple[IndexReport, Stores]:
     """Add new and changed images below `roots`, drop deleted ones; safe to interrupt and re-run.
     `after` runs with the final stores while the lock is still held (deriving vectors for search)."""
     missing = [str(r) for r in roots if not r.exists()]

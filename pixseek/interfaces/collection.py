@@ -22,13 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
 
-from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES
+from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES, MAX_K
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
-from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
+from pixseek.ingest.report import IndexReport
+from pixseek.interfaces.results import DuplicateGroup, Hit, Results, Tag, WordHit
 from pixseek.interfaces.teaching import Teaching
 from pixseek.interfaces.training import Training
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
@@ -154,10 +155,10 @@ class Collection(Teaching, Training):
         encoder = self.encoder if device == "cpu" else load_image_encoder(self.encoder_spec, device)
         reader = run.make_reader(workers, batch_size, ray, self.encoder_spec, device, encoder.input_size)
         self._progress = progress
-        counts, _ = run.index_run(self.layout, encoder, roots, reader, batch_size, progress, self.derive)
+        report, _ = run.index_run(self.layout, encoder, roots, reader, batch_size, progress, self.derive)
         text = read_text(self.layout, ocr, progress, workers)
-        return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,
-                           counts.duplicates, counts.failures, text.to_dict() if text else None)
+        report.text = text.to_dict() if text else None
+        return report
 
     def watch(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
               batch_size: int | None = None, debounce: float = 1.0, stop=None,
@@ -345,5 +346,5 @@ class Collection(Teaching, Training):
 
 
 def _check_k(k: int) -> None:
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 10000:
-        raise PixseekError(f"k must be a whole number from 1 to 10000, not {k!r}")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise PixseekError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")

@@ -30,7 +30,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from pixseek.config import env, long_running
+from pixseek.config import HTTP_PAGE_MAX, MAX_K, env, long_running
 from pixseek.encoders.base import Embedding
 from pixseek.encoders.images import Box as Region
 from pixseek.encoders.images import parse_box
@@ -140,8 +140,8 @@ def service(request: Request) -> Service:
 
 
 Svc = Annotated[Service, Depends(service)]
-K = Annotated[int, Query(ge=1, le=1000, description="results to return")]
-Offset = Annotated[int, Query(ge=0, le=9999, description="results to skip (paging)")]
+K = Annotated[int, Query(ge=1, le=HTTP_PAGE_MAX, description="results to return")]
+Offset = Annotated[int, Query(ge=0, le=MAX_K - 1, description="results to skip (paging)")]
 Box = Annotated[str | None, Query(max_length=200, description="X0,Y0,X1,Y1: search with this region only")]
 PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by its path in the catalog")]
 Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from pixseek.search.terms import Ignored
 
@@ -58,22 +58,6 @@ class Results(list):
     def to_dict(self) -> dict:
         return {"results": [h.to_dict() for h in self], "ignored": [i.to_dict() for i in self.ignored],
                 "terms": self.terms, "confident": self.confident, "corrected": self.corrected}
-
-
-@dataclass
-class IndexReport:
-    indexed: int
-    skipped: int
-    failed: int
-    removed: int
-    seconds: float
-    duplicates: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    text: dict | None = None  # the OCR stage's counts (ingest/ocr_stage.py) when the collection reads text
-
-    def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in ("indexed", "skipped", "failed", "removed", "seconds", "duplicates")}
-        return out if self.text is None else {**out, "text": self.text}
 
 
 @dataclass

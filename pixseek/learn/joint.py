@@ -44,8 +44,10 @@ class ClassData:
     weight: float = 1.0  # of this set's loss beside the captions'
 
 
-def caption_recall(img: np.ndarray, txt: np.ndarray, owner: np.ndarray, ks=(1, 5, 10)) -> dict[str, float]:
-    """Text -> image recall@k: each caption ranks every photo; a hit when its own photo is in the top k."""
+def embedding_recall(img: np.ndarray, txt: np.ndarray, owner: np.ndarray, ks=(1, 5, 10)) -> dict[str, float]:
+    """Text -> image recall@k on embeddings (training's dev figure): each caption vector ranks every photo
+    vector; a hit when its own photo is in the top k. learn/evaluate.py caption_recall measures the same
+    through a Searcher."""
     scores = txt @ img.T
     own = scores[np.arange(len(owner)), owner]
     rank = (scores > own[:, None]).sum(axis=1)
@@ -116,7 +118,7 @@ def train_joint(train_caps: CaptionData, dev_caps: CaptionData, train_classes: l
         image_head.eval()
         text_head.eval()
         with torch.no_grad():
-            out = caption_recall(norm(image_head(std_x(dev_caps.x)), dim=1).numpy(),
+            out = embedding_recall(norm(image_head(std_x(dev_caps.x)), dim=1).numpy(),
                                  norm(text_head(t(dev_caps.texts)), dim=1).numpy(), dev_caps.owner)
             for c in dev_classes:
                 out[f"{c.name}_p10"] = class_precision(norm(image_head(std_x(c.x)), dim=1).numpy(),

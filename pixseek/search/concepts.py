@@ -21,7 +21,6 @@ from pixseek.encoders.imagenet import imagenet_lemmas
 from pixseek.encoders.wordnet import WordNet
 from pixseek.encoders.words import WordVectors
 from pixseek.errors import PixseekError
-from pixseek.search.query import Term
 
 ALPHA = 0.9
 SENSE_DECAY = 0.3
@@ -159,13 +158,6 @@ class ConceptSpace:
         sim = np.zeros(len(self.classes), np.float32) if v is None else np.maximum(self.class_vectors @ v, 0) ** SIM_POWER
         alpha = self.alpha if h.any() else 0.0
         return alpha * h + (1 - alpha) * sim
-
-    def query_weights(self, terms: list[Term]) -> np.ndarray:
-        """A whole query as one class-weight vector: the weighted sum of its terms'."""
-        unknown = [t.text for t in terms if not self.known(t.text)]
-        if unknown:
-            raise PixseekError(f"unknown word{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}")
-        return np.sum([t.weight * self.term_weights(t.text) for t in terms], axis=0).astype(np.float32)
 
     def weights(self, text: str) -> np.ndarray:
         """term_weights scaled so the term's best class weighs 1: every term counts alike in a query."""

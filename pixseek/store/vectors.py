@@ -1,4 +1,5 @@
-"""Vector stores: the seam between search code and where vectors live (local files today, Milvus later).
+"""Vector stores: the seam between search code and where vectors live (local files, arrays, an ANN index
+over either, Milvus: store/registry.py).
 
 A store maps integer ids (catalog content ids) to fixed-size vectors and answers inner-product top-k
 queries over the live ones. The local store keeps rows in an append-only raw file: writes are appended

@@ -42,17 +42,9 @@ def test_broad_words_cover_their_hyponym_classes(space):
     assert space.hierarchy("geese")[names.index("goose")] == 1  # plural -> singular
 
 
-def test_query_weights_add_and_subtract(space):
-    dog = space.query_weights(parse_query("dog"))
-    dog_not_cat = space.query_weights(parse_query("dog -cat"))
-    i_cat = space.names.index("tabby")
-    assert dog_not_cat[i_cat] < dog[i_cat]
-    np.testing.assert_allclose(space.query_weights(parse_query("2:dog")), 2 * dog, rtol=1e-6)
-
-
 def test_unknown_words_are_named(space):
     with pytest.raises(PixseekError, match="qqzzxq"):
-        space.query_weights(parse_query("dog qqzzxq"))
+        space.weights("qqzzxq")
 
 
 def test_glove_text_file_loads(tmp_path):

@@ -55,13 +55,15 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def positive(text: str) -> int:
-    """argparse type of -k and --batch-size: a whole number from 1 to 10000, refused with a plain message."""
+    """argparse type of -k and --batch-size: a whole number from 1 to config.MAX_K, refused with a plain message."""
+    from pixseek.config import MAX_K
+
     try:
         v = int(text)
     except ValueError:
         v = 0
-    if not 1 <= v <= 10000:
-        raise argparse.ArgumentTypeError(f"-k wants a whole number from 1 to 10000, got {text!r}")
+    if not 1 <= v <= MAX_K:
+        raise argparse.ArgumentTypeError(f"-k wants a whole number from 1 to {MAX_K}, got {text!r}")
     return v
 
 
