@@ -29,8 +29,8 @@ from pixseek.search.terms import terms_kind
 # -> the floor of a confident match, for the shipped encoder (efficientnet-lite0) and its joint space;
 # figures: docs/relevance.md
 MIN_SCORE: dict[str, float | None] = {
-    "auto": 0.2914,  # keywords: 0.520 of the true matches seen flagged weak, 0.295 of the confident ones false
-    "auto sentence": 0.3995,  # 0.385 flagged weak, 0.594 of the confident false (one true photo per caption)
+    "blend": 0.2914,  # keywords: 0.520 of the true matches seen flagged weak, 0.295 of the confident ones false
+    "blend sentence": 0.3995,  # 0.385 flagged weak, 0.594 of the confident false (one true photo per caption)
     "conse": 0.2648,  # 0.749 weak, 0.687 false
     "conse sentence": 0.1031,  # 0.837 weak, 0.990 false: ConSE cannot read a sentence
     "joint": 0.4730,  # 0.352 weak, 0.277 false
@@ -41,7 +41,7 @@ MIN_SCORE: dict[str, float | None] = {
 }
 
 # the same keys -> the share of the query's best score a confident match must reach as well; docs/relevance.md
-RELATIVE: dict[str, float] = {"auto": 0.75, "auto sentence": 0.9, "conse": 0.8, "conse sentence": 0.9, "joint": 0.7,
+RELATIVE: dict[str, float] = {"blend": 0.75, "blend sentence": 0.9, "conse": 0.8, "conse sentence": 0.9, "joint": 0.7,
                               "joint sentence": 0.9, "similar": 0.0}
 
 
@@ -52,7 +52,7 @@ def shipped_cutoffs(encoder: str, files: Mapping[str, str | None]) -> dict[str, 
         return {}
     shipped_joint = files.get("joint") == str(packaged_space_path(encoder))
     holds = {"similar": True, "conse": files.get("mapping") is None, "joint": shipped_joint,
-             "auto": files.get("mapping") is None and shipped_joint}
+             "blend": files.get("mapping") is None and shipped_joint}
     return {key: v for key, v in MIN_SCORE.items() if holds.get(key.split()[0], False)}
 
 

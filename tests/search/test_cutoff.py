@@ -34,7 +34,7 @@ def col(tmp_path_factory):
     c.close()
 
 
-SHIPPED = ("auto", "auto sentence", "conse", "conse sentence", "joint", "joint sentence", "similar")
+SHIPPED = ("blend", "blend sentence", "conse", "conse sentence", "joint", "joint sentence", "similar")
 
 
 def test_the_shipped_bridges_and_similar_are_calibrated():
@@ -44,11 +44,11 @@ def test_the_shipped_bridges_and_similar_are_calibrated():
     shipped = shipped_cutoffs("efficientnet-lite0", {"joint": str(packaged_space_path("efficientnet-lite0")),
                                                      "mapping": None})
     assert shipped == {k: MIN_SCORE[k] for k in SHIPPED}
-    floor = MIN_SCORE["auto"]
-    assert weak_flags([floor + 0.01, floor - 0.01], "auto", shipped) == [False, True]
-    assert weak_flags([floor - 0.01, floor - 0.02], "auto", shipped) == [True, True]  # nothing confident
-    low = min(MIN_SCORE["auto"], MIN_SCORE["auto sentence"]) - 0.01  # each kind of query has its own floor
-    assert weak_flags([low], "auto", shipped, "sentence") == weak_flags([low], "auto", shipped) == [True]
+    floor = MIN_SCORE["blend"]
+    assert weak_flags([floor + 0.01, floor - 0.01], "blend", shipped) == [False, True]
+    assert weak_flags([floor - 0.01, floor - 0.02], "blend", shipped) == [True, True]  # nothing confident
+    low = min(MIN_SCORE["blend"], MIN_SCORE["blend sentence"]) - 0.01  # each kind of query has its own floor
+    assert weak_flags([low], "blend", shipped, "sentence") == weak_flags([low], "blend", shipped) == [True]
     assert weak_flags([0.2, 0.1], "clip", shipped) == [False, False]  # not calibrated: no divider
     assert drop_below(None) == drop_below(0) == float("-inf")  # nothing dropped unless asked
     assert drop_below("0.25") == 0.25
@@ -88,7 +88,7 @@ def test_weak_matches_are_flagged_not_dropped(col):
     assert flags == sorted(flags) and 5 <= default.confident < 34  # the confident ones come first
     assert sum(GOLDFISH in h.path for h in default[:default.confident]) >= 5  # the true matches are confident
     assert all(h.weak for h in default if "coffee" in h.path)
-    assert all(h.score >= MIN_SCORE["auto"] for h in default[:default.confident])
+    assert all(h.score >= MIN_SCORE["blend"] for h in default[:default.confident])
     assert default.to_dict()["confident"] == default.confident
     assert {"weak"} <= set(default[0].to_dict()) and default.to_dict()["results"][-1]["weak"] is True
 

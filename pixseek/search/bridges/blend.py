@@ -1,4 +1,5 @@
-"""The default bridge (`auto`): ConSE's precision for keywords, the joint space for sentences and scenes.
+"""The default bridge (`auto`, except on a CLIP collection): ConSE's precision for keywords, the joint
+space for sentences and scenes.
 
 A query counts as a keyword query when WordNet places every positive term over the classifier's
 classes (ConSE then knows exactly what it names); every other query (sentences, scenes, everyday words)
@@ -20,7 +21,7 @@ from pixseek.search.terms import Query
 
 
 class BlendBridge:
-    name = "auto"
+    name = "blend"  # what `--bridge auto` opens on a collection without CLIP: its own cut-offs (search/cutoff.py)
 
     def __init__(self, conse: ConseBridge, joint: JointBridge, blend: dict[str, float]) -> None:
         self.conse = conse
