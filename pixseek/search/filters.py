@@ -12,7 +12,7 @@ wrapped in `Restricted`, whose search returns allowed ids only, so the filter ap
 - a store that filters itself (Milvus) gets the conditions pushed down with the search (PUSHDOWN).
 
 Dates are calendar days, inclusive at both ends, compared with each file's date taken as the catalog
-keeps it (EXIF DateTimeOriginal, else the file's mtime: store/catalog.py).
+keeps it (the local time where it was taken: encoders/local_time.py).
 """
 
 from __future__ import annotations
