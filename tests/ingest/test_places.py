@@ -255,4 +255,5 @@ def test_place_words_in_a_query_rank_that_place_first(world):
     assert [h.path for h in col.search("church", k=10, min_score=0)] == [
         h.path for h in col._ranked("church", 10, "auto", 0, False, None)]
     assert place_in_query(col.catalog, "beach Paris") is None and place_in_query(col.catalog, '"Madrid" -dog') is None
-    assert place_in_query(col.catalog, "old town, Lund Sweden") == ("old town Lund", "Sweden")
+    assert place_in_query(col.catalog, "old town, Lund Sweden") == ("old town", "Lund, Sweden")  # both narrow it
+    assert place_in_query(col.catalog, "church Madrid Sweden") == ("church Madrid", "Sweden")  # no photo is in both
