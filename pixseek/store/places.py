@@ -122,3 +122,15 @@ def ids_near(catalog: Catalog, lat: float, lon: float, km: float) -> np.ndarray:
         return np.zeros(0, np.int64)
     arr = np.array(rows, np.float64)
     return arr[distance_km(arr[:, 1], arr[:, 2], lat, lon) <= km, 0].astype(np.int64)
+
+
+def position_counts(catalog: Catalog, decimals: int = 2, limit: int = 5000) -> list[dict]:
+    """Where photos were taken, for a dot map: positions rounded to `decimals` degrees (2: about a
+    kilometre), each with its place names and number of photos, most photos first, at most `limit`."""
+    if not has_places(catalog):
+        return []
+    rows = _live_places(catalog, f"ROUND(p.lat, {int(decimals)}), ROUND(p.lon, {int(decimals)}), p.city, p.region, "
+                                 "p.country, COUNT(*) AS n", "GROUP BY 1, 2, 3, 4, 5 ORDER BY n DESC, 1, 2 LIMIT ?",
+                        (int(limit),))
+    return [{"lat": lat, "lon": lon, "city": city, "region": region, "country": country, "photos": n}
+            for lat, lon, city, region, country, n in rows]
