@@ -13,7 +13,7 @@ import numpy as np
 
 from pixseek.encoders.geocode import Place, distance_km
 from pixseek.encoders.gps import Position
-from pixseek.encoders.place_names import COUNTRY_ALIASES, name_key, region_keys
+from pixseek.encoders.place_names import COUNTRY_ALIASES, city_keys, name_key, region_keys
 from pixseek.store.catalog import Catalog, from_db
 
 _ALIASES_OF: dict[str, set[str]] = {}
@@ -84,7 +84,7 @@ def place_counts(catalog: Catalog) -> list[dict]:
 
 def _keys(city: str | None, region: str | None, country: str | None, code: str | None) -> set[str]:
     """Every matching key a place answers to: its city, its region (long and short), its country and aliases."""
-    return {name_key(city), name_key(country), *region_keys(region), *_ALIASES_OF.get(code or "", ())} - {""}
+    return {*city_keys(city), name_key(country), *region_keys(region), *_ALIASES_OF.get(code or "", ())} - {""}
 
 
 def known_place_keys(catalog: Catalog) -> set[str]:

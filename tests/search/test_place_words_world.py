@@ -103,6 +103,12 @@ def test_aliases_and_native_names_rank_the_same_photos(world):
         assert {Path(h.path).name for h in col.search(alias, k=len(uk))} == uk
     italy = {n for n, called in names.items() if "Italy" in called}
     assert {Path(h.path).name for h in col.search("Italia", k=len(italy))} == italy
+    for native, place in (("Roma", "rome"), ("Milano", "milan"), ("München", "munich"), ("Bayern", "munich"),
+                          ("Lisboa", "lisbon"), ("NYC", "new_york"), ("Toscana", "florence")):
+        want = {f"{place}_{j}.jpg" for j in range(PER_PLACE)}
+        if native == "Toscana":  # the real Tuscany photos were taken there too
+            want |= {n for n in names if n.startswith("DSCN")}
+        assert {Path(h.path).name for h in col.search(native, k=len(want))} == want, native
 
 
 def test_a_city_and_its_country_together_rank_that_city_first(world):
