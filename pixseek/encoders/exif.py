@@ -1,7 +1,8 @@
 """What a photo's header says about it (date taken, camera, upright size), read without decoding pixels.
 
-The detail view shows it and the catalog keeps the date taken for date filters. Photos come from anywhere,
-so a damaged or hostile EXIF block yields `None` fields, never an exception.
+The detail view shows it and the catalog keeps the date taken for date filters, as the local time where
+the photo was taken (encoders/local_time.py decides it from the EXIF date, its offset and the GPS block).
+Photos come from anywhere, so a damaged or hostile EXIF block yields `None` fields, never an exception.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pixseek.encoders.gps import GPS_IFD, Position, position_from_gps
+from pixseek.encoders.local_time import file_time, gps_utc, local_taken, parse_offset, photo_zone
 from pixseek.regular_files import open_regular
 
 if TYPE_CHECKING:
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 
 _EXIF_IFD = 0x8769
 _DATE_TIME_ORIGINAL = 0x9003
+_OFFSETS = (0x9011, 0x9010, 0x9012)  # OffsetTimeOriginal, else OffsetTime, else OffsetTimeDigitized
+_GPS_TIME, _GPS_DATE = 7, 29  # GPSTimeStamp (UTC hours, minutes, seconds), GPSDateStamp
 _MAKE, _MODEL, _ORIENTATION = 0x010F, 0x0110, 0x0112
 _QUARTER_TURNS = (5, 6, 7, 8)  # orientations that swap width and height
 
@@ -29,10 +33,11 @@ _QUARTER_TURNS = (5, 6, 7, 8)  # orientations that swap width and height
 class PhotoInfo:
     """Header facts about one photo; any of them may be unknown (None, or 0 for the size)."""
 
-    date_taken: datetime | None  # EXIF DateTimeOriginal (naive, the camera's local time)
+    date_taken: datetime | None  # naive local time where it was taken (encoders/local_time.py); None: not said
     camera: str | None  # EXIF Make + Model, e.g. "Canon Canon EOS 5D" -> "Canon EOS 5D"
     width: int  # upright, after the EXIF orientation
     height: int
+    file_zone: tzinfo | None = None  # without a date taken: the zone its file time is read in (None: this machine's)
 
 
 def read_photo_info(source: str | Path | bytes) -> PhotoInfo:
@@ -55,12 +60,33 @@ def _read(source: str | Path | bytes) -> PhotoInfo:
         return PhotoInfo(None, None, w, h)
     if _get(exif, _ORIENTATION) in _QUARTER_TURNS:
         w, h = h, w
-    sub = {}
+    taken, zone = _date(_ifd(exif, _EXIF_IFD), _ifd(exif, GPS_IFD))
+    return PhotoInfo(taken, _camera(exif), w, h, zone)
+
+
+def _ifd(exif: Image.Exif, tag: int) -> dict:
     try:
-        sub = exif.get_ifd(_EXIF_IFD) or {}
+        return dict(exif.get_ifd(tag) or {})
     except Exception:  # noqa: BLE001 - a broken sub-IFD pointer
-        pass
-    return PhotoInfo(parse_exif_date(sub.get(_DATE_TIME_ORIGINAL)), _camera(exif), w, h)
+        return {}
+
+
+def _date(sub: dict, gps: dict) -> tuple[datetime | None, tzinfo | None]:
+    """(the date taken, or None with the time zone its file time is to be read in): local_time's rule."""
+    original = parse_exif_date(sub.get(_DATE_TIME_ORIGINAL))
+    offset = next((o for tag in _OFFSETS if (o := parse_offset(sub.get(tag))) is not None), None)
+    fix = gps_utc(gps.get(_GPS_DATE), gps.get(_GPS_TIME)) if gps else None
+    if original is not None and (offset is not None or fix is None):
+        return original, None  # no time zone can change it: spare the zone lookup
+    try:
+        pos = position_from_gps(gps) if gps else None
+    except Exception:  # noqa: BLE001 - a value no rule foresaw: no position
+        pos = None
+    zone = photo_zone(offset, (pos.lat, pos.lon) if pos else None)
+    taken = local_taken(original, offset, fix, zone)
+    if taken is not None and not fits_ns(wall_ns(taken)):
+        taken = original
+    return taken, (zone if taken is None else None)
 
 
 def _exif(im: Image.Image) -> Image.Exif | None:
@@ -134,21 +160,20 @@ def wall_ns(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
 
 
-def taken_ns(path: str | Path, mtime_ns: int) -> int:
-    """When a photo was taken, for date filters: EXIF DateTimeOriginal, else the file's mtime in local
-    time, both as wall-clock ns (wall_ns), so "taken on 2024-05-01" means that calendar day either way.
-    Always a 64-bit value: a date taken out of that range is replaced by the mtime (parse_exif_date)."""
-    taken = read_photo_info(path).date_taken
-    return wall_ns(taken) if taken is not None else mtime_wall_ns(mtime_ns)
+def taken_ns(path: str | Path | bytes, mtime_ns: int) -> int:
+    """When a photo was taken, for date filters: the local time where it was taken (encoders/local_time.py),
+    else the file's mtime in the photo's time zone or this machine's, as wall-clock ns (wall_ns), so "taken
+    on 2024-05-01" means that calendar day there. Always a 64-bit value: a date taken out of that range is
+    replaced by the mtime (parse_exif_date)."""
+    info = read_photo_info(path)
+    return wall_ns(info.date_taken) if info.date_taken is not None else mtime_wall_ns(mtime_ns, info.file_zone)
 
 
-def mtime_wall_ns(mtime_ns: int) -> int:
-    """A file's mtime as wall_ns in local time (the date taken of a photo that does not say); 0 for an
-    mtime no date can hold."""
-    try:
-        value = wall_ns(datetime.fromtimestamp(mtime_ns / 1e9))
-    except (OverflowError, OSError, ValueError):
-        return 0
+def mtime_wall_ns(mtime_ns: int, zone: tzinfo | None = None) -> int:
+    """A file's mtime as wall_ns in `zone` (None: this machine's), the date taken of a photo that does not
+    say; 0 for an mtime no date can hold."""
+    moment = file_time(mtime_ns, zone)
+    value = wall_ns(moment) if moment is not None else 0
     return value if fits_ns(value) else 0
 
 

@@ -28,6 +28,22 @@ COUNTRY_ALIASES = {
     "nederland": "NL", "polska": "PL", "hellas": "GR", "eire": "IE", "nippon": "JP",
 }
 
+# other names people type for large cities and regions (their own language's, older ones), by the key of
+# the English GeoNames name: GeoNames' alternate names are not shipped, so the best-known few are listed
+PLACE_ALIASES = {
+    "rome": ("roma",), "milan": ("milano",), "florence": ("firenze",), "venice": ("venezia",), "naples": ("napoli",),
+    "turin": ("torino",), "genoa": ("genova",), "munich": ("munchen", "muenchen"), "cologne": ("koln", "koeln"),
+    "nurnberg": ("nuremberg",), "vienna": ("wien",), "prague": ("praha",), "lisbon": ("lisboa",),
+    "seville": ("sevilla",), "brussels": ("bruxelles", "brussel"), "antwerp": ("antwerpen", "anvers"),
+    "copenhagen": ("kobenhavn",), "gothenburg": ("goteborg",), "warsaw": ("warszawa",), "krakow": ("cracow",),
+    "moscow": ("moskva",), "athens": ("athina",), "the hague": ("den haag",), "geneva": ("geneve", "genf"),
+    "bucharest": ("bucuresti",), "belgrade": ("beograd",), "kyiv": ("kiev",), "beijing": ("peking",),
+    "mumbai": ("bombay",), "kolkata": ("calcutta",), "chennai": ("madras",), "ho chi minh city": ("saigon",),
+    "mexico city": ("ciudad de mexico",), "new york city": ("nyc",),
+    "bavaria": ("bayern",), "tuscany": ("toscana",), "lombardy": ("lombardia",), "catalonia": ("catalunya",),
+    "andalusia": ("andalucia",), "sicily": ("sicilia",), "sardinia": ("sardegna",), "brittany": ("bretagne",),
+}
+
 # words GeoNames adds to region names that people leave out ("Skåne County" is typed "Skane")
 _REGION_WORDS = re.compile(r"\b(county|province|region|oblast|prefecture|voivodeship|governorate|state of|"
                            r"district|department|municipality|autonomous community of)\b")
@@ -42,10 +58,16 @@ def name_key(text: str | None) -> str:
 
 
 def region_keys(region: str | None) -> set[str]:
-    """A region's name and its short form without "County", "Province"..."""
+    """A region's name, its short form without "County", "Province"... and its other names (PLACE_ALIASES)."""
     key = name_key(region)
     short = " ".join(_REGION_WORDS.sub(" ", key).split())
-    return {k for k in (key, short) if k}
+    return {k for k in (key, short, *PLACE_ALIASES.get(short, ())) if k}
+
+
+def city_keys(city: str | None) -> set[str]:
+    """A city's name and its other names (PLACE_ALIASES: "Roma" for Rome)."""
+    key = name_key(city)
+    return {key, *PLACE_ALIASES.get(key, ())} if key else set()
 
 
 def country_code_for(name: str) -> str | None:

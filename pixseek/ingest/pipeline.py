@@ -33,6 +33,7 @@ from pixseek.ingest.scan import Found, scan
 from pixseek.progress import progress_bar
 from pixseek.regular_files import open_regular
 from pixseek.store.catalog import Catalog, FileRecord, Known
+from pixseek.store.local_dates import count_outdated, mark_new_catalog, outdated, redate
 from pixseek.store.places import count_unplaced, put_places, unplaced
 from pixseek.store.vectors import VectorStore
 
@@ -57,6 +58,7 @@ class Indexer:
         counts = IndexReport()
         log = log or (lambda msg: print(msg, file=sys.stderr))
         roots = [Path(os.path.abspath(r)) for r in roots]
+        mark_new_catalog(self.catalog)
         known = self.catalog.files_under([str(r) for r in [*(aliases or []), *roots]])
         seen: set[str] = set()
         todo: list[Task] = []
@@ -87,6 +89,7 @@ class Indexer:
         if todo:
             self._process(todo, counts, progress, log)
         self._backfill_taken(progress)
+        self._redate(progress)
         self._backfill_places(progress)
         counts.seconds = round(time.perf_counter() - start, 3)
         return counts
@@ -219,6 +222,23 @@ class Indexer:
                 self.catalog.set_taken(taken)
                 self.catalog.commit()
                 bar.update(len(rows))
+        finally:
+            bar.close()
+
+    def _redate(self, progress: bool | None, batch: int = 256) -> None:
+        """Date every file again under the local-time rule, once, in a catalog dated before it
+        (store/local_dates.py): a header read per file, committed per batch, resumed where it stopped."""
+        total = count_outdated(self.catalog)
+        if not total:
+            return
+        bar = progress_bar(total, "dating photos in local time", progress)
+        try:
+            for _ in range(total // batch + 2):  # bounded, as for dates taken; the last batch marks it done
+                rows = outdated(self.catalog, batch)
+                redate(self.catalog, rows, [taken_ns(p, m) for _, p, m in rows], last=len(rows) < batch)
+                bar.update(len(rows))
+                if len(rows) < batch:
+                    break
         finally:
             bar.close()
 

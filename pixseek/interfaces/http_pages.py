@@ -174,8 +174,9 @@ def uploaded(request: Request, upload_id: Annotated[str, PathPart(pattern=UPLOAD
 def info(request: Request, path: PathQ,
          k: Annotated[int, Query(ge=0, le=50, description="tags to include; 0: none (the page asks /api/tag)")] = 8) -> dict:
     """{"path", "name", "folder", "type", "bytes", "width", "height", "date_taken", "date_source" ("exif" or
-    "file"), "modified", "camera", "tags": [{"tag", "score"}]}. Tagging is most of the time this takes, so
-    the page asks for the facts (k=0) and the tags at once, and shows each as it comes."""
+    "file"), "modified", "camera", "place" (as hits carry it, or null), "tags": [{"tag", "score"}]}. Tagging
+    is most of the time this takes, so the page asks for the facts (k=0) and the tags at once, and shows each
+    as it comes."""
     svc = _svc(request)
     rec = svc.record(path)
     photo = read_photo_info(read_indexed(rec, svc.lookup))
@@ -186,6 +187,7 @@ def info(request: Request, path: PathQ,
     return {"path": rec.path, "name": name.name, "folder": str(name.parent), "type": _type_of(name),
             "bytes": rec.size, "width": photo.width, "height": photo.height, "date_taken": taken or modified,
             "date_source": "exif" if taken else "file", "modified": modified, "camera": photo.camera or None,
+            "place": svc.run(lambda c: c.place_of(rec.path)),
             "tags": [t.to_dict() for t in tags]}
 
 

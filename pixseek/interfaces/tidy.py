@@ -4,12 +4,11 @@ finds them), and the map of the collection (search/collection_map.py lays it out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from pixseek.encoders.exif import wall_ns
+from pixseek.encoders.local_time import is_file_time
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import DuplicateGroup
 from pixseek.progress import progress_bar
@@ -40,18 +39,15 @@ def duplicate_inputs(catalog: Catalog, visual: Vectors, feature_dims: int | None
 
 
 def exif_dates(catalog: Catalog) -> dict[int, float]:
-    """content id -> its date taken in seconds, only where it came from EXIF: the catalog falls back to the
-    file's time, which copies made together share, so a date equal to that fallback is left out."""
+    """content id -> its date taken in seconds, only where the photo states it: the catalog falls back to the
+    file's time (in the photo's time zone or this machine's), which copies made together share, so a date
+    equal to that fallback is left out."""
     if not catalog.has_taken:
         return {}
     rows = catalog.db.execute("SELECT content_id, taken_ns, mtime_ns FROM files WHERE status='ok' AND taken_ns IS NOT NULL")
     out: dict[int, float] = {}
     for cid, taken, mtime in rows.fetchall():
-        try:
-            fallback = wall_ns(datetime.fromtimestamp(mtime / 1e9))
-        except (OverflowError, OSError, ValueError):
-            fallback = 0
-        if taken not in (fallback, 0):
+        if not is_file_time(taken, mtime):
             out[cid] = taken / 1e9
     return out
 

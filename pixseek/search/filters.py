@@ -15,7 +15,7 @@ name, form and help), and give them to `parse_filters` as keyword arguments. A n
 reads something the catalog does not answer yet (store/): docs/query-flow.md.
 
 Dates are calendar days, inclusive at both ends, compared with each file's date taken as the catalog
-keeps it (EXIF DateTimeOriginal, else the file's mtime: store/catalog.py).
+keeps it (the local time where it was taken: encoders/local_time.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Only names of places where photos of this collection were taken count (store/places.py), and only at the
 start or end of a plain query (no quotes, operators or `text:`), so a query without them, and a collection
 without geotagged photos, searches exactly as before. Collection.search lists the place's matching photos
-first, then the rest of the ranking.
+first, then the rest of the ranking. Two names side by side narrow each other when the collection has
+photos taken in both ("Rome Italy", "Bergen, Norway" are the place "Rome, Italy": Rome, in Italy).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 
 from pixseek.encoders.place_names import name_key
 from pixseek.store.catalog import Catalog
-from pixseek.store.places import known_place_keys
+from pixseek.store.places import ids_named, known_place_keys
 
 MAX_WORDS = 3  # "united arab emirates", "new york city"
 _FILLER = {"in", "at", "from", "near", "of"}  # "sunset in Rome"
@@ -29,12 +30,23 @@ def place_in_query(catalog: Catalog, query: str) -> tuple[str, str] | None:
     if not known:
         return None
     for n in range(min(MAX_WORDS, len(words)), 0, -1):
-        for name, rest in ((words[-n:], words[:-n]), (words[:n], words[n:])):
+        for at_end, name, rest in ((True, words[-n:], words[:-n]), (False, words[:n], words[n:])):
             if name_key(" ".join(name)) in known:
+                place, rest = _narrowed(catalog, known, " ".join(name), rest, at_end)
                 if rest and rest[-1].lower() in _FILLER:
                     rest = rest[:-1]
-                return " ".join(rest), " ".join(name)
+                return " ".join(rest), place
     return None
+
+
+def _narrowed(catalog: Catalog, known: set[str], place: str, rest: list[str], at_end: bool) -> tuple[str, list[str]]:
+    """("other, place", the rest less `other`) when the words next to the place name are another place name
+    and photos were taken in both ("Rome" before "Italy"); else (place, rest)."""
+    for m in range(min(MAX_WORDS, len(rest)), 0, -1):
+        other = " ".join(rest[-m:] if at_end else rest[:m])
+        if name_key(other) in known and len(ids_named(catalog, f"{other}, {place}")):
+            return f"{other}, {place}", rest[:-m] if at_end else rest[m:]
+    return place, rest
 
 
 _MEMO: dict[tuple, set[str]] = {}

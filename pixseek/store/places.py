@@ -13,7 +13,7 @@ import numpy as np
 
 from pixseek.encoders.geocode import Place, distance_km
 from pixseek.encoders.gps import Position
-from pixseek.encoders.place_names import COUNTRY_ALIASES, name_key, region_keys
+from pixseek.encoders.place_names import COUNTRY_ALIASES, city_keys, name_key, region_keys
 from pixseek.store.catalog import Catalog, from_db
 
 _ALIASES_OF: dict[str, set[str]] = {}
@@ -84,7 +84,7 @@ def place_counts(catalog: Catalog) -> list[dict]:
 
 def _keys(city: str | None, region: str | None, country: str | None, code: str | None) -> set[str]:
     """Every matching key a place answers to: its city, its region (long and short), its country and aliases."""
-    return {name_key(city), name_key(country), *region_keys(region), *_ALIASES_OF.get(code or "", ())} - {""}
+    return {*city_keys(city), name_key(country), *region_keys(region), *_ALIASES_OF.get(code or "", ())} - {""}
 
 
 def known_place_keys(catalog: Catalog) -> set[str]:
@@ -122,3 +122,15 @@ def ids_near(catalog: Catalog, lat: float, lon: float, km: float) -> np.ndarray:
         return np.zeros(0, np.int64)
     arr = np.array(rows, np.float64)
     return arr[distance_km(arr[:, 1], arr[:, 2], lat, lon) <= km, 0].astype(np.int64)
+
+
+def position_counts(catalog: Catalog, decimals: int = 2, limit: int = 5000) -> list[dict]:
+    """Where photos were taken, for a dot map: positions rounded to `decimals` degrees (2: about a
+    kilometre), each with its place names and number of photos, most photos first, at most `limit`."""
+    if not has_places(catalog):
+        return []
+    rows = _live_places(catalog, f"ROUND(p.lat, {int(decimals)}), ROUND(p.lon, {int(decimals)}), p.city, p.region, "
+                                 "p.country, COUNT(*) AS n", "GROUP BY 1, 2, 3, 4, 5 ORDER BY n DESC, 1, 2 LIMIT ?",
+                        (int(limit),))
+    return [{"lat": lat, "lon": lon, "city": city, "region": region, "country": country, "photos": n}
+            for lat, lon, city, region, country, n in rows]

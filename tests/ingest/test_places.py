@@ -273,4 +273,23 @@ def test_place_words_in_a_query_rank_that_place_first(world):
     paths = col.catalog.paths_of(plain)
     assert [h.path for h in col.search("church", k=10, min_score=0)] == [paths[i] for i in plain]
     assert place_in_query(col.catalog, "beach Paris") is None and place_in_query(col.catalog, '"Madrid" -dog') is None
-    assert place_in_query(col.catalog, "old town, Lund Sweden") == ("old town Lund", "Sweden")
+    assert place_in_query(col.catalog, "old town, Lund Sweden") == ("old town", "Lund, Sweden")  # both narrow it
+    assert place_in_query(col.catalog, "church Madrid Sweden") == ("church Madrid", "Sweden")  # no photo is in both
+
+
+def test_http_map_dots_and_the_detail_place(world):
+    pytest.importorskip("fastapi", reason="the web extras are not installed")
+    from fastapi.testclient import TestClient
+
+    from pixseek.interfaces.http import create_app
+
+    client = TestClient(create_app(world["root"] / "db"), raise_server_exceptions=False)
+    dots = client.get("/api/places/map").json()["dots"]
+    assert sum(d["photos"] for d in dots) == 41  # every geotagged photo, none without a position
+    assert {(d["city"], d["country"]) for d in dots} == {("Lund", "Sweden"), ("Arezzo", "Italy"),
+                                                         ("Madrid", "Spain"), ("Helsinki", "Finland")}
+    assert all(round(d["lat"], 2) == d["lat"] and round(d["lon"], 2) == d["lon"] for d in dots)
+    assert dots == sorted(dots, key=lambda d: -d["photos"]) and len(client.get("/api/places/map?limit=2").json()["dots"]) == 2
+    info = client.get("/api/info", params={"path": str(world["photos"] / "HMD_Nokia_8.3_5G.jpg"), "k": 0}).json()
+    assert info["place"]["city"] == "Helsinki" and abs(info["place"]["lat"] - 60.17) < 0.05
+    assert client.get("/api/info", params={"path": str(world["photos"] / "no_gps.png"), "k": 0}).json()["place"] is None

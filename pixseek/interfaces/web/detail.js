@@ -1,6 +1,7 @@
 // The detail view (lightbox): the photo at a limited size, its file facts, date taken, camera and tags;
 // arrow keys walk through the list it was opened from, Escape closes it.
 import { $, api, baseName, chip, qs } from "./api.js";
+import { placeLabel } from "./places.js";
 import { go, nav } from "./route.js";
 
 // source: { hits: [{path, score?, text?}], more: () => Promise<bool> | null, done: () => bool }
@@ -70,6 +71,8 @@ function factRows(hit, info) {
   if (!info) return rows;
   rows.push(...fact("Size", `${bytes(info.bytes)}${info.width ? ` · ${info.width} × ${info.height} px` : ""}`));
   rows.push(...fact(info.date_source === "exif" ? "Taken" : "File date", when(info.date_taken)));
+  const place = info.place || hit.place;
+  if (place) rows.push(...fact("Place", placeLabel(place)));
   if (info.camera) rows.push(...fact("Camera", info.camera));
   if (hit.text && hit.text.matched) rows.push(...fact("Text", hit.text.matched));
   return rows;

@@ -1,11 +1,13 @@
-// Filter controls: under a folder, a date-taken range, file types. They travel in the URL with the query.
+// Filter controls: under a folder, a date-taken range, file types, a place. They travel in the URL with the query.
 import { $, api, narrow } from "./api.js";
+import { fillPlace, formPlace, setupPlaces } from "./places.js";
 
 let wanted = {};
 
 export async function setupFilters(apply) {
   $("filters").addEventListener("submit", (e) => { e.preventDefault(); apply(formFilters()); });
   $("f-clear").addEventListener("click", () => { fillFilters({}); apply({}); });
+  setupPlaces((place) => { fillPlace(place); apply(formFilters()); }).then(() => fillPlace(wanted.place));
   try {
     const facets = await api("/api/facets");
     $("folders").replaceChildren(...facets.folders.map((f) => {
@@ -35,6 +37,7 @@ export function formFilters() {
   if ($("f-before").value) out.before = $("f-before").value;
   const types = [...document.querySelectorAll("#f-types input:checked")].map((b) => b.value);
   if (types.length) out.type = types.join(",");
+  if (formPlace()) out.place = formPlace();
   return out;
 }
 
@@ -45,6 +48,7 @@ export function fillFilters(filters) {
   $("f-before").value = wanted.before || "";
   const types = new Set((wanted.type || "").split(",").filter(Boolean));
   document.querySelectorAll("#f-types input").forEach((b) => { b.checked = types.has(b.value); });
+  fillPlace(wanted.place);
   const n = Object.keys(wanted).length;
   $("filter-count").textContent = n ? `(${n} on)` : "";
   if (n && !narrow()) $("filters-panel").open = true;

@@ -1,10 +1,10 @@
 // The page's state lives in the URL fragment, so Back/Forward walk through searches and a URL can be shared:
-//   #q=dog&under=/photos/2024&after=2024-01-01&before=2024-12-31&type=jpg,png      #q=dgo&exact=1 (no spelling correction)
+//   #q=dog&under=/photos/2024&after=2024-01-01&before=2024-12-31&type=jpg,png&place=Lund,%20Sweden      #q=dgo&exact=1 (no spelling correction)
 //   #q=dog&like=/photos/a.jpg&like=/photos/b.jpg&unlike=/photos/c.jpg (results marked "more like this" / "not this")
 //   #path=/photos/cat.jpg&box=10,20,200,220      #upload=ID&box=...      #dupes&threshold=0.8
 import { qs } from "./api.js";
 
-export const FILTERS = ["under", "after", "before", "type"];
+export const FILTERS = ["under", "after", "before", "type", "place"];
 
 export function parse(hash) {
   const h = new URLSearchParams((hash || "").replace(/^#/, ""));
