@@ -162,3 +162,4 @@ TEACH_TAIL_Z = 2.576  # the background's upper tail a confident match must clear
 TEACH_MIDPOINT = 0.35  # where 0.5 falls between that tail (0) and a left-out example's score (1)
 TEACH_ONE_EXAMPLE_Z = 4.0
 TEACH_CONFIDENT = 0.5
+TEACH_SCORES_MAX = 200_000  # up to this many photos a taught word's scores over the collection are kept in memory

@@ -116,7 +116,8 @@ def test_teach_from_the_cli_and_kill_9_while_teaching_keeps_a_whole_concept(phot
         proc.wait()
         listed = cli_json("concepts", db=db)
         assert listed == [] or [c["examples"] for c in listed] in ([3], [6], [9], [12], [15]), listed
-    run_cli("teach", "zorblax", "--forget", db=db)
+    if listed:  # on a busy machine every kill may come before the first concept is saved
+        run_cli("teach", "zorblax", "--forget", db=db)
     taught = cli_json("teach", "zorblax", *fish[:3], db=db)
     assert taught["examples"] == 3
     hits = cli_json("search", "zorblax", "-k", "5", "--min-score", "0", db=db)
