@@ -48,7 +48,7 @@ def fit_concept(name: str, examples: list[Example], spaces: dict[str, Space], li
     neg = np.stack([e.vector for e in examples if not e.positive]) if any(not e.positive for e in examples) \
         else np.zeros((0, pos.shape[1]), np.float32)
     own = {e.content_id for e in examples if e.content_id is not None}
-    heads, quality = {}, {}
+    heads = {}
     for key, space in spaces.items():
         # a large collection gives half its sample to whiten against and half to calibrate on; a small one
         # needs every photo for the whitening (then they calibrate too)
@@ -63,22 +63,7 @@ def fit_concept(name: str, examples: list[Example], spaces: dict[str, Space], li
             w = np.zeros(len(space.mask), np.float32)
             w[space.mask] = f.weights
         heads[key] = (w, f.bias)
-        quality[key] = f.quality
-    return TaughtConcept(name, best_heads(heads, quality))
-
-
-def best_heads(heads: dict, quality: dict[str, float | None]) -> dict:
-    """The head whose left-out examples stand out most from the collection, when the examples allow
-    leaving one out: a scene or a kind of thing is told by the joint space, a face by the visual features,
-    and averaging a head that cannot tell with one that can blurs the ranking (docs/teach.md). With one
-    example there is nothing to judge by: the joint head, which did better on dev concepts of every kind
-    but faces (where no head does well from one photo)."""
-    if len(heads) < 2:
-        return heads
-    if any(quality.get(k) is None for k in heads):
-        return {"joint": heads["joint"]} if "joint" in heads else heads
-    best = max(heads, key=lambda k: quality[k])
-    return {best: heads[best]}
+    return TaughtConcept(name, heads)
 
 
 def _masked(rows: np.ndarray, mask: np.ndarray | None) -> np.ndarray:

@@ -31,9 +31,6 @@ LOGIT_AT_EXAMPLE = 2.2  # a held-out example scores about 0.9
 class Fitted:
     weights: np.ndarray  # (dim,) float32, score = sigmoid(vectors @ weights + bias)
     bias: float
-    # how far a left-out example stands out from the background (its median z over the examples left out
-    # in turn); None with one example (nothing to leave out)
-    quality: float | None = None
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Probability-like scores in (0, 1) for (n, dim) visual vectors."""
@@ -58,10 +55,10 @@ class Background:
     """A sample of the collection's visual vectors, centred and factored once: (S + l2 I)^-1 v in O(n dim)."""
 
     def __init__(self, rows: np.ndarray, l2: float | None = TEACH_L2) -> None:
-        rows = np.atleast_2d(np.asarray(rows, np.float32))
+        rows = np.asarray(rows, np.float32)
         self.mean = rows.mean(0) if len(rows) else None
         self.rows = rows
-        self.l2 = 1.0 / max(rows.shape[1], 1)
+        self.l2 = 1.0 / max(rows.shape[-1], 1)  # one row: any ridge gives the same direction
         if len(rows) >= 2:
             b = rows - self.mean
             self.b = b
@@ -132,11 +129,11 @@ def fit(positives: np.ndarray, counter: np.ndarray, background: Background, held
             wi = direction(np.delete(pos, i, 0))
             mi, si = _spread(negatives @ wi)
             held.append((float(pos[i] @ wi) - mi) / si)
-        ref = quality = float(np.median(held))
+        ref = float(np.median(held))
     else:
-        ref, quality = TEACH_ONE_EXAMPLE_Z, None
+        ref = TEACH_ONE_EXAMPLE_Z
     ref = max(ref, tail + 1.0)  # examples that barely stand out still get a usable scale
     mid = tail + TEACH_MIDPOINT * (ref - tail)
     scale = LOGIT_AT_EXAMPLE / (ref - mid)
     # sigmoid(scale * ((x @ w - mu) / sd - mid)) as one inner product and a bias
-    return Fitted((w * scale / sd).astype(np.float32), float(-scale * (mu / sd + mid)), quality)
+    return Fitted((w * scale / sd).astype(np.float32), float(-scale * (mu / sd + mid)))
