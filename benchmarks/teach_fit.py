@@ -1,13 +1,16 @@
 """How a taught concept is fitted, compared on stored vectors (no search in the loop, so many variants run in
 seconds): R-precision of a concept's other photos with 1, 3 and 5 examples, per kind of concept.
 
-    flock /tmp/pixseek-bench.lock python benchmarks/teach_fit.py --db benchmarks/cache/teach-dev-db [--methods a,b]
+    flock /tmp/pixseek-bench.lock python benchmarks/teach_fit.py [--skip 30] [--methods "production;l2=10,vis=none"]
 
-Collections are those benchmarks/teach.py builds (held-out: teach-db; dev: teach-dev-db, MiniPlaces train and
-Tiny ImageNet train, built by `benchmarks/teach.py --dev`). Two protocols:
+The collection is the one benchmarks/teach.py builds (benchmarks/cache/teach-db: faces/, MiniPlaces val, Tiny
+ImageNet val). Tune with `--skip 30` (people, scenes and classes 31-60) and report on the first 30 (the default):
+MiniPlaces train and Tiny ImageNet train cannot serve as dev sets, the shipped joint space was trained on all
+of both (docs/model-card-joint.md). Two protocols:
 - `issue`: the protocol the issue measured its floor with: 30 concepts x 10 photos of one kind, the collection
-  is those 300 photos, 3 examples, precision of the other 7 (R-precision);
+  is those 300 photos, precision of the other photos (R-precision);
 - `full`: every concept among all the collection's photos (R = its other photos), as benchmarks/teach.py.
+A method is `production` (learn/taught.py as shipped) or knobs of variant().
 """
 
 from __future__ import annotations
@@ -147,7 +150,7 @@ def face_labels(col: Collection) -> dict[str, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--db", default=str(CACHE / "teach-dev-db"))
+    ap.add_argument("--db", default=str(CACHE / "teach-db"))
     ap.add_argument("--methods", default="production", help="; between methods")
     ap.add_argument("--protocol", default="issue,full")
     ap.add_argument("--concepts", type=int, default=30)
