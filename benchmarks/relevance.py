@@ -136,6 +136,32 @@ def report(name: str, top, true, best_false, kinds: dict[str, np.ndarray], old: 
             print(line(f"  {kind}, floor alone", judge(*sub, old, 0.0)), flush=True)
 
 
+def why_weak(saved: str, bridge: str = "auto") -> None:
+    """Why true keyword matches are flagged weak, from the scores `--save` kept: under the floor or only under
+    the share of the best; the best rule when fewer (or no) nothing-fits queries must be told; and other
+    references for the share (the 2nd best, the mean of the best 3)."""
+    d = np.load(saved)
+    pick = np.flatnonzero(d[f"{bridge}_kind"])
+    top, true, best_false = [d[f"{bridge}_top"][i] for i in pick], [d[f"{bridge}_true"][i] for i in pick], \
+        d[f"{bridge}_best_false"][pick]
+    rule = best_rule(top, true, best_false)
+    floor, rel = rule["floor"], rule["rel"]
+    under = sum(int((t & (s < floor)).sum()) for s, t in zip(top, true))
+    share = sum(int((t & (s >= floor) & (s < rel * s.max())).sum()) for s, t in zip(top, true))
+    print(f"{bridge} keyword, floor {floor:.4f} rel {rel}: of {rule['true']} true matches seen, {under} under the floor, "
+          f"{share} above it but under {rel} x the best")
+    scores = np.concatenate([s[t] for s, t in zip(top, true)])
+    rules = [judge(top, true, best_false, float(np.quantile(scores, 1 - keep)), r) for keep in FLOOR_KEEPS for r in RELS]
+    for told in (0.0, 0.2, 0.3):
+        print(line(f"  told >= {told}", max(rules, key=lambda r: (r["nothing_fits_told"] >= told, r["f1"]))))
+    for name, ref in (("2nd best", lambda s: np.sort(s)[-2]), ("mean of best 3", lambda s: np.sort(s)[-3:].mean())):
+        for r in (0.75, 0.8):
+            c = [(s >= floor) & (s >= r * ref(s)) for s in top]
+            weak = sum(int((t & ~k).sum()) for t, k in zip(true, c))
+            conf, false = sum(int(k.sum()) for k in c), sum(int((~t & k).sum()) for t, k in zip(true, c))
+            print(f"  share {r} of the {name}: true weak {weak / rule['true']:.3f}, false confident {false / max(1, conf):.3f}")
+
+
 EVERYDAY = """dog man woman boy girl child baby people crowd water grass snow beach ball bike bicycle car street road
 field rock mountain sand ocean pool river tree building wall bench horse hat jacket shirt frisbee stick
 camera table chair fence skateboard""".split()  # everyday things (COCO-like labels), as caption words
@@ -224,7 +250,10 @@ def main() -> None:
     ap.add_argument("--labels", action="store_true", help="everyday-label mAP on flickr8k-500 instead (needs --db)")
     ap.add_argument("--db", help="the collection --labels indexes flickr8k-500 into")
     ap.add_argument("--spelling", action="store_true", help="what spelling correction changes in caption recall")
+    ap.add_argument("--why", metavar="FILE.npz", help="why true keyword matches are flagged weak (scores from --save)")
     args = ap.parse_args()
+    if args.why:
+        return why_weak(args.why)
     if args.spelling:
         return spelling()
     if args.labels:

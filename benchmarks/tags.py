@@ -136,12 +136,42 @@ def measure(raw: bool) -> dict:
     return out
 
 
+CONTEXT = {"guy", "man", "woman", "lady", "girl", "boy", "child", "people", "crowd", "person", "ocean", "sea", "pond",
+           "lake", "river", "water", "grass", "street", "beach", "snow", "field", "road", "sky", "tree"}
+
+
+def wrong_tags() -> None:
+    """Which shown tags the class truth of Tiny ImageNet val counts wrong, and the precision without the words
+    of people and places around the object (CONTEXT), which a class (and its hypernyms) can never confirm."""
+    from collections import Counter
+
+    from pixseek.learn.tag_truth import TagTruth
+
+    judge = TagTruth(load_wordnet())
+    visual, probs, truth = vectors("tiny-val")
+    words, scores = searcher_for(visual, probs).tag_scores(visual, probs)
+    right, wrong = Counter(), Counter()
+    for tags, want in zip(listed_tags(words, scores), truth.values()):
+        for tag in tags:
+            (right if judge.right_by_class(tag, want) else wrong)[tag] += 1
+    shown, good = sum(right.values()) + sum(wrong.values()), sum(right.values())
+    ctx = sum(n for w, n in wrong.items() if w in CONTEXT) + sum(n for w, n in right.items() if w in CONTEXT)
+    print(f"tiny-val: {shown} tags shown, {good} right ({good / max(1, shown):.3f}); {ctx} are context words; "
+          f"without them {good - sum(n for w, n in right.items() if w in CONTEXT)} of {shown - ctx} right "
+          f"({(good - sum(n for w, n in right.items() if w in CONTEXT)) / max(1, shown - ctx):.3f})")
+    print("most often wrong: " + ", ".join(f"{w} {n}" for w, n in wrong.most_common(20)))
+    print("most often right: " + ", ".join(f"{w} {n}" for w, n in right.most_common(12)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--raw", action="store_true", help="also the class names result cards showed before")
     parser.add_argument("--fit", action="store_true", help="refit the tag calibration on the Flickr8k dev split")
+    parser.add_argument("--wrong", action="store_true", help="which tags Tiny ImageNet's class truth counts wrong")
     args = parser.parse_args()
+    if args.wrong:
+        return wrong_tags()
     if args.fit:
         from pixseek.learn.tag_fit import fit_and_save
 

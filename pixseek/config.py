@@ -151,9 +151,10 @@ SERVE_SPARE_FILES = 128  # open files kept for the collection, models and logs b
 # the background z-score a confident match must clear, the z-score a new photo of a one-example concept
 # is expected at (fitted on dev concepts: benchmarks/teach.py), and the score from which a photo matches.
 TEACH_BACKGROUND = 1000
-TEACH_L2 = 0.01
+TEACH_L2 = 10.0  # shrinkage of the background's covariance, in units of its mean variance per dimension (docs/teach.md)
 TEACH_COUNTER_SHARE = 0.5
 TEACH_TAIL_Z = 2.576  # the background's upper tail a confident match must clear (a normal's 99.5th percentile)
 TEACH_MIDPOINT = 0.35  # where 0.5 falls between that tail (0) and a left-out example's score (1)
 TEACH_ONE_EXAMPLE_Z = 4.0
 TEACH_CONFIDENT = 0.5
+TEACH_SCORES_MAX = 200_000  # up to this many photos a taught word's scores over the collection are kept in memory

@@ -54,15 +54,21 @@ def background_ids(live: np.ndarray, exclude: set[int], n: int, seed: int = 0) -
 class Background:
     """A sample of the collection's visual vectors, centred and factored once: (S + l2 I)^-1 v in O(n dim)."""
 
-    def __init__(self, rows: np.ndarray, l2: float = TEACH_L2) -> None:
+    def __init__(self, rows: np.ndarray, l2: float | None = TEACH_L2) -> None:
         rows = np.asarray(rows, np.float32)
         self.mean = rows.mean(0) if len(rows) else None
         self.rows = rows
-        self.l2 = l2
+        self.l2 = 1.0 / max(rows.shape[-1], 1)  # one row: any ridge gives the same direction
         if len(rows) >= 2:
             b = rows - self.mean
             self.b = b
-            gram = (b @ b.T).astype(np.float64) + len(rows) * l2 * np.eye(len(rows))
+            g = (b @ b.T).astype(np.float64)
+            # l2 is relative to the background's variance per dimension (so it shrinks alike in every space:
+            # the visual features' 1,280 dimensions share half a unit vector, the joint space's 512 a whole
+            # one); None: as much as the sample needs (Ledoit-Wolf), more for a small collection
+            spread = max(float(np.trace(g)) / len(rows) / rows.shape[1], 1e-12)
+            self.l2 = spread * (ledoit_wolf(g, rows.shape[1]) if l2 is None else l2)
+            gram = g + len(rows) * self.l2 * np.eye(len(rows))
             self.inv = np.linalg.inv(gram).astype(np.float32)  # once; each solve is then two products
 
     def solve(self, v: np.ndarray) -> np.ndarray:
@@ -71,6 +77,19 @@ class Background:
         if len(self.rows) < 2:
             return v / self.l2
         return (v - (self.inv @ (self.b @ v)) @ self.b) / self.l2
+
+
+def ledoit_wolf(gram: np.ndarray, dim: int) -> float:
+    """The ridge, relative to the mean variance, that Ledoit and Wolf's shrinkage gives a covariance
+    estimated from n centred rows in `dim` dimensions (from their n x n Gram matrix): delta / (1 - delta)
+    for the estimate (1 - delta) S + delta mu I, delta = how noisy S is against how far it is from mu I."""
+    n = len(gram)
+    s_fro = float((gram ** 2).sum()) / n ** 2  # |S|_F^2
+    mu = float(np.trace(gram)) / n / dim
+    far = s_fro - mu ** 2 * dim
+    noise = (float((np.diag(gram) ** 2).sum()) - 2.0 / n * float((gram ** 2).sum()) + n * s_fro) / n ** 2
+    delta = min(max(noise / max(far, 1e-30), 0.0), 0.999)
+    return delta / (1 - delta)
 
 
 def _spread(scores: np.ndarray) -> tuple[float, float]:

@@ -44,8 +44,8 @@ class Searcher(Pipeline):
     def bridge(self, name: str = "auto") -> Bridge:
         if name not in self._bridges:
             b = open_bridge(name, self.context)
-            self._bridges[name] = TaughtBridge(b, self.concepts, self.spaces(), self.to_spaces(), self.known_untaught) \
-                if self.concepts else b
+            self._bridges[name] = TaughtBridge(b, self.concepts, self.spaces(), self.to_spaces(), self.known_untaught,
+                                               self.context.tagger) if self.concepts else b
         return self._bridges[name]
 
     def spaces(self) -> dict[str, Vectors | None]:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pixseek.config import TEACH_CONFIDENT
+from pixseek.config import TEACH_CONFIDENT, TEACH_SCORES_MAX
 from pixseek.search.bridges.base import Bridge, Part, Unit
-from pixseek.search.tags import CARD_TAGS
+from pixseek.search.tags import CARD_TAGS, PhotoTagger
 from pixseek.search.terms import Query
-from pixseek.store.vectors import Vectors
+from pixseek.store.vectors import ExactScoring, Vectors
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -49,11 +49,66 @@ class TaughtConcept:
         return np.mean(per, 0) if per else np.zeros(0, np.float32)
 
 
+class HeadScores:
+    """A head's raw scores (its store's rows times its weights) for every live photo: one scan of the store
+    when the word is first searched; every later search with it reads this column, no vectors."""
+
+    def __init__(self, store: Vectors, weights: np.ndarray) -> None:
+        self.rows, self.n = store.rows, len(store)
+        scores, ids = store.search(np.asarray(weights, np.float32)[None, :], max(self.n, 1))
+        found = ids[0] >= 0
+        self.ids = np.sort(ids[0][found]).astype(np.int64)
+        self.column = np.zeros(self.rows, np.float32)
+        self.column[ids[0][found]] = scores[0][found]
+        self.complete = len(self.ids) == self.n  # an ANN index may not answer every photo: then no cache
+
+
+class Columns(ExactScoring):
+    """Several concepts' HeadScores (over the same photos) as a store with one dimension per concept: a
+    unit is a one-hot vector, so ranking, filters and the soft AND work on it as on any store."""
+
+    def __init__(self, heads: list[HeadScores]) -> None:
+        self.heads, self.dim = heads, len(heads)
+        self.rows, self.ids = heads[0].rows, heads[0].ids
+        self.matrix = np.stack([h.column for h in heads], 1)  # (rows, concepts)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        return self.matrix[np.asarray(ids, np.int64)]
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = np.atleast_2d(np.asarray(queries, np.float32)) @ self.matrix[self.ids].T
+        k, m = max(int(k), 0), min(max(int(k), 0), len(self.ids))
+        out_s = np.full((len(scores), k), -np.inf, np.float32)
+        out_i = np.full((len(scores), k), -1, np.int64)
+        for q, row in enumerate(scores):
+            top = np.argpartition(-row, m - 1)[:m] if 0 < m < len(row) else np.arange(m)
+            top = top[np.argsort(-row[top], kind="stable")]
+            out_s[q, :m], out_i[q, :m] = row[top], self.ids[top]
+        return out_s, out_i
+
+
 class Concepts:
-    """The taught concepts a searcher knows, by lower-cased name."""
+    """The taught concepts a searcher knows, by lower-cased name, and their heads' scores over the
+    collection once computed (HeadScores, per store and its size: a collection that changed scans again)."""
 
     def __init__(self, concepts: list[TaughtConcept] | None = None) -> None:
         self.by_name = {c.name.lower(): c for c in concepts or []}
+        self._scores: dict[tuple[str, str], tuple[tuple, HeadScores]] = {}
+
+    def scored(self, concept: TaughtConcept, space: str, store: Vectors | None) -> HeadScores | None:
+        """The concept's head in `space` over every photo of `store`, computed once (None: a store too
+        large to keep a column for, or one that did not answer every photo)."""
+        if store is None or self.get(concept.name) is not concept or not 0 < len(store) <= TEACH_SCORES_MAX:
+            return None
+        key, version = (concept.name.lower(), space), (id(store), store.rows, len(store))
+        held = self._scores.get(key)
+        if held is None or held[0] != version:
+            held = (version, HeadScores(store, concept.heads[space][0]))
+            self._scores[key] = held
+        return held[1] if held[1].complete else None
 
     def __bool__(self) -> bool:
         return bool(self.by_name)
@@ -65,16 +120,25 @@ class Concepts:
         return [c.name for c in self.by_name.values()]
 
 
-def head_parts(weighted: list[tuple[TaughtConcept, float]], stores: dict[str, Vectors | None]) -> list[Part]:
+def head_parts(weighted: list[tuple[TaughtConcept, float]], stores: dict[str, Vectors | None],
+               known: Concepts | None = None) -> list[Part]:
     """One part per kind of stored vector the concepts have heads for (sharing the weight of one word),
     each concept a unit with its term's weight: several taught words are a soft AND, a negative one
-    pushes its matches down."""
+    pushes its matches down. `known`: where the concepts' scores over the collection are kept (one part
+    per concept then, over its HeadScores column, which reads no vectors)."""
     spaces = [s for s in ("visual", "joint") if any(s in c.heads for c, _ in weighted)]
     parts = []
     for space in spaces:
-        held = [(c.heads[space], weight, c.name) for c, weight in weighted if space in c.heads]
-        units = [Unit(w, weight, name) for (w, _), weight, name in held]
-        parts.append(Part(stores.get(space), units, 1.0 / len(spaces), Logistic(np.array([b for (_, b), _, _ in held]))))
+        held = [(c, weight) for c, weight in weighted if space in c.heads]
+        columns = [known.scored(c, space, stores.get(space)) for c, _ in held] if known is not None else []
+        if held and columns and all(col is not None for col in columns):
+            eye = np.eye(len(held), dtype=np.float32)
+            parts.append(Part(Columns(columns), [Unit(eye[j], weight, c.name) for j, (c, weight) in enumerate(held)],
+                              1.0 / len(spaces), Logistic(np.array([c.heads[space][1] for c, _ in held]))))
+            continue
+        units = [Unit(c.heads[space][0], weight, c.name) for c, weight in held]
+        parts.append(Part(stores.get(space), units, 1.0 / len(spaces),
+                          Logistic(np.array([c.heads[space][1] for c, _ in held]))))
     return parts
 
 
@@ -82,8 +146,9 @@ class TaughtBridge:
     """A bridge that places taught words itself and hands every other word to `inner`."""
 
     def __init__(self, inner: Bridge, concepts: Concepts, stores: dict[str, Vectors | None],
-                 to_space=None, known=None) -> None:
+                 to_space=None, known=None, tagger: PhotoTagger | None = None) -> None:
         self.inner, self.concepts, self.stores = inner, concepts, stores
+        self.tagger = tagger  # the collection's one tagger: a card's tags from its stored rows
         self.known = known or (lambda word: False)  # words the wrapped bridge knows without being taught
         self.name = inner.name
         self.to_space = to_space or {}  # space -> fn(visual (n, dim)) -> that space's vectors, for tagging files
@@ -102,7 +167,7 @@ class TaughtBridge:
     def parts(self, query: Query) -> list[Part]:
         taught, rest = self.split(query)
         parts = self.inner.parts(rest) if rest is not None else []
-        return parts + head_parts([(self.concepts.get(t.text), t.weight) for t in taught], self.stores)
+        return parts + head_parts([(self.concepts.get(t.text), t.weight) for t in taught], self.stores, self.concepts)
 
     def explain(self, ids: np.ndarray, query: Query) -> list[list[str] | None]:
         """A card's tags: the first CARD_TAGS of the photo's one tag list, taught words ranked among the
@@ -123,7 +188,10 @@ class TaughtBridge:
             out[j] = words
         mixed = np.flatnonzero(sure)
         if len(mixed):
-            vocab, scores = self.inner.tag_scores(rows["visual"][mixed], probs.get(ids[mixed]) if probs is not None else None)
+            if self.tagger is not None:  # the tags the wrapped bridge would give, from the stored joint rows
+                vocab, scores = self.tagger.scores(self.tagger.stored(ids[mixed]))
+            else:
+                vocab, scores = self.inner.tag_scores(rows["visual"][mixed], probs.get(ids[mixed]) if probs is not None else None)
             vocab, scores = _with_taught(vocab, scores, names, taught[mixed])
             for row, j in zip(scores, mixed):
                 order = np.argsort(-row, kind="stable")
