@@ -148,13 +148,14 @@ class Collection(Teaching):
     # writing -------------------------------------------------------------------------------------
     def index(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
               batch_size: int | None = None, ray: str | None = None, ocr: bool | None = None,
-              device: str = DEFAULT_DEVICE) -> IndexReport:
+              device: str = DEFAULT_DEVICE, faces: bool | None = None) -> IndexReport:
         """Add new and changed images below `paths`, drop deleted ones. Safe to interrupt and re-run.
         ray: decode and embed on a Ray cluster at this address ("local" or "" starts one here).
-        ocr: True/False turns reading text in photos on/off for this and later runs (None: as before).
+        ocr / faces: True/False turns reading text / finding faces on/off for this and later runs (None: as before).
         device: "cpu", "cuda" or "auto" (encoders/device.py); the vectors are the same either way.
         batch_size: photos per batch (default 64 on the CPU, 256 on CUDA)."""
         from pixseek.ingest import run  # indexing's modules load only for it: a query never pays for them
+        from pixseek.ingest.face_stage import find_faces
         from pixseek.ingest.ocr_stage import read_text
 
         roots = [Path(os.path.expanduser(str(p))) for p in paths]
@@ -164,9 +165,9 @@ class Collection(Teaching):
         reader = run.make_reader(workers, batch_size, ray, self.encoder_spec, device, encoder.input_size)
         self._progress = progress
         counts, _ = run.index_run(self.layout, encoder, roots, reader, batch_size, progress, self.derive)
-        text = read_text(self.layout, ocr, progress, workers)
-        return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds,
-                           counts.duplicates, counts.failures, text.to_dict() if text else None)
+        text, found = read_text(self.layout, ocr, progress, workers), find_faces(self.layout, faces, progress, workers)
+        return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds, counts.duplicates,
+                           counts.failures, text.to_dict() if text else None, found.to_dict() if found else None)
 
     def watch(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
               batch_size: int | None = None, debounce: float = 1.0, stop=None,
