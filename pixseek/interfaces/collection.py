@@ -30,6 +30,7 @@ from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
+from pixseek.interfaces.people import People
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
 from pixseek.interfaces.teaching import Teaching
 from pixseek.search import photo_text_match
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
 
 
-class Collection(Teaching):
+class Collection(Teaching, People):
     """A folder holding a catalog (catalog.sqlite) and vector files for one encoder and word space."""
 
     def __init__(self, layout: Layout) -> None:
@@ -264,6 +265,9 @@ class Collection(Teaching):
         if like or unlike:
             return self._with_feedback(query, k, bridge, min_score, exact, list(like or []), list(unlike or []),
                                        self._allowed(under, after, before, type, place, near))
+        found = self._people_search(query, k, bridge, min_score, exact, (under, after, before, type, place, near))
+        if found is not None:  # "Anna beach", "Anna -Ben", "person:3" (interfaces/people.py)
+            return found
         if inline is not None and not query:  # a place alone: its photos, in index order
             return self._at_place(k, under, after, before, type, place, near)
         named = place_in_query(self.catalog, query) if place is None else None

@@ -51,6 +51,11 @@ class Descriptors:
     vectors: np.ndarray  # float32, (n, 128)
 
 
+def exists(db: sqlite3.Connection) -> bool:
+    """False in a catalog older than schema 6 opened read-only (nothing was ever looked at there)."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name='faces_read'").fetchone() is not None
+
+
 def unread(db: sqlite3.Connection) -> list[int]:
     """Live content ids the face stage has not looked at, in id order."""
     return [r[0] for r in db.execute(
