@@ -3,10 +3,11 @@ faces belong to, or starts a new person with the next such faces; ids stay as th
 
 A face joins a person when at least VOTES of its NEIGHBOURS nearest faces closer than FACE_SAME_PERSON
 are that person's (one, while the person has fewer faces), never a person who already has a face in the
-same photo. Faces are taken in id order (the order photos were indexed), so the same photos give the same
-people on every run and machine. A new group of a single face is not made a person: it stays pending and
-is looked at again next run, when more photos may join it. People are never merged here, named or not
-(that is `people merge`), so a name, once given, never spreads to someone else's cluster on its own.
+same photo. Faces are taken in the order of their photos' content hashes (store/faces.descriptors), so
+the same photos give the same people on every run and machine, whatever order they were indexed in.
+A new group of a single face is not made a person: it stays pending and is looked at again next run,
+when more photos may join it. People are never merged here, named or not (that is `people merge`), so
+a name, once given, never spreads to someone else's cluster on its own.
 Thresholds were tuned on half the people of faces/ and checked on the other half (docs/people.md).
 """
 

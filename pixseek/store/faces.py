@@ -43,7 +43,7 @@ class Person:
 
 @dataclass
 class Descriptors:
-    """Every live face's id, content, person (-1: none) and descriptor, as arrays in face-id order."""
+    """Every live face's id, content, person (-1: none) and descriptor, as arrays (see `descriptors`)."""
 
     ids: np.ndarray
     contents: np.ndarray
@@ -101,9 +101,12 @@ def faces_of(db: sqlite3.Connection, cid: int) -> list[StoredFace] | None:
 
 
 def descriptors(db: sqlite3.Connection, pending_only: bool = False) -> Descriptors:
-    """Live faces' descriptors (pending_only: those not anyone's yet)."""
-    where = _LIVE + (" AND person_id IS NULL" if pending_only else "")
-    rows = db.execute(f"SELECT id, content_id, COALESCE(person_id, -1), vector FROM faces WHERE {where} ORDER BY id").fetchall()
+    """Live faces' descriptors (pending_only: those not anyone's yet), in the order of their photo's
+    content hash, then place in it: the same photos come in the same order in any collection, whatever
+    order they were indexed in."""
+    pending = " AND f.person_id IS NULL" if pending_only else ""
+    rows = db.execute("SELECT f.id, f.content_id, COALESCE(f.person_id, -1), f.vector FROM faces f JOIN contents c "
+                      f"ON c.id = f.content_id WHERE c.live=1{pending} ORDER BY c.hash, f.x0, f.y0, f.id").fetchall()
     if not rows:
         return Descriptors(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 128), np.float32))
     ids, cids, people, blobs = zip(*rows)
