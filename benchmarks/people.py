@@ -1,0 +1,161 @@
+"""People: how fast `index --faces` runs and how well faces find people, on the CelebA photos of faces/.
+
+    flock /tmp/pixseek-bench.lock python benchmarks/people.py [--speed-photos 100] [--workers 2]
+
+../shared/data/faces/: 800 photos, 80 people x 10 (labels.tsv names each photo's main face; the main face
+is taken to be the largest face found). The people are split as the clustering thresholds were tuned:
+sorted by label, the even ones ("tune") and the odd ones ("check", 40 people).
+
+- speed: 100 photos of faces/ enlarged to about 0.5 MP (JPEG q90): `index` without faces, then the face
+  stage alone on the indexed photos, then `index --faces` on a fresh collection; photos/s each.
+- query by a new photo: a gallery of the 40 check people x their first 8 photos + 100 photos of tune
+  people; each check person's other 2 photos query `similar --faces` (k=8, among gallery photos only):
+  precision@8 (a query whose photo shows no face scores 0).
+- clusters: after indexing the gallery, then all 800 (incremental), the people of the main faces: pairwise
+  precision and recall over all labelled photos (a photo without a face found is a group of its own), per half.
+- name search: each check person's largest group is named, and the name searched (k=8): precision@8
+  over the 10 photos of that person in the collection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's pixseek
+from common import DATA, require  # noqa: E402
+
+from pixseek import Collection  # noqa: E402
+from pixseek.errors import PixseekError  # noqa: E402
+from pixseek.ingest.face_stage import find_faces  # noqa: E402
+
+FACES = DATA / "faces"
+
+
+def labels() -> dict[str, str]:
+    with open(require(FACES / "labels.tsv")) as f:
+        return {r["image"]: r["person"] for r in csv.DictReader(f, delimiter="\t")}
+
+
+def speed(tmp: Path, n: int, workers: int) -> dict:
+    src = sorted((FACES / "images").glob("*.jpg"))[:n]
+    folder = tmp / "half-mp"
+    folder.mkdir()
+    for p in src:
+        im = Image.open(p).convert("RGB")
+        f = (500_000 / (im.width * im.height)) ** 0.5
+        im.resize((round(im.width * f), round(im.height * f)), Image.LANCZOS).save(folder / p.name, quality=90)
+    mp = sum(Image.open(p).size[0] * Image.open(p).size[1] for p in folder.iterdir()) / n / 1e6
+    col = Collection.open(tmp / "speed-a")
+    t = time.perf_counter()
+    col.index([folder], progress=False, workers=workers)
+    embed_s = time.perf_counter() - t
+    t = time.perf_counter()
+    found = find_faces(col.layout, faces=True, progress=False, workers=workers)
+    stage_s = time.perf_counter() - t
+    col.close()
+    col = Collection.open(tmp / "speed-b")
+    t = time.perf_counter()
+    col.index([folder], progress=False, workers=workers, faces=True)
+    both_s = time.perf_counter() - t
+    col.close()
+    return {"photos": n, "mean_mp": round(mp, 3), "index_without_faces_per_s": round(n / embed_s, 2),
+            "face_stage_alone_per_s": round(n / stage_s, 2), "index_with_faces_per_s": round(n / both_s, 2),
+            "faces": found.faces, "photos_with_faces": found.with_faces, "small": found.small}
+
+
+def main_face_people(col: Collection, folder: Path, names: list[str]) -> dict[str, int | None]:
+    out = {}
+    for n in names:
+        found = col.faces(folder / n)["faces"]
+        out[n] = found[0]["person"] if found else None
+    return out
+
+
+def pairwise(groups: dict[str, int | None], truth: dict[str, str]) -> tuple[float, float]:
+    tp = fp = fn = 0
+    for a, b in itertools.combinations(sorted(groups), 2):
+        same = truth[a] == truth[b]
+        together = groups[a] is not None and groups[a] == groups[b]
+        tp += same and together
+        fp += together and not same
+        fn += same and not together
+    return tp / max(1, tp + fp), tp / max(1, tp + fn)
+
+
+def accuracy(tmp: Path, workers: int) -> dict:
+    truth = labels()
+    by: dict[str, list[str]] = {}
+    for name in sorted(truth):
+        by.setdefault(truth[name], []).append(name)
+    people = sorted(by)
+    tune, check = people[0::2], people[1::2]
+    gallery = [n for p in check for n in by[p][:8]] + [n for p in tune for n in by[p]][:100]
+    queries = [(n, p) for p in check for n in by[p][8:]]
+    photos = tmp / "faces"
+    (photos / "gallery").mkdir(parents=True)
+    (photos / "rest").mkdir()
+    for n in truth:
+        shutil.copy2(FACES / "images" / n, photos / ("gallery" if n in set(gallery) else "rest") / n)
+    col = Collection.open(tmp / "people")
+    t = time.perf_counter()
+    first = col.index([photos / "gallery"], progress=False, workers=workers, faces=True)
+    gallery_s = time.perf_counter() - t
+    scores = []
+    for name, person in queries:
+        try:
+            hits = col.similar_faces(FACES / "images" / name, k=8, under=str(photos / "gallery"))
+        except PixseekError:  # no face found in the query photo
+            hits = []
+        scores.append(sum(truth[Path(h.path).name] == person for h in hits) / 8)
+    second = col.index([photos], progress=False, workers=workers)  # all 800: the new faces join or start people
+    where = {n: photos / ("gallery" if n in set(gallery) else "rest") for n in truth}
+    groups = {n: main_face_people(col, where[n], [n])[n] for n in truth}
+    halves = {}
+    for label, half in (("tune", set(tune)), ("check", set(check)), ("all", set(people))):
+        names = [n for n in truth if truth[n] in half]
+        p, r = pairwise({n: groups[n] for n in names}, truth)
+        halves[label] = {"precision": round(p, 4), "recall": round(r, 4)}
+    name_p = []
+    for i, person in enumerate(check):
+        ids = [groups[n] for n in by[person] if groups[n] is not None]
+        if not ids:
+            name_p.append(0.0)
+            continue
+        pid = max(set(ids), key=lambda g: (ids.count(g), -g))
+        col.name_person(pid, f"Person{chr(65 + i // 26)}{chr(65 + i % 26)}")
+        hits = col.search(f"Person{chr(65 + i // 26)}{chr(65 + i % 26)}", k=8)
+        name_p.append(sum(truth[Path(h.path).name] == person for h in hits) / 8)
+    found = sum(g is not None for g in groups.values())
+    n_people = len(col.people())
+    col.close()
+    return {"gallery_index_with_faces_per_s": round(len(gallery) / gallery_s, 2), "faces_first": first.faces,
+            "faces_second": second.faces, "main_face_found": round(found / len(truth), 4),
+            "query_precision_at_8": round(sum(scores) / len(scores), 4), "queries": len(scores),
+            "clusters": halves, "people": n_people,
+            "name_search_precision_at_8": round(sum(name_p) / len(name_p), 4)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--speed-photos", type=int, default=100)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--skip-speed", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_speed:
+            print("speed (0.5 MP):", speed(Path(tmp), args.speed_photos, args.workers), flush=True)
+        print("accuracy:", accuracy(Path(tmp), args.workers), flush=True)
+
+
+if __name__ == "__main__":
+    main()
