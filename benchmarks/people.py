@@ -137,12 +137,55 @@ def accuracy(tmp: Path, workers: int) -> dict:
         name_p.append(sum(truth[Path(h.path).name] == person for h in hits) / 8)
     found = sum(g is not None for g in groups.values())
     n_people = len(col.people())
+    grid = tuning_grid(col, where, truth, tune, check)
     col.close()
     return {"gallery_index_with_faces_per_s": round(len(gallery) / gallery_s, 2), "faces_first": first.faces,
             "faces_second": second.faces, "main_face_found": round(found / len(truth), 4),
             "query_precision_at_8": round(sum(scores) / len(scores), 4), "queries": len(scores),
             "clusters": halves, "people": n_people,
-            "name_search_precision_at_8": round(sum(name_p) / len(name_p), 4)}
+            "name_search_precision_at_8": round(sum(name_p) / len(name_p), 4), "grid": grid}
+
+
+def tuning_grid(col: Collection, where: dict[str, Path], truth: dict[str, str], tune: list[str],
+                check: list[str]) -> list[dict]:
+    """Pairwise P/R of grouping each half's main faces from scratch (in two increments, as two index runs
+    would), over thresholds and votes: how FACE_SAME_PERSON and VOTES were chosen (on `tune`)."""
+    import numpy as np
+
+    from pixseek.ingest.people_clusters import assign
+
+    rows = []
+    for half_name, half in (("tune", set(tune)), ("check", set(check))):
+        names = [n for n in sorted(truth) if truth[n] in half]
+        faces = {n: col.faces(where[n] / n)["faces"] for n in names}
+        names = [n for n in names if faces[n]]
+        index = face_match_index(col)
+        vectors = np.stack([index[tuple(faces[n][0]["box"]), n] for n in names])
+        contents = np.arange(len(names))
+        for threshold in (0.50, 0.52, 0.54, 0.56, 0.58):
+            for votes in (1, 2):
+                labels = -np.ones(len(names), np.int64)
+                h = len(names) // 2
+                first, _ = assign(vectors[:h], labels[:h], contents[:h], threshold, votes=votes)
+                first = np.where(first < -1, 10_000 - first, first)  # the first run's new groups become people
+                labels, _ = assign(vectors, np.concatenate([first, labels[h:]]), contents, threshold, votes=votes)
+                groups = {n: (int(g) if g != -1 else None) for n, g in zip(names, labels)}
+                groups.update({n: None for n in truth if truth[n] in half and n not in groups})
+                p, r = pairwise(groups, truth)
+                rows.append({"half": half_name, "threshold": threshold, "votes": votes, "precision": round(p, 4),
+                             "recall": round(r, 4)})
+    return rows
+
+
+def face_match_index(col: Collection) -> dict:
+    """(box, file name) -> the stored descriptor of that face."""
+    from pixseek.store import faces as face_store
+
+    found = face_store.descriptors(col.catalog.db)
+    rows = col.catalog.db.execute("SELECT g.id, g.x0, g.y0, g.x1, g.y1, f.path FROM faces g JOIN files f "
+                                  "ON f.content_id = g.content_id").fetchall()
+    by_id = {int(i): v for i, v in zip(found.ids, found.vectors)}
+    return {((x0, y0, x1, y1), Path(path).name): by_id[i] for i, x0, y0, x1, y1, path in rows if i in by_id}
 
 
 def main() -> None:
@@ -154,7 +197,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_speed:
             print("speed (0.5 MP):", speed(Path(tmp), args.speed_photos, args.workers), flush=True)
-        print("accuracy:", accuracy(Path(tmp), args.workers), flush=True)
+        result = accuracy(Path(tmp), args.workers)
+        grid = result.pop("grid")
+        print("accuracy:", result, flush=True)
+        for row in grid:
+            print("grid:", row)
 
 
 if __name__ == "__main__":
