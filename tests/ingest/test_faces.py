@@ -226,3 +226,26 @@ def test_small_faces_are_skipped_and_counted(tmp_path):
     assert report.faces["small"] == 1 and report.faces["faces"] == 0
     assert col.faces(photos / "small.jpg")["faces"] == []
     col.close()
+
+
+def test_the_people_commands(indexed, tmp_path):
+    from tests.conftest import cli_json, run_cli
+
+    col, photos, who = _copy(indexed, tmp_path)
+    col.close()
+    db = tmp_path / "db"
+    people = cli_json("people", db=db)
+    assert sorted(p["count"] for p in people) == [PER_PERSON] * 3 and set(people[0]) == {"id", "name", "count", "photos"}
+    first = photos / sorted(n for n, w in who.items() if w == PEOPLE[2])[0]
+    faces = cli_json("faces", str(first), db=db)
+    pid = faces["faces"][0]["person"]
+    assert faces["source"] == "catalog" and set(faces["faces"][0]) == {"box", "person", "name", "score", "quality"}
+    assert run_cli("people", "name", str(pid), "Cleo", "Smith", db=db).stdout.startswith(f"person {pid} is now Cleo Smith")
+    hits = cli_json("search", "cleo", "smith", db=db)["results"]
+    assert {Path(h["path"]).name for h in hits} == {n for n, w in who.items() if w == PEOPLE[2]}
+    like = cli_json("similar", str(first), "--faces", "-k", "20", db=db)
+    assert {Path(h["path"]).name for h in like} == {n for n, w in who.items() if w == PEOPLE[2]} - {first.name}
+    bad = run_cli("people", "merge", str(pid), "12345", db=db, check=False)
+    assert bad.returncode != 0
+    assert bad.stderr.strip() == "pixseek: error: no person 12345 in this collection (pixseek people lists them)"
+    assert "Traceback" not in bad.stderr
