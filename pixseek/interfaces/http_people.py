@@ -74,11 +74,12 @@ def add_people(app: FastAPI) -> None:
         return _svc(request).run(lambda c: c.forget_person(person_id))
 
     @api.get("/faces", summary="The faces in an indexed photo: box, person, score")
-    def faces(request: Request, path: PathQ) -> dict:
+    def faces(request: Request, path: PathQ, detect: Annotated[bool, Query(description="find them now when the "
+              "photo was not indexed with --faces (false: none)")] = True) -> dict:
         """{"path", "source", "faces": [{"box", "person", "name", "score", "quality"}]}, largest first."""
         svc = _svc(request)
         image = svc.record(path).path
-        return svc.run(lambda c: c.faces(image))
+        return svc.run(lambda c: c.faces(image, detect))
 
     @api.get("/similar-faces", summary="Photos of the person whose face is largest in an indexed photo (or in box)")
     def similar_faces(request: Request, path: PathQ, k: K = 30, box: Box = None) -> list[dict]:

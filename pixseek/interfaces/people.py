@@ -76,10 +76,11 @@ class People:
         return _Transaction(self.catalog)
 
     # faces of a photo ------------------------------------------------------------------------------
-    def faces(self, image: str | os.PathLike | bytes) -> dict:
-        """{"path", "source": "catalog" | "detected", "faces": [{"box", "person", "name", "score", "quality"}]}:
+    def faces(self, image: str | os.PathLike | bytes, detect: bool = True) -> dict:
+        """{"path", "source": "catalog" | "detected" | "none", "faces": [{"box", "person", "name", "score", "quality"}]}:
         what `index --faces` stored when the photo is indexed and looked at, else found now (nothing is
-        stored; each face's person is the nearest stored face's, when near enough)."""
+        stored; each face's person is the nearest stored face's, when near enough), or with detect=False
+        nothing ("none")."""
         stored = self._stored_faces(image)
         path = "upload" if isinstance(image, bytes) else os.path.abspath(os.path.expanduser(str(image)))
         names = {p.id: p.name for p in face_store.people(self.catalog.db)} if face_store.exists(self.catalog.db) else {}
@@ -87,6 +88,8 @@ class People:
             faces = [{"box": list(f.box), "person": f.person_id, "name": names.get(f.person_id), "score": round(f.score, 4),
                       "quality": round(f.quality, 4)} for f in stored]
             return {"path": path, "source": "catalog", "faces": faces}
+        if not detect:
+            return {"path": path, "source": "none", "faces": []}
         index = self._face_index()
         out = []
         for f in sorted(_detect(image).faces, key=_area, reverse=True):

@@ -164,6 +164,9 @@ def test_similar_faces_finds_a_person_from_a_new_photo(indexed):
     new = labelled()[PEOPLE[1]][PER_PERSON]  # a photo of Ben the collection does not hold
     hits = col.similar_faces(new, k=PER_PERSON)
     assert {Path(h.path).name for h in hits} == {n for n, w in who.items() if w == PEOPLE[1]}
+    now = col.faces(new)  # found now, the person the nearest stored face belongs to
+    assert now["source"] == "detected" and now["faces"][0]["person"] == person_of(col, Path(hits[0].path))
+    assert col.faces(new, detect=False) == {"path": str(new), "source": "none", "faces": []}
     indexed_one = root / "photos" / next(n for n, w in who.items() if w == PEOPLE[0])
     hits = col.similar_faces(indexed_one, k=20)
     assert indexed_one.name not in {Path(h.path).name for h in hits}  # the query photo itself is left out

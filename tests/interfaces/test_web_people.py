@@ -19,7 +19,7 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("web-people")
     who = lay_out(root / "photos", per_person=3)
     with serving(root / "photos", root / "db", "--faces") as base, chromium() as browser:
-        yield {"base": base, "browser": browser, "who": who}
+        yield {"base": base, "browser": browser, "who": who, "photos": root / "photos"}
 
 
 def test_people_are_listed_named_and_open_their_photos(world):
@@ -42,5 +42,19 @@ def test_people_are_listed_named_and_open_their_photos(world):
     shown = {Path(p).name for p in page.eval_on_selector_all("#results .card", "cs => cs.map(c => c.dataset.path)")}
     person = world["who"][Path(first).name]
     assert person in PEOPLE and shown == {n for n, w in world["who"].items() if w == person}
+    assert page.eval_on_selector_all("#people-names option", "os => os.map(o => o.value)") == ["Anna"]  # completes
+    other = next(n for n, w in world["who"].items() if w == PEOPLE[2])
+    page.goto(world["base"] + "/#" + f"path={world['photos']}/{other}")  # a detail view outlines the faces
+    page.wait_for_selector("#results .card")
+    page.locator("#results .card").first.click()
+    page.wait_for_selector("#d-frame .face-box")
+    boxes = page.eval_on_selector_all("#d-frame .face-box", "bs => bs.map(b => b.title)")
+    assert len(boxes) >= 1 and (boxes[0] == "Anna" or boxes[0].startswith("person "))
+    opened = page.eval_on_selector("#d-name", "h => h.textContent")
+    page.locator("#d-frame .face-box").first.click()  # lists that face's person's photos
+    page.wait_for_function("() => location.hash.startsWith('#q=')")
+    page.wait_for_selector("#results .card")
+    listed = {Path(p).name for p in page.eval_on_selector_all("#results .card", "cs => cs.map(c => c.dataset.path)")}
+    assert opened in listed and {world["who"][n] for n in listed} == {world["who"][opened]}
     ctx.close()
     assert not errors, errors

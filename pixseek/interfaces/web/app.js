@@ -4,7 +4,7 @@ import { $, api, keepUpload } from "./api.js";
 import { closeDetail, setupDetail } from "./detail.js";
 import { setupDupes, showDupes } from "./dupes.js";
 import { fillFilters, formFilters, setupFilters } from "./filters.js";
-import { showPeople } from "./people.js";
+import { fillNames, showPeople } from "./people.js";
 import { focusCrop, scrollAfterCrop, setupQuery, showQuery } from "./query.js";
 import { clearResults, message, runSearch, setupResults } from "./results.js";
 import { go, nav, parse } from "./route.js";
@@ -99,6 +99,7 @@ function start() {
   setupKeys();
   window.addEventListener("hashchange", () => render(parse(location.hash)));
   showStatus();
+  fillNames();
   render(parse(location.hash));
 }
 

@@ -57,6 +57,18 @@ function entry(p) {
   return section;
 }
 
+// the search box completes the names of the people (a datalist, filled once the page opens)
+export async function fillNames() {
+  try {
+    const people = await api("/api/people");
+    $("people-names").replaceChildren(...people.filter((p) => p.name).map((p) => {
+      const o = document.createElement("option");
+      o.value = p.name;
+      return o;
+    }));
+  } catch { /* completion is a convenience */ }
+}
+
 export async function showPeople() {
   $("people").replaceChildren();
   say("loading people…");
@@ -64,5 +76,6 @@ export async function showPeople() {
     const people = await api("/api/people");
     people.filter((p) => p.photos.length).forEach((p) => $("people").append(entry(p)));
     say(people.length ? `${people.length} people · a photo lists theirs` : "no people yet: index with --faces");
+    fillNames();
   } catch (err) { say(err.message, true); }
 }
