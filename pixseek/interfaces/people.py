@@ -121,6 +121,8 @@ class People:
             raise PixseekError(f"k must be a whole number from 1 to 10000, not {k!r}")
         self._require_photos()
         index = self._face_index()
+        if len(index.found.ids) == 0:
+            raise PixseekError("no faces in this collection yet: run `pixseek index DIR --faces` first")
         vector, known = self._query_face(image, None if box is None else parse_box(box), index)
         allow = self._allowed(under, after, before, type, place, near)
         hits = face_match.photos_like(index, vector, k, None if allow is None else allow.mask,

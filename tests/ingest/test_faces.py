@@ -228,6 +228,8 @@ def test_small_faces_are_skipped_and_counted(tmp_path):
     report = col.index([photos], progress=False, faces=True)
     assert report.faces["small"] == 1 and report.faces["faces"] == 0
     assert col.faces(photos / "small.jpg")["faces"] == []
+    with pytest.raises(PixseekError, match="no faces in this collection yet"):
+        col.similar_faces(labelled()[PEOPLE[0]][1])
     col.close()
 
 
