@@ -156,7 +156,6 @@ class Collection(Teaching, People):
         device: "cpu", "cuda" or "auto" (encoders/device.py); the vectors are the same either way.
         batch_size: photos per batch (default 64 on the CPU, 256 on CUDA)."""
         from pixseek.ingest import run  # indexing's modules load only for it: a query never pays for them
-        from pixseek.ingest.face_stage import find_faces
         from pixseek.ingest.ocr_stage import read_text
 
         roots = [Path(os.path.expanduser(str(p))) for p in paths]
@@ -166,7 +165,7 @@ class Collection(Teaching, People):
         reader = run.make_reader(workers, batch_size, ray, self.encoder_spec, device, encoder.input_size)
         self._progress = progress
         counts, _ = run.index_run(self.layout, encoder, roots, reader, batch_size, progress, self.derive)
-        text, found = read_text(self.layout, ocr, progress, workers), find_faces(self.layout, faces, progress, workers)
+        text, found = read_text(self.layout, ocr, progress, workers), self._find_faces(faces, progress, workers)
         return IndexReport(counts.indexed, counts.skipped, counts.failed, counts.removed, counts.seconds, counts.duplicates,
                            counts.failures, text.to_dict() if text else None, found.to_dict() if found else None)
 
@@ -265,8 +264,7 @@ class Collection(Teaching, People):
         if like or unlike:
             return self._with_feedback(query, k, bridge, min_score, exact, list(like or []), list(unlike or []),
                                        self._allowed(under, after, before, type, place, near))
-        found = self._people_search(query, k, bridge, min_score, exact, (under, after, before, type, place, near))
-        if found is not None:  # "Anna beach", "Anna -Ben", "person:3" (interfaces/people.py)
+        if (found := self._by_people(query, k, bridge, min_score, exact, (under, after, before, type, place, near))) is not None:
             return found
         if inline is not None and not query:  # a place alone: its photos, in index order
             return self._at_place(k, under, after, before, type, place, near)

@@ -9,6 +9,7 @@ stays small); it relies on the collection's catalog, stores and `_ranked`/`_allo
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,9 +23,18 @@ from pixseek.search.filters import Allowed
 from pixseek.search.person_words import check_person_name, people_in_query
 from pixseek.store import faces as face_store
 
+if TYPE_CHECKING:
+    from pixseek.ingest.face_stage import FaceCounts
+
 
 class People:
     """People and faces for Collection (which supplies catalog, _stores, _allowed, _ranked, _require_photos)."""
+
+    def _find_faces(self, faces: bool | None, progress: bool | None, workers: int | None) -> FaceCounts | None:
+        """The face stage of an index run (ingest/face_stage.py), loaded only for it."""
+        from pixseek.ingest.face_stage import find_faces
+
+        return find_faces(self.layout, faces, progress, workers)
 
     # listing and editing people --------------------------------------------------------------------
     def people(self) -> list[dict]:
@@ -147,7 +157,7 @@ class People:
         return Results([Hit(paths[h.content_id], h.score) for h in hits if h.content_id in paths])
 
     # people words in a query ---------------------------------------------------------------------
-    def _people_search(self, query: str, k: int, bridge: str, min_score: float | None, exact: bool,
+    def _by_people(self, query: str, k: int, bridge: str, min_score: float | None, exact: bool,
                        filters: tuple) -> Results | None:
         """`Anna beach`, `Anna -Ben`, `person:3`: the photos of everyone named and none left out, ranked by
         the rest of the query (or, with nothing else, most typical face first); None when no one is named."""
