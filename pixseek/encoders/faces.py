@@ -68,6 +68,17 @@ def model_folder() -> Path:
     return Path(spec.origin).parent / "models"
 
 
+def check_installed() -> None:
+    """A one-line error naming what to install when a model or runtime is missing (before any worker starts)."""
+    model_folder()
+    if importlib.util.find_spec("dlib") is None:
+        raise PixseekError("finding faces needs the dlib-bin package (pip install dlib-bin)")
+    if FACE_DETECTOR == "blazeface":
+        blazeface_file()
+        if importlib.util.find_spec("ai_edge_litert") is None:
+            raise PixseekError("finding faces needs the ai-edge-litert package (pip install ai-edge-litert)")
+
+
 def _dlib():
     try:
         import dlib

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from pixseek.config import env_int
-from pixseek.encoders.faces import FaceEncoder, local_encoder, model_folder
+from pixseek.encoders.faces import FaceEncoder, check_installed, local_encoder
 from pixseek.encoders.images import ImageError
 from pixseek.errors import PixseekError
 from pixseek.ingest.people_clusters import cluster
@@ -126,7 +126,10 @@ class _Found:
 def _results(todo: list[Item], encoder: FaceEncoder | None, workers: int | None) -> Iterator[list[Result]]:
     n = workers if workers is not None else (os.cpu_count() or 1)
     if encoder is None and todo:
-        model_folder()  # the models missing: one line here, not a failure per photo in every worker
+        try:
+            check_installed()  # a model missing: one line here, not a failure per photo in every worker
+        except PixseekError as exc:
+            raise PixseekError(f"{exc}; or stop finding faces in this collection: pixseek index DIR --no-faces") from None
     if encoder is not None or n <= 1 or len(todo) < MIN_FOR_PROCESSES:
         here = encoder or local_encoder()
         for i in range(0, len(todo), BATCH):
