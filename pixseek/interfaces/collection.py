@@ -29,6 +29,7 @@ from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.ingest.report import IndexReport
+from pixseek.interfaces.people import People
 from pixseek.interfaces.results import DuplicateGroup, Hit, Results, Tag, WordHit
 from pixseek.interfaces.teaching import Teaching
 from pixseek.interfaces.training import Training
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
 
 
-class Collection(Teaching, Training):
+class Collection(Teaching, Training, People):
     """A folder holding a catalog (catalog.sqlite) and vector files for one encoder and word space."""
 
     def __init__(self, layout: Layout) -> None:
@@ -140,10 +141,10 @@ class Collection(Teaching, Training):
     # writing -------------------------------------------------------------------------------------
     def index(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,
               batch_size: int | None = None, ray: str | None = None, ocr: bool | None = None,
-              device: str = DEFAULT_DEVICE) -> IndexReport:
+              device: str = DEFAULT_DEVICE, faces: bool | None = None) -> IndexReport:
         """Add new and changed images below `paths`, drop deleted ones. Safe to interrupt and re-run.
         ray: decode and embed on a Ray cluster at this address ("local" or "" starts one here).
-        ocr: True/False turns reading text in photos on/off for this and later runs (None: as before).
+        ocr / faces: True/False turns reading text / finding faces on/off for this and later runs (None: as before).
         device: "cpu", "cuda" or "auto" (encoders/device.py); the vectors are the same either way.
         batch_size: photos per batch (default 64 on the CPU, 256 on CUDA)."""
         from pixseek.ingest import run  # indexing's modules load only for it: a query never pays for them
@@ -156,8 +157,8 @@ class Collection(Teaching, Training):
         reader = run.make_reader(workers, batch_size, ray, self.encoder_spec, device, encoder.input_size)
         self._progress = progress
         report, _ = run.index_run(self.layout, encoder, roots, reader, batch_size, progress, self.derive)
-        text = read_text(self.layout, ocr, progress, workers)
-        report.text = text.to_dict() if text else None
+        text, found = read_text(self.layout, ocr, progress, workers), self._find_faces(faces, progress, workers)
+        report.text, report.faces = (text.to_dict() if text else None), (found.to_dict() if found else None)
         return report
 
     def watch(self, paths: list[str | Path], progress: bool | None = None, workers: int | None = None,

@@ -38,6 +38,7 @@ from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
 from pixseek.interfaces.http_guard import add_security_headers, cross_site_refusal, server_config
 from pixseek.interfaces.http_pages import add_pages
+from pixseek.interfaces.http_people import add_people
 from pixseek.interfaces.http_places import add_places
 from pixseek.interfaces.http_teach import add_teaching, indexed_paths
 from pixseek.interfaces.query_image import embed_image
@@ -313,6 +314,7 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
     add_pages(app)
     add_teaching(app)
     add_places(app)
+    add_people(app)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)

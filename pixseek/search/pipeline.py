@@ -1,5 +1,7 @@
 """A text query's path from request to ranked ids, as named stages (docs/query-flow.md):
 
+    people   `Anna beach`, `-Ben`, `person:3`: the photos of everyone named and none left out, ranked by
+             the rest of the query (search/person_words.py)
     places   `place:"Rome"` joins the filters; "beach Croatia" is two searches, the place's first
     parse    the text taken apart once (search/request.py): `text:` filters, weighted terms, text words
     restrict the filters resolved into the ids a search may return (search/filters.py)
@@ -28,6 +30,7 @@ from pixseek.search.bridges import Bridge
 from pixseek.search.bridges.base import Part
 from pixseek.search.cutoff import drop_below
 from pixseek.search.filter_options import Filters
+from pixseek.search.person_words import PeopleInQuery
 from pixseek.search.photo_text_fusion import TextMatches
 from pixseek.search.ranker import part_scores, rank
 from pixseek.search.ranking import Ranked, Ranking
@@ -53,6 +56,9 @@ class Pipeline:
             replace(request.filters, place=inline if request.filters.place is None else f"{request.filters.place}, {inline}")
         if request.feedback is not None:
             return self.ranked(request, text, filters)
+        named_people = self.sources.people_in_query(text)
+        if named_people is not None:
+            return self.with_people(request, named_people, filters)
         if inline is not None and not text:
             return self.at_place(request.k, filters)
         named = self.sources.place_in_query(text) if filters.place is None else None
@@ -71,9 +77,30 @@ class Pipeline:
         ids = allow.ids if allow is not None else self.sources.live_ids()
         return Ranking([Ranked(int(i), 1.0) for i in ids[:k]])
 
-    def ranked(self, request: SearchRequest, text: str, filters: Filters) -> Ranking:
-        """One search, place words settled: the stages from parse to fuse."""
+    def with_people(self, request: SearchRequest, named: PeopleInQuery, filters: Filters) -> Ranking:
+        """The photos of everyone named and none of those left out, ranked by the rest of the query; with
+        nothing else asked, the first person's most typical face first (or, only people left out, index order)."""
         allow = self.sources.allowed(filters)
+        mask = allow.mask.copy() if allow is not None else np.zeros(0, bool)
+        if allow is None:
+            live = self.sources.live_ids()
+            mask = np.zeros(int(live.max()) + 1 if len(live) else 0, bool)
+            mask[live] = True
+        every = np.arange(len(mask))
+        for person in named.include:
+            mask &= np.isin(every, self.sources.photos_of(person))
+        for person in named.exclude:
+            mask &= ~np.isin(every, self.sources.photos_of(person))
+        if named.rest.strip():
+            return self.ranked(request, named.rest, filters, Allowed(mask))
+        if not named.include:
+            return Ranking([Ranked(int(i), 1.0) for i in np.flatnonzero(mask)[:request.k]])
+        return Ranking([Ranked(cid, score) for cid, score in self.sources.typical_photos(named.include[0], mask, request.k)])
+
+    def ranked(self, request: SearchRequest, text: str, filters: Filters, only: Allowed | None = None) -> Ranking:
+        """One search, people and place words settled: the stages from parse to fuse (`only`: the photos
+        the people named leave, in place of the filters' own)."""
+        allow = only if only is not None else self.sources.allowed(filters)
         parsed = parse_text(text)
         matches = None if request.feedback is not None else photo_text_fusion.read(self.sources.text, parsed, allow)
         exact = request.exact or (matches is not None and matches.any_word)

@@ -1,5 +1,5 @@
 """What a search reads besides vectors, behind one small interface: which photos a filter allows, the text
-read in photos, the places photos were taken. `CatalogSources` answers from a collection's catalog (for
+read in photos, the places photos were taken, the people in them. `CatalogSources` answers from a collection's catalog (for
 one snapshot of its stores); `NoSources` is a searcher over vectors alone (evaluating on a dataset split).
 """
 
@@ -10,9 +10,12 @@ from typing import Protocol
 import numpy as np
 
 from pixseek.errors import PixseekError
+from pixseek.search import face_match
 from pixseek.search.filters import Filters, allowed
+from pixseek.search.person_words import PeopleInQuery, people_in_query
 from pixseek.search.photo_text_fusion import PhotoText
 from pixseek.search.place_words import place_in_query
+from pixseek.store import faces as face_store
 from pixseek.store.allowed import Allowed
 from pixseek.store.catalog import Catalog
 from pixseek.store.photo_text import PhotoTextIndex, StoredLine
@@ -33,6 +36,18 @@ class Sources(Protocol):
         """(the query without the place words, the place) when it names where photos were taken."""
         ...
 
+    def people_in_query(self, text: str) -> PeopleInQuery | None:
+        """The people a query names (`Anna`, `-Ben`, `person:3`) and the rest of it; None when it names nobody."""
+        ...
+
+    def photos_of(self, person: int) -> np.ndarray:
+        """Content ids of the photos with that person's face."""
+        ...
+
+    def typical_photos(self, person: int, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(content id, score) of a person's photos within `mask`, the most typical face first."""
+        ...
+
 
 class CatalogSources:
     def __init__(self, catalog: Catalog, rows: int, live: np.ndarray | list[int]) -> None:
@@ -47,6 +62,18 @@ class CatalogSources:
 
     def place_in_query(self, text: str) -> tuple[str, str] | None:
         return place_in_query(self.catalog, text)
+
+    def people_in_query(self, text: str) -> PeopleInQuery | None:
+        return people_in_query(self.catalog, text)
+
+    def photos_of(self, person: int) -> np.ndarray:
+        return np.asarray(face_store.photos_of(self.catalog.db, person), np.int64)
+
+    def typical_photos(self, person: int, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not face_store.exists(self.catalog.db):
+            return []
+        hits = face_match.typical_photos(face_match.face_index(self.catalog), person, mask, k)
+        return [(h.content_id, face_match.FaceHit(h.content_id, h.distance / 2, h.face_id).score) for h in hits]
 
 
 class _NoText:
@@ -75,3 +102,12 @@ class NoSources:
 
     def place_in_query(self, text: str) -> tuple[str, str] | None:
         return None
+
+    def people_in_query(self, text: str) -> PeopleInQuery | None:
+        return None
+
+    def photos_of(self, person: int) -> np.ndarray:
+        return np.zeros(0, np.int64)
+
+    def typical_photos(self, person: int, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
+        return []

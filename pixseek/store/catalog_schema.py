@@ -2,10 +2,10 @@
 
 Each step runs in its own transaction (store/catalog.py); statements are split on ";", so comments here
 hold none. 1: files and contents; 2: inode and ctime; 3: date taken; 4: taught concepts (store/taught.py);
-5: places (store/places.py).
+5: places (store/places.py); 6: faces and people (store/faces.py).
 """
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS = {
     1: """
@@ -65,5 +65,27 @@ MIGRATIONS = {
         city TEXT, region TEXT, country TEXT, country_code TEXT
     );
     CREATE INDEX IF NOT EXISTS places_name ON places(country_code, region, city)
+    """,
+    6: """
+    CREATE TABLE IF NOT EXISTS people (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a forgotten person's id stays unused
+        name TEXT UNIQUE COLLATE NOCASE,       -- NULL until named, a query word matches it in any case
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS faces (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        content_id INTEGER NOT NULL,           -- contents(id)
+        x0 INTEGER NOT NULL, y0 INTEGER NOT NULL, x1 INTEGER NOT NULL, y1 INTEGER NOT NULL,
+        score REAL NOT NULL,                   -- the detector's confidence
+        quality REAL NOT NULL,                 -- 0..1, size and confidence: a person's cover face
+        person_id INTEGER,                     -- people(id), NULL: not (yet) anyone's
+        vector BLOB NOT NULL                   -- the face descriptor, float32 (encoders/faces.py)
+    );
+    CREATE INDEX IF NOT EXISTS faces_content ON faces(content_id);
+    CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
+    CREATE TABLE IF NOT EXISTS faces_read (
+        content_id INTEGER PRIMARY KEY,        -- a row once the face stage looked at this content
+        faces INTEGER NOT NULL, small INTEGER NOT NULL, failed INTEGER NOT NULL, read_at REAL NOT NULL
+    )
     """,
 }

@@ -13,9 +13,9 @@ import signal
 import sys
 
 from pixseek.errors import PixseekError
-from pixseek.interfaces.cli import demo, indexing, learning, queries, serving, teaching, text, tidy
+from pixseek.interfaces.cli import demo, indexing, learning, people, queries, serving, teaching, text, tidy
 
-GROUPS = (indexing, queries, teaching, text, tidy, demo, serving, learning)
+GROUPS = (indexing, queries, people, teaching, text, tidy, demo, serving, learning)
 RESUME = "everything committed so far is kept, run the same command to resume"
 WORD_LISTS = ("search", "teach")  # commands whose one positional list may sit around their options
 GRACE_S = 1.0  # how long the unwinding after a signal may take before the process exits anyway

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--ocr", action="store_true", default=None,
                    help="also read text in the photos (kept for later runs of this collection; --no-ocr stops it)")
     s.add_argument("--no-ocr", dest="ocr", action="store_false")
+    s.add_argument("--faces", action="store_true", default=None,
+                   help="also find faces and group them into people (kept for later runs; --no-faces stops it)")
+    s.add_argument("--no-faces", dest="faces", action="store_false")
     s.add_argument("--watch", action="store_true",
                    help="then keep following the folders (added, changed, moved, deleted photos) until interrupted")
     s.set_defaults(func=cmd_index)
@@ -62,11 +65,15 @@ def cmd_index(args: argparse.Namespace) -> None:
             from pixseek.ingest.ocr_stage import wanted
 
             wanted(col.catalog, args.ocr)
+        if args.faces is not None:
+            from pixseek.ingest import face_stage
+
+            face_stage.wanted(col.catalog, args.faces)
         col.watch(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size,
                   on_change=lambda r: print(_report_line(r), file=sys.stderr, flush=True), device=args.device)
         return
     r = col.index(args.paths, progress=progress, workers=args.workers, batch_size=args.batch_size, ray=args.ray,
-                  ocr=args.ocr, device=args.device)
+                  ocr=args.ocr, device=args.device, faces=args.faces)
     out(args, r.to_dict(), [_report_line(r)])
 
 
@@ -75,6 +82,9 @@ def _report_line(r) -> str:
             f"failed {r.failed}, removed {r.removed} in {r.seconds:.1f}s")
     if r.text is not None:
         line += f"; read text in {r.text['read']} photos ({r.text['with_text']} with text) in {r.text['seconds']:.1f}s"
+    if r.faces is not None:
+        line += (f"; found {r.faces['faces']} faces in {r.faces['read']} photos ({r.faces['small']} too small) "
+                 f"in {r.faces['seconds']:.1f}s")
     return line
 
 

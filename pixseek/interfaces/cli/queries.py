@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1", help="search with this region only")
     s.add_argument("-k", type=positive, default=10)
     s.add_argument("--grid", metavar="OUT.png", help="write the query and results as a picture")
+    s.add_argument("--faces", action="store_true",
+                   help="photos of the person whose face is largest in IMAGE (or inside --box), by face (index --faces)")
     narrowing_options(s)
     s.set_defaults(func=cmd_similar)
 
@@ -82,7 +84,8 @@ def _say_if_none(args: argparse.Namespace, hits) -> None:
 def cmd_similar(args: argparse.Namespace) -> None:
     """Images like an image (or one region of it, --box); --grid also draws query and results."""
     col = open_collection(args)
-    hits = col.similar(args.image, k=args.k, box=args.box, **narrowing(args))
+    find = col.similar_faces if args.faces else col.similar
+    hits = find(args.image, k=args.k, box=args.box, **narrowing(args))
     out(args, [h.to_dict() for h in hits], _result_lines(hits, "this photo" + (" (region)" if args.box else "")))
     _say_if_none(args, hits)
     if args.grid:

@@ -4,6 +4,7 @@ import { $, api, keepUpload } from "./api.js";
 import { closeDetail, setupDetail } from "./detail.js";
 import { setupDupes, showDupes } from "./dupes.js";
 import { fillFilters, formFilters, setupFilters } from "./filters.js";
+import { fillNames, showPeople } from "./people.js";
 import { focusCrop, scrollAfterCrop, setupQuery, showQuery } from "./query.js";
 import { clearResults, message, runSearch, setupResults } from "./results.js";
 import { go, nav, parse } from "./route.js";
@@ -15,9 +16,11 @@ function render(route) {
   nav.route = route;
   closeDetail();
   const dupes = route.view === "dupes";
-  $("search-view").hidden = dupes;
+  $("search-view").hidden = dupes || route.view === "people";
   $("dupes-view").hidden = !dupes;
+  $("people-view").hidden = route.view !== "people";
   if (dupes) { clearResults(); return showDupes(route); }
+  if (route.view === "people") { clearResults(); return showPeople(); }
   fillFilters(route.filters);
   $("q").value = route.kind === "text" ? route.q : ""; // an image query is not the words last typed
   showQuery(route);
@@ -67,7 +70,7 @@ function setupKeys() {
     const typing = e.target.closest("input, textarea, select, [contenteditable]");
     if (e.key === "/" && !typing && !$("detail").open && !e.ctrlKey && !e.metaKey && !e.altKey) {
       e.preventDefault();
-      if (nav.route.view === "dupes") go({ view: "search", kind: null, box: null, filters: {} });
+      if (nav.route.view !== "search") go({ view: "search", kind: null, box: null, filters: {} });
       $("q").focus();
       $("q").select();
     }
@@ -96,6 +99,7 @@ function start() {
   setupKeys();
   window.addEventListener("hashchange", () => render(parse(location.hash)));
   showStatus();
+  fillNames();
   render(parse(location.hash));
 }
 

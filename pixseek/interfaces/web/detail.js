@@ -2,6 +2,7 @@
 // arrow keys walk through the list it was opened from, Escape closes it.
 import { $, api, baseName, chip, qs } from "./api.js";
 import { placeLabel } from "./places.js";
+import { clearFaces, draw as drawFaces, loadFaces } from "./faces.js";
 import { go, nav } from "./route.js";
 
 // source: { hits: [{path, score?, text?}], more: () => Promise<bool> | null, done: () => bool }
@@ -94,6 +95,7 @@ async function show(index) {
   $("d-prev").disabled = index === 0;
   $("d-next").disabled = index === source.hits.length - 1 && (!source.done || source.done());
   $("d-textbox").hidden = true;
+  clearFaces();
   const img = $("d-img");
   img.alt = name;
   img.src = `/api/preview?${qs({ path: hit.path })}`;
@@ -128,6 +130,7 @@ async function show(index) {
     view.info = info;
     $("d-facts").replaceChildren(...factRows(hit, info));
     drawTextBox();
+    loadFaces(hit.path, info.width, (q) => { closeDetail(); go({ view: "search", kind: "text", q, box: null, filters: {} }); });
   } catch (err) {
     if (seq === view.seq) $("d-facts").append(...fact("Error", err.message));
   }
@@ -150,7 +153,7 @@ function current() { return view.source.hits[view.index]; }
 
 export function setupDetail(onRegion) {
   const dialog = $("detail");
-  $("d-img").addEventListener("load", drawTextBox);
+  $("d-img").addEventListener("load", () => { drawTextBox(); drawFaces(); });
   $("d-prev").addEventListener("click", () => show(view.index - 1));
   $("d-next").addEventListener("click", () => show(view.index + 1));
   $("d-close").addEventListener("click", closeDetail);
@@ -175,5 +178,5 @@ export function setupDetail(onRegion) {
     const target = cards[view.index] || view.opener;
     if (target && target.isConnected) target.focus();
   });
-  window.addEventListener("resize", drawTextBox);
+  window.addEventListener("resize", () => { drawTextBox(); drawFaces(); });
 }

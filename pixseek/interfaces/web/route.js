@@ -1,7 +1,7 @@
 // The page's state lives in the URL fragment, so Back/Forward walk through searches and a URL can be shared:
 //   #q=dog&under=/photos/2024&after=2024-01-01&before=2024-12-31&type=jpg,png&place=Lund,%20Sweden      #q=dgo&exact=1 (no spelling correction)
 //   #q=dog&like=/photos/a.jpg&like=/photos/b.jpg&unlike=/photos/c.jpg (results marked "more like this" / "not this")
-//   #path=/photos/cat.jpg&box=10,20,200,220      #upload=ID&box=...      #dupes&threshold=0.8
+//   #path=/photos/cat.jpg&box=10,20,200,220      #upload=ID&box=...      #dupes&threshold=0.8      #people
 import { qs } from "./api.js";
 
 export const FILTERS = ["under", "after", "before", "type", "place"];
@@ -9,6 +9,7 @@ export const FILTERS = ["under", "after", "before", "type", "place"];
 export function parse(hash) {
   const h = new URLSearchParams((hash || "").replace(/^#/, ""));
   if (h.has("dupes")) return { view: "dupes", threshold: h.get("threshold") || null };
+  if (h.has("people")) return { view: "people" };
   const route = { view: "search", kind: null, box: null, exact: h.get("exact") === "1", filters: {} };
   for (const f of FILTERS) if (h.get(f)) route.filters[f] = h.get(f);
   route.like = h.getAll("like");
@@ -23,6 +24,7 @@ export function parse(hash) {
 
 export function toHash(route) {
   if (route.view === "dupes") return route.threshold ? `dupes&${qs({ threshold: route.threshold })}` : "dupes";
+  if (route.view === "people") return "people";
   const p = {};
   if (route.kind === "text") p.q = route.q;
   else if (route.kind === "path") p.path = route.path;
