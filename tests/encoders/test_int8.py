@@ -1,0 +1,61 @@
+"""The int8 EfficientNet-Lite0 (encoders/quantized.py): built from the float export, it gives the float
+model's vectors closely enough on real photos to share its joint space and search cut-offs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import CLASSES, PHOTOS, TINY_VAL, requires_data
+
+from pixseek.encoders.base import Embedding
+from pixseek.encoders.calibration import dead_leaves
+from pixseek.encoders.registry import feature_space, load_image_encoder
+from pixseek.encoders.visual import visual_vectors
+from pixseek.errors import PixseekError
+
+
+def _real_photos(size: int) -> np.ndarray:
+    from pixseek.encoders.images import load_for_encoder
+
+    files = [f for wnid in CLASSES for f in sorted((TINY_VAL / wnid).glob("*.JPEG"))[:4]]
+    files += sorted(PHOTOS.iterdir())[:8]  # full-size photos too (none of them is a calibration picture)
+    return np.stack([load_for_encoder(str(f), size)[0] for f in files])
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+@requires_data
+def test_int8_encoder_agrees_with_the_float_one_on_real_photos():
+    import onnx
+
+    from pixseek.encoders.efficientnet import model_path
+
+    int8, fp32 = load_image_encoder("efficientnet-lite0-int8"), load_image_encoder("efficientnet-lite0")
+    assert (int8.name, int8.dim, int8.input_size, int8.classes) == ("efficientnet-lite0-int8", 1280, 224, fp32.classes)
+    ops = {n.op_type for n in onnx.load(str(model_path("efficientnet-lite0-int8"))).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops  # really quantized, not a copy of the float file
+    pixels = _real_photos(224)
+    a, b = fp32.embed(pixels), int8.embed(pixels)
+    feats = _cosines(a.features, b.features)
+    # measured on these 28 photos: mean 0.99, min 0.97 (docs/benchmarks.md, "Int8 encoders")
+    assert feats.mean() > 0.98 and feats.min() > 0.93, feats
+    visual = (visual_vectors(Embedding(a.features, a.probs)) * visual_vectors(Embedding(b.features, b.probs))).sum(1)
+    assert visual.mean() > 0.98 and visual.min() > 0.92, visual
+    assert (a.probs.argmax(1) == b.probs.argmax(1)).mean() >= 0.75  # the classifier mostly names the same class
+    np.testing.assert_allclose(b.probs.sum(1), 1, atol=1e-4)  # the head stayed float: real probabilities
+
+
+def test_int8_shares_the_float_feature_space_and_refuses_unknown_variants():
+    assert feature_space("efficientnet-lite0-int8") == "efficientnet-lite0"
+    assert feature_space("efficientnet-lite0") == "efficientnet-lite0"
+    assert feature_space("onnx:/models/x-int8") == "onnx:/models/x-int8"  # only the packaged models have copies
+    with pytest.raises(PixseekError, match="efficientnet-lite0-int8"):
+        load_image_encoder("efficientnet-lite7-int8")
+
+
+def test_calibration_pictures_are_the_same_everywhere():
+    a, b = dead_leaves(3, 64), dead_leaves(3, 64)
+    assert a.shape == (3, 64, 64, 3) and a.dtype == np.uint8 and (a == b).all()
+    assert a.std() > 30 and len({int(p.mean()) for p in a}) == 3  # varied pictures, not flat frames
