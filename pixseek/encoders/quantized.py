@@ -1,10 +1,11 @@
 """Int8 copies of the EfficientNet-Lite ONNX exports, made once with ONNX Runtime's own quantizer.
 
 Static QDQ quantization: int8 weights per output channel, uint8 activations whose ranges come from
-generated calibration pictures (encoders/calibration.py), through the percentile recipe below. The
-classifier head (pooling, fully connected layer, softmax) stays float: quantized, the class
+generated calibration pictures (encoders/calibration.py), through the percentile recipe below. Kept in
+float: the classifier head (pooling, fully connected layer, softmax), since quantized the class
 probabilities come out in steps of 1/255 and the image vectors built from them (encoders/visual.py)
-drift far more than the features do. The recipe was chosen by measurement against the float model on
+drift far more than the features do; and the first convolution, on the raw pixels (1% of the time,
+and the features agree better). The recipe was chosen by measurement against the float model on
 held-out real photos: docs/benchmarks.md, "Int8 encoders".
 
 Same inputs and outputs as the float file (uint8 NHWC pixels -> features, probs), so OnnxImageEncoder
@@ -13,6 +14,9 @@ runs it unchanged; on a CPU with VNNI it runs about 2x as fast.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 import tempfile
 from pathlib import Path
 
@@ -21,8 +25,8 @@ import numpy as np
 from pixseek.encoders.onnx_files import onnx_output
 
 SUFFIX = "-int8"
-QUANT_VERSION = 1  # part of the cached file's name: a new recipe builds a new file
-CALIBRATION_PICTURES = 48
+QUANT_VERSION = 2  # part of the cached file's name: a new recipe builds a new file
+CALIBRATION_PICTURES = 24  # as good as 48 or 96 (measured), and the calibration's memory grows with them: 2 GB
 PERCENTILE = 99.999
 FLOAT_HEAD = ("ReduceMean", "Gemm", "Softmax")  # node types kept in float (see the module docstring)
 
@@ -61,16 +65,19 @@ def quantize_export(float_path: Path, out: Path, size: int, metadata: dict[str, 
     from pixseek.encoders.calibration import dead_leaves
 
     model = onnx.load(str(float_path))
-    head = [n.name for n in model.graph.node if n.op_type in FLOAT_HEAD]
+    stem = next(n.name for n in model.graph.node if n.op_type == "Conv")
+    keep_float = [stem] + [n.name for n in model.graph.node if n.op_type in FLOAT_HEAD]
     input_name = model.graph.input[0].name
     reader = _pictures(dead_leaves(CALIBRATION_PICTURES, size), input_name)
     meta = {**metadata, "pixseek.quantization": f"qdq int8 per-channel weights, uint8 activations, percentile "
-            f"{PERCENTILE} on {CALIBRATION_PICTURES} generated pictures, head in float (v{QUANT_VERSION})"}
-    with tempfile.TemporaryDirectory(prefix="pixseek-int8-") as work, onnx_output(out, meta) as tmp:
+            f"{PERCENTILE} on {CALIBRATION_PICTURES} generated pictures, stem and head in float (v{QUANT_VERSION})"}
+    print(f"pixseek: making the int8 model {out.name} (once, about a minute)", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="pixseek-int8-") as work, onnx_output(out, meta) as tmp, \
+            contextlib.redirect_stdout(io.StringIO()):  # the calibrator prints its progress; stdout is for results
         prepared = str(Path(work) / "prepared.onnx")
         quant_pre_process(str(float_path), prepared, skip_symbolic_shape=False)
         quantize_static(prepared, tmp, reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=head,
+                        calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=keep_float,
                         extra_options={"CalibPercentile": PERCENTILE},
                         calibration_providers=["CPUExecutionProvider"])

@@ -42,6 +42,7 @@ def test_reindex_encoder_switches_every_vector_and_searches_follow(tmp_path):
     assert not np.allclose(after, before[1:], atol=2e-3)
     hits = cli_json("search", "goldfish", "-k", "3", db=db)  # the float model's joint space and cut-offs serve int8
     assert all("n01443537" in h["path"] for h in hits["results"]) and not hits["results"][0].get("weak")
+    assert {"similar", "joint", "auto"} <= set(Collection.open(db).searcher.cutoffs)
     again = cli_json("reindex", "--encoder", INT8, db=db)  # nothing left to do
     assert again["switched"] is False
     with pytest.raises(AssertionError, match="not 'efficientnet-lite0'"):  # an existing collection keeps its encoder
