@@ -70,3 +70,26 @@ def test_calibration_pictures_are_the_same_everywhere():
     a, b = dead_leaves(3, 64), dead_leaves(3, 64)
     assert a.shape == (3, 64, 64, 3) and a.dtype == np.uint8 and (a == b).all()
     assert a.std() > 30 and len({int(p.mean()) for p in a}) == 3  # varied pictures, not flat frames
+
+
+NO_TORCH = "import sys; sys.modules['torch'] = None; sys.argv = ['pixseek', *sys.argv[1:]]; " \
+           "from pixseek.interfaces.cli import main; raise SystemExit(main())"
+
+
+def test_indexing_needs_no_torch_once_the_model_files_exist(tmp_path, photo_dir):
+    """torch is an extra (`export`): with the ONNX files made, pixseek runs without it; without them it says
+    in one line what to install."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    load_image_encoder("efficientnet-lite0-int8")  # the files exist (made with torch, once)
+    run = lambda *args, **env: subprocess.run([sys.executable, "-c", NO_TORCH, *args], capture_output=True, text=True,
+                                              env={**os.environ, **env}, timeout=600)
+    done = run("index", str(photo_dir), "--db", str(tmp_path / "db"), "--encoder", "efficientnet-lite0-int8", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["indexed"] > 0
+    fresh = run("index", str(photo_dir), "--db", str(tmp_path / "db2"), PIXSEEK_CACHE=str(tmp_path / "empty-cache"))
+    assert fresh.returncode != 0 and "Traceback" not in fresh.stderr
+    assert "needs PyTorch once" in fresh.stderr and "pixseek[export]" in fresh.stderr
