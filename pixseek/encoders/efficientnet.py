@@ -46,8 +46,8 @@ def export_onnx(variant: str, out: Path) -> None:
         from pixseek.encoders.torch_image import pixel_model
     except ImportError as exc:
         raise PixseekError(f"making the {variant} model file needs PyTorch once ({exc.name} is missing): "
-                           "pip install 'torch==2.13.0' --index-url https://download.pytorch.org/whl/cpu "
-                           "efficientnet-lite-pytorch (or pixseek[export])") from None
+                           "pip install torch --index-url https://download.pytorch.org/whl/cpu (the CPU build), "
+                           "then pip install 'pixseek[export]'") from None
 
     size = VARIANTS[variant]
     dummy = torch.zeros(2, size, size, 3, dtype=torch.uint8)

@@ -92,4 +92,4 @@ def test_indexing_needs_no_torch_once_the_model_files_exist(tmp_path, photo_dir)
     assert json.loads(done.stdout)["indexed"] > 0
     fresh = run("index", str(photo_dir), "--db", str(tmp_path / "db2"), PIXSEEK_CACHE=str(tmp_path / "empty-cache"))
     assert fresh.returncode != 0 and "Traceback" not in fresh.stderr
-    assert "needs PyTorch once" in fresh.stderr and "pixseek[export]" in fresh.stderr
+    assert "needs PyTorch once" in fresh.stderr and "pixseek[export]" in fresh.stderr and len(fresh.stderr.splitlines()) == 1
