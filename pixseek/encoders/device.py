@@ -44,7 +44,8 @@ def resolve_device(requested: str, encoder_spec: str) -> str:
         return "cuda" if twin and cuda_missing() is None else "cpu"
     if not twin:
         raise PixseekError(f"--device cuda runs the float efficientnet-lite encoders only; this collection uses "
-                           f"{encoder_spec}: index it with --device cpu")
+                           f"{encoder_spec}: index it with --device cpu (a new collection for the GPU: "
+                           "--encoder efficientnet-lite0)")
     reason = cuda_missing()
     if reason is not None:
         raise PixseekError(f"--device cuda: {reason}; index with --device cpu, or --device auto (CUDA when "

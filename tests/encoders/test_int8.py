@@ -93,3 +93,12 @@ def test_indexing_needs_no_torch_once_the_model_files_exist(tmp_path, photo_dir)
     fresh = run("index", str(photo_dir), "--db", str(tmp_path / "db2"), PIXSEEK_CACHE=str(tmp_path / "empty-cache"))
     assert fresh.returncode != 0 and "Traceback" not in fresh.stderr
     assert "needs PyTorch once" in fresh.stderr and "pixseek[export]" in fresh.stderr and len(fresh.stderr.splitlines()) == 1
+
+
+def test_the_int8_encoder_has_no_gpu_twin():
+    """The PyTorch twin on a GPU is the float model: it would not give an int8 collection's vectors."""
+    from pixseek.encoders.device import resolve_device
+
+    assert resolve_device("auto", "efficientnet-lite0-int8") == "cpu"
+    with pytest.raises(PixseekError, match="--encoder efficientnet-lite0"):
+        resolve_device("cuda", "efficientnet-lite0-int8")
