@@ -274,10 +274,13 @@ def compare(db_a: str, db_b: str, k: int = 10, queries: int = 30) -> dict:
     from pixseek import Collection
 
     cols = [Collection.open(db) for db in (db_a, db_b)]
-    paths = sorted(r[0] for r in cols[0].catalog.db.execute("SELECT path FROM files WHERE status = 'ok'"))
+    # photos matched by file name: two runs of this script index the same photos through two link folders
+    named = [{os.path.basename(r[0]): r[0] for r in col.catalog.db.execute("SELECT path FROM files WHERE status = 'ok'")}
+             for col in cols]
+    paths = sorted(set(named[0]) & set(named[1]))
     vecs = []
-    for col in cols:
-        ids = np.array([col.catalog.file(p).content_id for p in paths])
+    for col, where in zip(cols, named):
+        ids = np.array([col.catalog.file(where[p]).content_id for p in paths])
         vecs.append(np.asarray(col.visual.get(ids), np.float32))
     cos = (vecs[0] * vecs[1]).sum(1) / (np.linalg.norm(vecs[0], axis=1) * np.linalg.norm(vecs[1], axis=1))
     tops = [np.argsort(-(v @ v.T), axis=1)[:, 1 : k + 1] for v in vecs]
@@ -285,7 +288,7 @@ def compare(db_a: str, db_b: str, k: int = 10, queries: int = 30) -> dict:
     sample = np.linspace(0, len(paths) - 1, min(queries, len(paths))).round().astype(int)
     same_q = []
     for q in QUERIES:
-        got = [[h.path for h in col.search(q, k=k, min_score=0)] for col in cols]
+        got = [[os.path.basename(h.path) for h in col.search(q, k=k, min_score=0)] for col in cols]
         same_q.append(len(set(got[0]) & set(got[1])) / k)
     changed = [(paths[i], round(float(cos[i]), 5)) for i in np.argsort(cos)[:5] if cos[i] < 0.999999]
     return {"photos": len(paths), "cosine_mean": round(float(cos.mean()), 6), "cosine_min": round(float(cos.min()), 6),
