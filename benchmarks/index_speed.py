@@ -344,10 +344,8 @@ def two_encoders(specs: list[str], files: list[Path], args: argparse.Namespace) 
     collections compared. Ratios are B over A in the same run."""
     encs = [load_image_encoder(s) for s in specs]
     with tempfile.TemporaryDirectory() as keep:
-        dbs = [os.path.join(keep, f"db{i}") for i in range(len(specs))]
         for run in range(args.runs):
-            for db in dbs:
-                subprocess.run(["rm", "-rf", db], check=True)
+            dbs = [os.path.join(keep, f"run{run + 1}-db{i}") for i in range(len(specs))]  # fresh folders each run
             raws = [raw_rate(e, files) for e in encs]
             rs = [one_run(e, files, args.workers, db, raw) for e, db, raw in zip(encs, dbs, raws)]
             r = {"run": run + 1, "set": args.photos, "photos": len(files), "load_avg_at_start": rs[0]["load_avg_at_start"],
