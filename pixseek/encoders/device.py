@@ -11,7 +11,12 @@ import importlib.util
 from pixseek.errors import PixseekError
 
 DEVICES = ("cpu", "cuda", "auto")
-TORCH_ENCODERS = "efficientnet-"  # the encoders with a PyTorch twin (encoders/torch_image.py)
+TORCH_ENCODERS = "efficientnet-"  # the encoders with a PyTorch twin (encoders/torch_image.py), but not
+INT8 = "-int8"  # their int8 copies (encoders/quantized.py): a float twin would not give their vectors
+
+
+def has_torch_twin(encoder_spec: str) -> bool:
+    return encoder_spec.startswith(TORCH_ENCODERS) and not encoder_spec.endswith(INT8)
 
 
 def cuda_missing() -> str | None:
@@ -34,12 +39,13 @@ def resolve_device(requested: str, encoder_spec: str) -> str:
         raise PixseekError(f"unknown device {requested!r}: use {', '.join(DEVICES)}")
     if requested == "cpu":
         return "cpu"
-    twin = encoder_spec.startswith(TORCH_ENCODERS)
+    twin = has_torch_twin(encoder_spec)
     if requested == "auto":
         return "cuda" if twin and cuda_missing() is None else "cpu"
     if not twin:
-        raise PixseekError(f"--device cuda runs the efficientnet-lite encoders only; this collection uses "
-                           f"{encoder_spec}: index it with --device cpu")
+        raise PixseekError(f"--device cuda runs the float efficientnet-lite encoders only; this collection uses "
+                           f"{encoder_spec}: index it with --device cpu (a new collection for the GPU: "
+                           "--encoder efficientnet-lite0)")
     reason = cuda_missing()
     if reason is not None:
         raise PixseekError(f"--device cuda: {reason}; index with --device cpu, or --device auto (CUDA when "

@@ -1,5 +1,6 @@
-"""Encoder specs as short strings: "efficientnet-lite0" (default), "onnx:/path/to/model.onnx" or
-"clip:/path/to/model-folder" (a CLIP image and text tower, encoders/clip.py)."""
+"""Encoder specs as short strings: "efficientnet-lite0", its int8 copy "efficientnet-lite0-int8"
+(encoders/quantized.py), "onnx:/path/to/model.onnx" or "clip:/path/to/model-folder" (a CLIP image and
+text tower, encoders/clip.py). config.DEFAULT_ENCODER names the one new collections get."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def load_image_encoder(spec: str = DEFAULT_ENCODER, device: str = "cpu") -> Imag
         from pixseek.encoders.clip import ClipImageEncoder
 
         return ClipImageEncoder(spec, clip_model(spec))
-    raise PixseekError(f"unknown encoder {spec!r}: use efficientnet-lite0/1/2, onnx:PATH or clip:DIR")
+    raise PixseekError(f"unknown encoder {spec!r}: use efficientnet-lite0/1/2 (float), "
+                       "efficientnet-lite0/1/2-int8, onnx:PATH or clip:DIR")
 
 
 _clip_models: dict[str, object] = {}
@@ -58,6 +60,16 @@ def clip_model(spec: str):
     if spec not in _clip_models:
         _clip_models[spec] = ClipModel(spec[len("clip:"):])
     return _clip_models[spec]
+
+
+def feature_space(spec: str) -> str:
+    """The encoder whose feature space `spec` shares: the float model for its int8 copy (their vectors
+    agree to a cosine of 0.99, docs/benchmarks.md), so that the joint space and the search cut-offs
+    shipped for the float model serve the int8 one; any other spec is its own."""
+    from pixseek.encoders.quantized import split_spec
+
+    variant, int8 = split_spec(spec)
+    return variant if int8 and spec.startswith("efficientnet-") else spec
 
 
 def load_text_tower(spec: str):

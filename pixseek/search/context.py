@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.config import TEACH_CONFIDENT
-from pixseek.encoders.registry import load_text_tower
+from pixseek.encoders.registry import feature_space, load_text_tower
 from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
@@ -78,7 +78,7 @@ def collection_context(folder: Path, encoder: str, words_spec: str, class_ids: l
     joint_file = find_joint_space(encoder, folder)
     if joint_file is not None:
         space = JointSpace.load(joint_file)
-        if space.encoder != encoder:
+        if feature_space(space.encoder) != feature_space(encoder):  # an int8 copy shares the float space
             raise PixseekError(f"joint space {joint_file} was trained for encoder {space.encoder!r}, not {encoder!r}")
         if snap.visual is None or snap.visual.dim == space.in_dim:
             from pixseek.encoders.phrases import load_phrases

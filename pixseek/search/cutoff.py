@@ -19,11 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from pixseek.config import DEFAULT_ENCODER
+from pixseek.encoders.registry import feature_space
 from pixseek.errors import PixseekError
 from pixseek.search.joint_space import packaged_space_path
 from pixseek.search.query import parse_query
 from pixseek.search.terms import terms_kind
+
+CALIBRATED_ENCODER = "efficientnet-lite0"  # and its int8 copy, whose features stand in for it (encoders/registry.py)
 
 # bridge name (Bridge.name; "similar" for image-to-image), and "NAME sentence" for sentences where they differ,
 # -> the floor of a confident match, for the shipped encoder (efficientnet-lite0) and its joint space;
@@ -48,9 +50,9 @@ RELATIVE: dict[str, float] = {"blend": 0.75, "blend sentence": 0.9, "conse": 0.8
 def shipped_cutoffs(encoder: str, files: Mapping[str, str | None]) -> dict[str, float | None]:
     """The calibrated cut-offs that hold for a collection: its encoder, and `files`, the joint space and
     mapping its searches use (search/context.py bridge_files)."""
-    if encoder != DEFAULT_ENCODER:
+    if feature_space(encoder) != CALIBRATED_ENCODER:
         return {}
-    shipped_joint = files.get("joint") == str(packaged_space_path(encoder))
+    shipped_joint = files.get("joint") == str(packaged_space_path(CALIBRATED_ENCODER))
     holds = {"similar": True, "conse": files.get("mapping") is None, "joint": shipped_joint,
              "blend": files.get("mapping") is None and shipped_joint}
     return {key: v for key, v in MIN_SCORE.items() if holds.get(key.split()[0], False)}

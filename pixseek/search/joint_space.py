@@ -108,8 +108,11 @@ def packaged_space_path(encoder: str) -> Path:
 
 def find_joint_space(encoder: str, folder: Path | None = None) -> Path | None:
     """A collection's own joint space (retrained with `pixseek train --captions`), else the one shipped for
-    its encoder, else None (a user's own ONNX encoder has no joint space until trained)."""
+    its encoder (or for the float model an int8 copy stands in for), else None (a user's own ONNX encoder has
+    no joint space until trained)."""
+    from pixseek.encoders.registry import feature_space
+
     if folder is not None and (folder / "joint.npz").is_file():
         return folder / "joint.npz"
-    path = packaged_space_path(encoder)
+    path = packaged_space_path(feature_space(encoder))
     return path if path.is_file() else None

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.atomic import atomic_path, atomic_write
+from pixseek.encoders.registry import feature_space
 from pixseek.errors import PixseekError
 from pixseek.search import layers as mlp
 
@@ -94,7 +95,7 @@ class Mapping:
         if header.get("format") != FORMAT or header.get("version") not in READABLE_VERSIONS:
             raise PixseekError(f"{path} is a {header.get('format')} v{header.get('version')} file; this pixseek reads "
                                f"{FORMAT} v{FORMAT_VERSION}: run `pixseek train` again")
-        if encoder is not None and header["encoder"] != encoder:
+        if encoder is not None and feature_space(header["encoder"]) != feature_space(encoder):
             raise PixseekError(f"mapping {path.name} was trained for encoder {header['encoder']!r}, but this collection "
                                f"uses {encoder!r}: run `pixseek train` on this collection")
         if words is not None and header["words"] != words:

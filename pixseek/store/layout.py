@@ -86,6 +86,10 @@ class Layout:
         """The collection's image encoder (loaded now: slow), e.g. to re-embed damaged rows."""
         return self._encoder()
 
+    def use_encoder(self, spec: str, load_encoder: Callable[[str], ImageEncoder]) -> None:
+        """Follow a switch of the collection's encoder (ingest/switch_encoder.py recorded it in the catalog)."""
+        self.encoder_spec, self._encoder = spec, lambda: load_encoder(spec)
+
     # settings kept in the catalog -------------------------------------------------------------------
     @property
     def vectors_uri(self) -> str | None:

@@ -231,7 +231,7 @@ class LocalVectorStore(ExactScoring):
         todo = ids if every else ids[fresh]
         if raw is not None:
             raw = raw if every else raw[fresh]
-        elif todo[-1] - todo[0] == len(todo) - 1:
+        elif _block(todo):
             raw = self._file_rows()[todo[0] : todo[-1] + 1]
         else:
             raw = self._take(todo)
@@ -276,7 +276,7 @@ class LocalVectorStore(ExactScoring):
         """Rows `ids` as float32, checked; damaged (or missing) rows are zero."""
         ids = np.asarray(ids, np.int64)
         there = ids < self._present
-        if there.all() and len(ids) and ids[-1] - ids[0] == len(ids) - 1:  # a block of a scan
+        if there.all() and _block(ids):  # a block of a scan
             out = as_float32(self._file_rows()[ids[0] : ids[-1] + 1])
             self._check(ids, out)
             release_pages(self._map)
@@ -376,3 +376,9 @@ class LocalVectorStore(ExactScoring):
         """All rows (memory-mapped, unchecked) for bulk scoring, e.g. re-ranking an ANN index's candidates
         (which never include a damaged row: the index only holds `live` ones)."""
         return self._matrix()
+
+
+def _block(ids: np.ndarray) -> bool:
+    """Whether ids are consecutive rows in file order (first to last with no gap, ascending): only then are
+    they read as one slice; ids in any other order are scattered rows, whatever their span."""
+    return len(ids) > 0 and ids[-1] - ids[0] == len(ids) - 1 and bool((np.diff(ids) == 1).all())

@@ -8,6 +8,8 @@ import pytest
 from conftest import PHOTOS, cli_json, requires_data, run_cli
 from PIL import Image
 
+from pixseek.config import DEFAULT_ENCODER
+
 
 @pytest.fixture
 def db(photo_dir, tmp_path) -> Path:
@@ -33,7 +35,7 @@ def test_index_rerun_reports_zero(db, photo_dir):
 
 def test_status_json(db):
     st = cli_json("status", db=db)
-    assert st["images"] > 0 and st["failed"] == [] and st["model"] == "efficientnet-lite0"
+    assert st["images"] > 0 and st["failed"] == [] and st["model"] == DEFAULT_ENCODER  # a new collection's
     assert st["size_bytes"] > 0 and "type" in st["index"]
 
 

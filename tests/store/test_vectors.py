@@ -153,3 +153,13 @@ def test_a_nan_row_never_reaches_the_ann_index(tmp_path, spec):
         assert np.isfinite(scores).all() and 10 not in ids
         if persist:
             assert indexed.index is not None and 10 not in indexed.index.live_ids()
+
+
+def test_rows_asked_for_out_of_order_come_back_in_that_order(tmp_path):
+    """ids spanning a block from its first to its last row but not in order (a caller's own order, e.g.
+    photos sorted by name) are scattered rows, not a block read in file order."""
+    logs: list[str] = []
+    store = _store(tmp_path, 20, log=logs)
+    ids = np.array([0, 1, 5, 3, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
+    np.testing.assert_allclose(store.get(ids), _unit(20)[ids], atol=2e-3)
+    assert logs == [] and len(store) == 20  # nothing called damaged

@@ -41,10 +41,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s = sub.add_parser("status", parents=[common], help="counts, model, index, size and failed files")
     s.set_defaults(func=cmd_status)
 
-    s = sub.add_parser("reindex", parents=[common], help="switch the image index type and rebuild it (no re-embedding)")
+    s = sub.add_parser("reindex", parents=[common], help="switch the image index type and rebuild it (no re-embedding), "
+                       "or with --encoder embed every photo again with another encoder")
     s.add_argument("--index", metavar="SPEC", default=None,
                    help="auto, flat, hnsw32, ivf1024,pq32[,sq8], pca256,ivf1024,pq32[,sq8], annoy100, lsh256")
     s.add_argument("--max-memory", metavar="SIZE")
+    s.add_argument("--encoder", dest="new_encoder", metavar="SPEC",
+                   help="switch the collection to this image encoder (e.g. efficientnet-lite0-int8, efficientnet-lite0): "
+                   "every photo is embedded again, with progress; interrupted, run it again to resume")
+    s.add_argument("--workers", type=int, help="decoding processes for --encoder (default: one per core)")
+    s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_reindex)
 
     s = sub.add_parser("verify", parents=[common], help="check catalog and vectors agree; repair from the catalog")
@@ -91,7 +97,20 @@ def _report_line(r) -> str:
 def cmd_reindex(args: argparse.Namespace) -> None:
     """Rebuild the image index from the stored vectors, so switching index type needs no re-embedding."""
     args.interrupt_hint = lambda: "the previous image index is kept until a new one is finished, run `pixseek reindex` again"
-    info = open_collection(args).reindex(args.index, args.max_memory)
+    col = open_collection(args)
+    if args.new_encoder:
+        args.interrupt_hint = lambda: (f"the photos embedded so far are kept and the collection still uses its encoder: "
+                                       f"run `pixseek reindex --encoder {args.new_encoder}` again to resume")
+        if args.index or args.max_memory:
+            col.set_index(args.index, args.max_memory)
+        sw = col.switch_encoder(args.new_encoder, progress=False if args.no_progress else None, workers=args.workers)
+        info = {**sw, "index": col.status()["index"]}
+        line = (f"encoder: {sw['encoder']} (was {sw['previous']}); embedded {sw['embedded']} photos again"
+                + (f", kept the old vectors of {sw['kept']} whose file is gone or changed (`pixseek index` embeds them)"
+                   if sw["kept"] else "") if sw["switched"] else f"encoder: already {sw['encoder']}")
+        out(args, info, [line, f"index: {info['index']['type']} ({info['index']['reason']})"])
+        return
+    info = col.reindex(args.index, args.max_memory)
     out(args, info, [f"index: {info['type']} ({info['reason']})"])
 
 
