@@ -1,7 +1,9 @@
 """Whether two photos show the same picture, not merely the same kind of thing: the check behind every
 near-duplicate pair (search/duplicates.py proposes the pairs from the image features).
 
-Each photo is read small (long side SIDE, a JPEG decoded at a reduced DCT scale). The second photo is
+Each photo is compared small: its pixel thumbnail (long side SIDE), kept in the collection since it was
+indexed (store/pixel_signatures.py), or read from its file (a JPEG decoded at a reduced DCT scale) where
+none is kept. The second photo is
 aligned onto the first as a crop of it, or the first onto the second: a scale search over the share of the
 width it keeps (the height's share follows from the two aspect ratios) with a normalised template match
 at each scale, so a resized, re-encoded, cropped or re-coloured copy lines up with its original. Then the
@@ -20,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pixseek.encoders.images import ImageError, _open
+from pixseek.encoders.images import ImageError
+from pixseek.encoders.pixel_thumbnail import pixel_thumbnail
 
-SIDE = 96  # long side of the small copy compared (pixels)
 KEEP = 0.75  # the smallest share of the width or height a crop may keep
 STEPS = {4: 0.04, 2: 0.02, 1: 0.005}  # step of the scale search (a share of the width) on copies 4, 2 and 1
 # times smaller than SIDE: the whole range on the smallest, then around the best scale found
@@ -62,20 +64,22 @@ class Match:
 def read_small(path: str | Path) -> Small | None:
     """The photo at `path` as compared, or None when it cannot be read (moved, damaged)."""
     try:
-        im, size = _open(path, short_side=SIDE)
+        rgb, size = pixel_thumbnail(path)
     except (ImageError, OSError):
         return None
-    w, h = im.size
-    scale = SIDE / max(w, h)
-    im = im.resize((max(1, round(w * scale)), max(1, round(h * scale))), 2, reducing_gap=2.0)  # 2: bilinear
-    rgb = cv2.GaussianBlur(np.asarray(im, np.float32), (0, 0), BLUR)
+    return small_from(rgb, size)
+
+
+def small_from(thumbnail: np.ndarray, size: tuple[int, int]) -> Small:
+    """A photo as compared, from its pixel thumbnail (encoders/pixel_thumbnail.py) and its full (width, height)."""
+    rgb = cv2.GaussianBlur(np.asarray(thumbnail, np.float32), (0, 0), BLUR)
     grey = _grey(rgb)
     sig = cv2.resize(grey, (SIGNATURE, SIGNATURE), interpolation=cv2.INTER_AREA).ravel()
     sig = sig - sig.mean()
     half = cv2.resize(grey, (max(2, grey.shape[1] // 2), max(2, grey.shape[0] // 2)), interpolation=cv2.INTER_AREA)
     quarter = cv2.resize(half, (max(2, half.shape[1] // 2), max(2, half.shape[0] // 2)), interpolation=cv2.INTER_AREA)
     greys = {1: grey.round().astype(np.uint8), 2: half.round().astype(np.uint8), 4: quarter.round().astype(np.uint8)}
-    return Small(rgb.round().astype(np.uint8), size, sig / max(float(np.linalg.norm(sig)), 1e-6), greys)
+    return Small(rgb.round().astype(np.uint8), tuple(size), sig / max(float(np.linalg.norm(sig)), 1e-6), greys)
 
 
 def compare(a: Small, b: Small) -> Match | None:
