@@ -26,7 +26,9 @@ import numpy as np
 
 from pixseek.errors import PixseekError
 
-MAX_SIDE = 2000  # detection's working size (long side); smaller photos are read at their own size
+MAX_SIDE = 2000  # the photo's working size (long side); smaller photos are read at their own size
+DET_MIN_SIDE = 736  # full detection runs at least this large (short side, rapidocr's own default): a 1280x720
+# photo is detected at 1312x736 as rapidocr's direct call does, not squashed to 1280x704 (round(720 / 32) is 22)
 GATE_SIDE = 320  # the gate's smallest working size; photos up to this size are not looked at twice
 GATE_SHARE = 0.5  # the gate's first look, as a share of the working size (long side)
 FIRST_LOOK_THRESHOLDS = (0.15, 0.2)  # pixel and region thresholds of a first look above GATE_SIDE (rapidocr: 0.3, 0.5)
@@ -68,14 +70,16 @@ class PPOCRReader:
     def __init__(self, threads: int = 1, gate: bool = True) -> None:
         self.threads, self.gate = threads, gate
         self._engine = None
-        self._first_look = None  # the detector with the first look's thresholds (same network)
+        self._gate_look = None  # the detector at the look's own size (same network)
+        self._first_look = None  # the same with the first look's lenient thresholds
         self._lock = threading.Lock()
 
     def _load(self):
         with self._lock:
             if self._engine is None:
                 self._engine = _engine(self.threads)
-                self._first_look = _lenient(self._engine.text_det)
+                self._gate_look = _first_look(self._engine.text_det, None)
+                self._first_look = _first_look(self._engine.text_det, FIRST_LOOK_THRESHOLDS)
         return self._engine
 
     def read(self, rgb: np.ndarray) -> Reading:
@@ -88,7 +92,7 @@ class PPOCRReader:
         if self.gate and max(h, w) > GATE_SIDE:
             side = max(GATE_SIDE, GATE_SHARE * scale * max(h, w))
             low = _resize(bgr, side / max(h, w))
-            found = (self._first_look if side > GATE_SIDE else engine.text_det)(low)
+            found = (self._first_look if side > GATE_SIDE else self._gate_look)(low)
             if found.boxes is None or not any(_line_shaped(q, low.shape[:2]) for q in found.boxes):
                 return Reading([], gated=True)
         small = bgr if scale == 1.0 else _resize(bgr, scale)
@@ -149,12 +153,16 @@ def _line_shaped(quad: np.ndarray, shape: tuple[int, int]) -> bool:
     return short <= LINE_SHARE * min(shape) or long >= LINE_ASPECT * max(short, 1.0)
 
 
-def _lenient(detector):
-    """A copy of rapidocr's detector (the same ONNX session) that keeps fainter regions: the first look at
-    half size of a large photo only asks whether text may be there, and small words are faint at half size."""
+def _first_look(detector, thresholds: tuple[float, float] | None):
+    """A copy of rapidocr's detector (the same ONNX session) for the gate's first look: at the small copy's
+    own size (never enlarged to DET_MIN_SIDE: a look is cheap), and with `thresholds` (pixel, region) when
+    given: the first look at half size of a large photo only asks whether text may be there, and small words
+    are faint at half size."""
     first = copy.copy(detector)
-    first.postprocess_op = copy.copy(detector.postprocess_op)
-    first.postprocess_op.thresh, first.postprocess_op.box_thresh = FIRST_LOOK_THRESHOLDS
+    first.limit_type, first.limit_side_len = "max", MAX_SIDE
+    if thresholds is not None:
+        first.postprocess_op = copy.copy(detector.postprocess_op)
+        first.postprocess_op.thresh, first.postprocess_op.box_thresh = thresholds
     return first
 
 
@@ -192,7 +200,7 @@ def _engine(threads: int):
     engine = RapidOCR(params={
         "Global.log_level": "error", "Global.max_side_len": MAX_SIDE, "Global.min_side_len": 32,
         "Det.model_path": str(paths["det"]), "Rec.model_path": str(paths["rec"]), "Cls.model_path": str(paths["cls"]),
-        "Det.limit_type": "max", "Det.limit_side_len": MAX_SIDE,
+        "Det.limit_type": "min", "Det.limit_side_len": DET_MIN_SIDE,
         ort + "intra_op_num_threads": int(threads), ort + "inter_op_num_threads": 1,
     })
     engine._load_det_model()  # the gate calls the detection network directly
