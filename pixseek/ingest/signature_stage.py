@@ -13,6 +13,7 @@ from pixseek.encoders.images import ImageError
 from pixseek.encoders.pixel_thumbnail import pixel_thumbnail
 from pixseek.progress import progress_bar
 from pixseek.store import pixel_signatures
+from pixseek.store.derived import cannot_write
 from pixseek.store.layout import Layout
 
 BATCH = 512  # thumbnails written (and fsynced) at a time
@@ -21,7 +22,8 @@ BATCH = 512  # thumbnails written (and fsynced) at a time
 def fill_thumbnails(layout: Layout, progress: bool | None = None, threads: int | None = None) -> int:
     """Make the missing thumbnails of the live contents; the caller holds the collection's writer lock.
     Returns how many were made. A photo whose file cannot be read now (moved since, unplugged) is left
-    without one (grouping reads its file then, and the next run tries again)."""
+    without one (grouping reads its file then, and the next run tries again); so are the rest when the
+    collection's folder takes no more writes (a full disk): thumbnails only save time."""
     catalog = layout.catalog
     keys = pixel_signatures.content_keys(catalog.db)
     todo = pixel_signatures.missing(layout.folder, keys)
@@ -36,7 +38,12 @@ def fill_thumbnails(layout: Layout, progress: bool | None = None, threads: int |
                 paths = catalog.paths_of(part)
                 made = pool.map(_thumbnail, [paths.get(cid) for cid in part])
                 found = {cid: (keys[cid], t) for cid, t in zip(part, made) if t is not None}
-                pixel_signatures.write(layout.folder, found)
+                try:
+                    pixel_signatures.write(layout.folder, found)
+                except OSError as exc:
+                    if not cannot_write(exc):
+                        raise
+                    break
                 done += len(found)
                 bar.update(len(part))
     finally:
