@@ -1,9 +1,11 @@
 """Text in photos: PP-OCR detection -> gate -> recognition, through the ONNX files inside rapidocr's wheel.
 
-Detection runs on the photo at its own size up to MAX_SIDE pixels on its long side (rapidocr's own
-limit; never enlarged: text too small to read at the photo's own size is not worth a slow, enlarged
-pass). Street text is small: at 960 px a 1280x720 photo's words lost half of what the model reads at the
-photo's size (benchmarks/ocr_scene.py, docs/ocr.md). The gate, before recognition (the costly part): a
+The photo is read at its own size up to MAX_SIDE pixels on its long side (rapidocr's own limit), and
+full detection runs at rapidocr's own detection size: a short side of at least DET_MIN_SIDE, so the
+stage reads what rapidocr's direct call reads. Street text is small: at 960 px a 1280x720 photo's words
+lost half of what the model reads at the photo's size, and detected at 1280x704 (its own size rounded to
+the network's multiple of 32) the stage missed words the direct call reads (benchmarks/ocr_scene.py,
+docs/ocr.md). The gate, before recognition (the costly part): a
 detected region counts as text only if it is shaped like a line of text, not a blob; on natural photos
 the detector's false alarms are single regions covering half the photo or more, squarish (measured on
 Flickr8k: benchmarks/ocr.py). Photos larger than GATE_SIDE are first detected at half their working size
