@@ -6,6 +6,7 @@ resumes where its last written batch left off. Grouping near-duplicates reads th
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 from pixseek.config import encoder_threads
@@ -17,13 +18,15 @@ from pixseek.store.derived import cannot_write
 from pixseek.store.layout import Layout
 
 BATCH = 512  # thumbnails written (and fsynced) at a time
+FREE_RESERVE = 100 * 2**20  # thumbnails never take the last this many bytes of the collection's disk: the
+# catalog and the index need room to commit, and grouping reads the photos of contents without a thumbnail
 
 
 def fill_thumbnails(layout: Layout, progress: bool | None = None, threads: int | None = None) -> int:
     """Make the missing thumbnails of the live contents; the caller holds the collection's writer lock.
     Returns how many were made. A photo whose file cannot be read now (moved since, unplugged) is left
     without one (grouping reads its file then, and the next run tries again); so are the rest when the
-    collection's folder takes no more writes (a full disk): thumbnails only save time."""
+    collection's folder takes no more writes or is nearly full (FREE_RESERVE): thumbnails only save time."""
     catalog = layout.catalog
     keys = pixel_signatures.content_keys(catalog.db)
     todo = pixel_signatures.missing(layout.folder, keys)
@@ -35,6 +38,8 @@ def fill_thumbnails(layout: Layout, progress: bool | None = None, threads: int |
         with ThreadPoolExecutor(threads or encoder_threads()) as pool:  # decoding releases the GIL
             for start in range(0, len(todo), BATCH):
                 part = todo[start:start + BATCH]
+                if shutil.disk_usage(layout.folder).free < FREE_RESERVE + len(part) * pixel_signatures.RECORD.itemsize:
+                    break
                 paths = catalog.paths_of(part)
                 made = pool.map(_thumbnail, [paths.get(cid) for cid in part])
                 found = {cid: (keys[cid], t) for cid, t in zip(part, made) if t is not None}
