@@ -1,9 +1,11 @@
 """Text in photos: PP-OCR detection -> gate -> recognition, through the ONNX files inside rapidocr's wheel.
 
 Detection runs on the photo at its own size up to MAX_SIDE pixels on its long side (rapidocr's own
-limit; never enlarged: text too small to read at the photo's own size is not worth a slow, enlarged
-pass). Street text is small: at 960 px a 1280x720 photo's words lost half of what the model reads at the
-photo's size (benchmarks/ocr_scene.py, docs/ocr.md). The gate, before recognition (the costly part): a
+limit), its short side rounded up to the network's multiple of 32, never down: rounded to the nearest,
+a 1280x720 street photo was detected squashed to 1280x704 and lost words rapidocr's direct call reads
+(benchmarks/ocr_scene.py, docs/ocr.md). It is never enlarged further: rapidocr's own 736 px short side
+read false letters in text-free Flickr photos. Street text is small: at 960 px a 1280x720 photo's words
+lost half of what the model reads at the photo's size. The gate, before recognition (the costly part): a
 detected region counts as text only if it is shaped like a line of text, not a blob; on natural photos
 the detector's false alarms are single regions covering half the photo or more, squarish (measured on
 Flickr8k: benchmarks/ocr.py). Photos larger than GATE_SIDE are first detected at half their working size
@@ -17,6 +19,7 @@ so rapidocr never tries to download one. Boxes are (x0, y0, x1, y1) in the photo
 from __future__ import annotations
 
 import copy
+import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +29,8 @@ import numpy as np
 
 from pixseek.errors import PixseekError
 
-MAX_SIDE = 2000  # detection's working size (long side); smaller photos are read at their own size
+MAX_SIDE = 2000  # the photo's working size (long side); smaller photos are read at their own size
+DET_MULTIPLE = 32  # the detection network takes sides that are multiples of this
 GATE_SIDE = 320  # the gate's smallest working size; photos up to this size are not looked at twice
 GATE_SHARE = 0.5  # the gate's first look, as a share of the working size (long side)
 FIRST_LOOK_THRESHOLDS = (0.15, 0.2)  # pixel and region thresholds of a first look above GATE_SIDE (rapidocr: 0.3, 0.5)
@@ -68,14 +72,16 @@ class PPOCRReader:
     def __init__(self, threads: int = 1, gate: bool = True) -> None:
         self.threads, self.gate = threads, gate
         self._engine = None
-        self._first_look = None  # the detector with the first look's thresholds (same network)
+        self._gate_look = None  # the detector at the look's own size (same network)
+        self._first_look = None  # the same with the first look's lenient thresholds
         self._lock = threading.Lock()
 
     def _load(self):
         with self._lock:
             if self._engine is None:
                 self._engine = _engine(self.threads)
-                self._first_look = _lenient(self._engine.text_det)
+                self._gate_look = _first_look(self._engine.text_det, None)
+                self._first_look = _first_look(self._engine.text_det, FIRST_LOOK_THRESHOLDS)
         return self._engine
 
     def read(self, rgb: np.ndarray) -> Reading:
@@ -88,7 +94,7 @@ class PPOCRReader:
         if self.gate and max(h, w) > GATE_SIDE:
             side = max(GATE_SIDE, GATE_SHARE * scale * max(h, w))
             low = _resize(bgr, side / max(h, w))
-            found = (self._first_look if side > GATE_SIDE else engine.text_det)(low)
+            found = (self._first_look if side > GATE_SIDE else self._gate_look)(low)
             if found.boxes is None or not any(_line_shaped(q, low.shape[:2]) for q in found.boxes):
                 return Reading([], gated=True)
         small = bgr if scale == 1.0 else _resize(bgr, scale)
@@ -127,7 +133,7 @@ def _read(engine, bgr: np.ndarray, gate: bool):
 
     img, record = engine.preprocess_img(bgr)
     try:
-        crops, det = engine.detect_and_crop(img, record)
+        crops, det = _detect_and_crop(engine, img, record)
         if gate:
             keep = [i for i, q in enumerate(det.boxes) if _line_shaped(q, img.shape[:2])]
             if not keep:
@@ -141,6 +147,24 @@ def _read(engine, bgr: np.ndarray, gate: bool):
     return out if getattr(out, "txts", None) else None
 
 
+def _detect_and_crop(engine, img: np.ndarray, record: dict):
+    """rapidocr's detect_and_crop, with a detector (a copy: the same network) that keeps the photo's short
+    side, rounded up to DET_MULTIPLE, where rapidocr's `max` limit rounds it to the nearest (720 -> 704)."""
+    from rapidocr.main import RapidOCRError, apply_vertical_padding
+
+    detector = copy.copy(engine.text_det)
+    detector.limit_type = "min"
+    detector.limit_side_len = DET_MULTIPLE * math.ceil(min(img.shape[:2]) / DET_MULTIPLE)
+    if engine.cfg.Global.use_vertical_padding:
+        img, record = apply_vertical_padding(img, record, engine.width_height_ratio, engine.min_height)
+    else:
+        record["padding_1"] = {"top": 0, "left": 0}
+    det = detector(img)
+    if det.boxes is None:
+        raise RapidOCRError("The text detection result is empty")
+    return engine.crop_text_regions(img, det.boxes), det
+
+
 def _line_shaped(quad: np.ndarray, shape: tuple[int, int]) -> bool:
     """A detected quadrilateral that can be a line of text: not a blob covering much of the photo."""
     q = np.asarray(quad, np.float64)
@@ -149,12 +173,16 @@ def _line_shaped(quad: np.ndarray, shape: tuple[int, int]) -> bool:
     return short <= LINE_SHARE * min(shape) or long >= LINE_ASPECT * max(short, 1.0)
 
 
-def _lenient(detector):
-    """A copy of rapidocr's detector (the same ONNX session) that keeps fainter regions: the first look at
-    half size of a large photo only asks whether text may be there, and small words are faint at half size."""
+def _first_look(detector, thresholds: tuple[float, float] | None):
+    """A copy of rapidocr's detector (the same ONNX session) for the gate's first look: at the small copy's
+    own size (each side rounded to the nearest DET_MULTIPLE, as rapidocr does), and with `thresholds`
+    (pixel, region) when given: the first look at half size of a large photo only asks whether text may be there, and small words
+    are faint at half size."""
     first = copy.copy(detector)
-    first.postprocess_op = copy.copy(detector.postprocess_op)
-    first.postprocess_op.thresh, first.postprocess_op.box_thresh = FIRST_LOOK_THRESHOLDS
+    first.limit_type, first.limit_side_len = "max", MAX_SIDE
+    if thresholds is not None:
+        first.postprocess_op = copy.copy(detector.postprocess_op)
+        first.postprocess_op.thresh, first.postprocess_op.box_thresh = thresholds
     return first
 
 

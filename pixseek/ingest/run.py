@@ -16,6 +16,7 @@ from pixseek.errors import PixseekError
 from pixseek.ingest.pipeline import Indexer
 from pixseek.ingest.readers import ProcessReader, Reader
 from pixseek.ingest.report import IndexReport
+from pixseek.ingest.signature_stage import fill_thumbnails
 from pixseek.store.catalog_open import refusal
 from pixseek.store.layout import Layout, Stores
 from pixseek.store.lock import index_lock
@@ -75,6 +76,7 @@ def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: 
             for store in (stores.visual, stores.probs):
                 if store is not None:
                     store.save()
+            fill_thumbnails(layout, progress)
             if after is not None:
                 after(stores)
     except (OSError, sqlite3.OperationalError) as exc:

@@ -12,9 +12,10 @@ from pixseek.encoders.local_time import is_file_time
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import DuplicateGroup
 from pixseek.progress import progress_bar
-from pixseek.search.duplicates import MIN_THRESHOLD, THRESHOLD, Group, check_threshold, group_features, unit_features
+from pixseek.search.duplicates import MIN_THRESHOLD, THRESHOLD, Group, Thumbnails, check_threshold, group_features, unit_features
 from pixseek.search.engine import Searcher
 from pixseek.store.catalog import Catalog
+from pixseek.store.pixel_signatures import KeptThumbnails, content_keys
 from pixseek.store.vectors import Vectors
 
 __all__ = ["MIN_THRESHOLD", "THRESHOLD", "DuplicateInputs", "duplicate_groups", "duplicate_inputs", "group_duplicates"]
@@ -29,13 +30,15 @@ class DuplicateInputs:
     features: np.ndarray  # their unit image features
     files: dict[int, list[tuple[str, int, int]]]  # content id -> its files (path, pixels, bytes)
     taken: dict[int, float]  # content id -> seconds of its EXIF date taken, where it has one
+    thumbnails: Thumbnails | None = None  # content ids -> their kept pixel thumbnails (store/pixel_signatures.py)
 
 
 def duplicate_inputs(catalog: Catalog, visual: Vectors, feature_dims: int | None = None) -> DuplicateInputs:
     live = np.array(catalog.live_ids(), np.int64)
     live = live[live < visual.rows]
     features = unit_features(visual, live, feature_dims) if len(live) else np.zeros((0, 1), np.float32)
-    return DuplicateInputs(live, features, catalog.files_of_contents(), exif_dates(catalog))
+    kept = KeptThumbnails(catalog.path.parent, content_keys(catalog.db))  # the catalog sits in the collection folder
+    return DuplicateInputs(live, features, catalog.files_of_contents(), exif_dates(catalog), kept)
 
 
 def exif_dates(catalog: Catalog) -> dict[int, float]:
@@ -76,7 +79,7 @@ def group_duplicates(inputs: DuplicateInputs, threshold: float = THRESHOLD,
     try:
         pixels = {i: max(f[1] for f in held) for i, held in files.items()}
         groups = group_features(inputs.features, inputs.ids, paths, threshold, progress=bar.update,
-                                taken=inputs.taken, pixels=pixels)
+                                taken=inputs.taken, pixels=pixels, thumbnails=inputs.thumbnails)
     finally:
         bar.close()
     out = [_group(g, files) for g in groups if all(i in files for i in g.ids)]

@@ -1,7 +1,9 @@
 """Whether two photos show the same picture, not merely the same kind of thing: the check behind every
 near-duplicate pair (search/duplicates.py proposes the pairs from the image features).
 
-Each photo is read small (long side SIDE, a JPEG decoded at a reduced DCT scale). The second photo is
+Each photo is compared small: its pixel thumbnail (long side SIDE), kept in the collection since it was
+indexed (store/pixel_signatures.py), or read from its file (a JPEG decoded at a reduced DCT scale) where
+none is kept. The second photo is
 aligned onto the first as a crop of it, or the first onto the second: a scale search over the share of the
 width it keeps (the height's share follows from the two aspect ratios) with a normalised template match
 at each scale, so a resized, re-encoded, cropped or re-coloured copy lines up with its original. Then the
@@ -20,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pixseek.encoders.images import ImageError, _open
+from pixseek.encoders.images import ImageError
+from pixseek.encoders.pixel_thumbnail import pixel_thumbnail
 
-SIDE = 96  # long side of the small copy compared (pixels)
 KEEP = 0.75  # the smallest share of the width or height a crop may keep
 STEPS = {4: 0.04, 2: 0.02, 1: 0.005}  # step of the scale search (a share of the width) on copies 4, 2 and 1
 # times smaller than SIDE: the whole range on the smallest, then around the best scale found
@@ -62,20 +64,22 @@ class Match:
 def read_small(path: str | Path) -> Small | None:
     """The photo at `path` as compared, or None when it cannot be read (moved, damaged)."""
     try:
-        im, size = _open(path, short_side=SIDE)
+        rgb, size = pixel_thumbnail(path)
     except (ImageError, OSError):
         return None
-    w, h = im.size
-    scale = SIDE / max(w, h)
-    im = im.resize((max(1, round(w * scale)), max(1, round(h * scale))), 2, reducing_gap=2.0)  # 2: bilinear
-    rgb = cv2.GaussianBlur(np.asarray(im, np.float32), (0, 0), BLUR)
+    return small_from(rgb, size)
+
+
+def small_from(thumbnail: np.ndarray, size: tuple[int, int]) -> Small:
+    """A photo as compared, from its pixel thumbnail (encoders/pixel_thumbnail.py) and its full (width, height)."""
+    rgb = cv2.GaussianBlur(np.asarray(thumbnail, np.float32), (0, 0), BLUR)
     grey = _grey(rgb)
     sig = cv2.resize(grey, (SIGNATURE, SIGNATURE), interpolation=cv2.INTER_AREA).ravel()
     sig = sig - sig.mean()
     half = cv2.resize(grey, (max(2, grey.shape[1] // 2), max(2, grey.shape[0] // 2)), interpolation=cv2.INTER_AREA)
     quarter = cv2.resize(half, (max(2, half.shape[1] // 2), max(2, half.shape[0] // 2)), interpolation=cv2.INTER_AREA)
     greys = {1: grey.round().astype(np.uint8), 2: half.round().astype(np.uint8), 4: quarter.round().astype(np.uint8)}
-    return Small(rgb.round().astype(np.uint8), size, sig / max(float(np.linalg.norm(sig)), 1e-6), greys)
+    return Small(rgb.round().astype(np.uint8), tuple(size), sig / max(float(np.linalg.norm(sig)), 1e-6), greys)
 
 
 def compare(a: Small, b: Small) -> Match | None:
@@ -148,22 +152,29 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
 
 def _blocks(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(score of the worst block, gain and offset per channel) of `b` against `a`, both (h, w, 3), after
-    fitting b ~ gain * a + offset per channel."""
-    if a.mean() > b.mean():  # fit the brighter from the darker: what a brightening clipped stays clipped
-        a, b = b, a
-    x, y = a.reshape(-1, 3), b.reshape(-1, 3)
-    brightest = np.maximum(np.maximum(x[:, 0], x[:, 1]), np.maximum(x[:, 2], y.max(axis=1)))
+    fitting b ~ gain * a + offset per channel. On (3, pixels) planes: numpy's reductions over a 3-wide last
+    axis cost more than the rest of the check."""
+    x, y = _planes(a), _planes(b)
+    if x.sum() > y.sum():  # fit the brighter from the darker: what a brightening clipped stays clipped
+        a, b, x, y = b, a, y, x
+    brightest = np.maximum(x.max(axis=0), y.max(axis=0))
     weight = (brightest < 250).astype(np.float32)  # a brightened copy saturates: fit on the rest
-    if weight.sum() < 0.3 * len(x):
+    if weight.sum() < 0.3 * len(weight):
         weight[:] = 1.0
     weight /= weight.sum()
-    mx, my = weight @ x, weight @ y
-    dx = x - mx
-    var = weight @ (dx * dx)
-    gain = np.where(var > 1e-6, (weight @ (dx * (y - my))) / np.maximum(var, 1e-6), 1.0)
+    mx, my = x @ weight, y @ weight
+    dx = x - mx[:, None]
+    var = (dx * dx) @ weight
+    gain = np.where(var > 1e-6, ((dx * (y - my[:, None])) @ weight) / np.maximum(var, 1e-6), 1.0)
     gain = np.clip(gain, 0.5, 2.0).astype(np.float32)
     offset = (my - gain * mx).astype(np.float32)
-    diff = cv2.absdiff(np.clip(a * gain + offset, 0, 255), b)
+    fitted = cv2.transform(a, np.concatenate([np.diag(gain), offset[:, None]], axis=1))  # gain * a + offset
+    diff = cv2.absdiff(np.clip(fitted, 0, 255, out=fitted), b)
     blocks = cv2.resize(diff, (min(GRID, diff.shape[1]), min(GRID, diff.shape[0])), interpolation=cv2.INTER_AREA)
-    blocks = blocks.mean(axis=2)
-    return max(0.0, 1.0 - float(blocks.max()) / RANGE), gain, offset
+    worst = float(blocks.reshape(-1, 3).sum(axis=1).max()) / 3  # the largest mean difference of a block
+    return max(0.0, 1.0 - worst / RANGE), gain, offset
+
+
+def _planes(rgb: np.ndarray) -> np.ndarray:
+    """(3, h * w) float32 colour planes, contiguous."""
+    return np.ascontiguousarray(np.moveaxis(rgb, 2, 0), np.float32).reshape(3, -1)

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pixseek.search.duplicate_check import Match, Small, compare, read_small
+from pixseek.search.duplicate_check import Match, Small, compare, read_small, small_from
 from pixseek.store.id_sets import unique_ids
+from pixseek.store.pixel_signatures import Thumbnail
 from pixseek.store.vectors import Vectors
 
+Thumbnails = Callable[[list[int]], Mapping[int, Thumbnail | None]]  # content ids -> those with a kept thumbnail
 THRESHOLD = 0.5  # verified score of a pair (duplicate_check), calibrated: benchmarks/duplicates.py
 MIN_THRESHOLD = 0.45  # the lowest threshold accepted: at 0.4 two consecutive street shots of a walk
 # passed the check as a crop of each other (benchmarks/duplicates.py, docs/benchmarks.md)
@@ -68,21 +70,23 @@ def check_threshold(threshold: float) -> None:
 def near_duplicates(store: Vectors, ids: np.ndarray, paths: Mapping[int, str], threshold: float = THRESHOLD,
                     progress: Callable[[int], None] | None = None, feature_dims: int | None = None,
                     exact_up_to: int = EXACT_UP_TO, taken: Mapping[int, float] | None = None,
-                    pixels: Mapping[int, int] | None = None) -> list[Group]:
+                    pixels: Mapping[int, int] | None = None, thumbnails: Thumbnails | None = None) -> list[Group]:
     """Groups of two or more of `ids` (live content ids), largest first. paths: a file of each content,
-    read to verify its pairs; taken: seconds of each content's EXIF date taken, where it has one; pixels:
-    each content's pixel count (small photos get a lower candidate cosine); feature_dims: the part of a
-    visual vector that holds the image features (None: the whole vector)."""
+    read to verify its pairs where `thumbnails` (content ids -> their kept pixel thumbnails) gives none;
+    taken: seconds of each content's EXIF date taken, where it has one; pixels: each content's pixel count
+    (small photos get a lower candidate cosine); feature_dims: the part of a visual vector that holds the
+    image features (None: the whole vector)."""
     ids = unique_ids(np.asarray(ids, np.int64))
     if len(ids) < 2:
         return []
     return group_features(unit_features(store, ids, feature_dims), ids, paths, threshold, progress, exact_up_to,
-                          taken, pixels)
+                          taken, pixels, thumbnails)
 
 
 def group_features(f: np.ndarray, ids: np.ndarray, paths: Mapping[int, str], threshold: float = THRESHOLD,
                    progress: Callable[[int], None] | None = None, exact_up_to: int = EXACT_UP_TO,
-                   taken: Mapping[int, float] | None = None, pixels: Mapping[int, int] | None = None) -> list[Group]:
+                   taken: Mapping[int, float] | None = None, pixels: Mapping[int, int] | None = None,
+                   thumbnails: Thumbnails | None = None) -> list[Group]:
     """near_duplicates on unit feature rows `f` of `ids`, already read: needs no store and no lock."""
     check_threshold(threshold)
     if len(ids) < 2:
@@ -91,7 +95,9 @@ def group_features(f: np.ndarray, ids: np.ndarray, paths: Mapping[int, str], thr
     floor = np.array([CANDIDATE_SMALL if 0 < pixels.get(int(i), SMALL + 1) <= SMALL else CANDIDATE for i in ids],
                      np.float32)
     pairs = scored_pairs(f, candidates(f, min(CANDIDATES, len(ids) - 1), exact_up_to), floor, progress)
-    checker = Checker({i: paths.get(int(ids[i])) for pair in pairs for i in pair})
+    rows = sorted({i for pair in pairs for i in pair})
+    kept = thumbnails([int(ids[i]) for i in rows]) if thumbnails is not None else {}
+    checker = Checker({i: paths.get(int(ids[i])) for i in rows}, {i: kept[int(ids[i])] for i in rows if int(ids[i]) in kept})
     verified = {p: m for p, m in checker.many(pairs).items() if m is not None and m.score >= threshold}
     groups = [Group(sorted(ids[g].tolist()), min(m.score for m in ms.values()), "copies",
                     {(int(ids[a]), int(ids[b])): m for (a, b), m in ms.items()})
@@ -102,10 +108,12 @@ def group_features(f: np.ndarray, ids: np.ndarray, paths: Mapping[int, str], thr
 
 
 class Checker:
-    """The pixel check of pairs of rows, each photo read once (in READERS threads) and each pair once."""
+    """The pixel check of pairs of rows, each photo read once (in READERS threads) and each pair once.
+    thumbnails: row -> the photo's kept pixel thumbnail (store/pixel_signatures.py), used instead of its file."""
 
-    def __init__(self, paths: Mapping[int, str | None]) -> None:
+    def __init__(self, paths: Mapping[int, str | None], thumbnails: Mapping[int, Thumbnail | None] | None = None) -> None:
         self.paths = dict(paths)
+        self.thumbnails = dict(thumbnails or {})
         self.small: dict[int, Small | None] = {}
         self.done: dict[tuple[int, int], Match | None] = {}
 
@@ -130,8 +138,13 @@ class Checker:
         if not todo:
             return
         with ThreadPoolExecutor(READERS) as pool:
-            read = pool.map(lambda i: read_small(self.paths[i]) if self.paths.get(i) else None, todo)
-            self.small.update(zip(todo, read))
+            self.small.update(zip(todo, pool.map(self._small, todo)))
+
+    def _small(self, row: int) -> Small | None:
+        if row in self.thumbnails:
+            kept = self.thumbnails[row]
+            return None if kept is None else small_from(*kept)
+        return read_small(self.paths[row]) if self.paths.get(row) else None
 
 
 def unit_features(store: Vectors, ids: np.ndarray, feature_dims: int | None, batch: int = 8192) -> np.ndarray:

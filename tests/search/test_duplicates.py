@@ -118,3 +118,55 @@ def test_the_graph_search_of_large_collections_finds_the_groups_the_exact_search
         graph = near_duplicates(col.visual, ids, paths, feature_dims=dim, exact_up_to=0)
     assert [g.ids for g in graph] == [g.ids for g in exact]
     assert sorted(sorted(paths[i] for i in g.ids) for g in graph) == sorted(sorted(p) for p in planted)
+
+
+@requires_data
+def test_grouping_compares_the_thumbnails_kept_at_index_time_without_reading_a_photo(library, tmp_path):
+    """Indexing keeps each photo's pixel thumbnail; grouping checks pairs on those, so it finds the same
+    groups, with the same scores and reasons, when every photo file is gone since."""
+    folder, planted = library
+    db = tmp_path / "db"
+    run_cli("index", str(folder), "--no-progress", db=db)
+    before = cli_json("duplicates", "--no-progress", db=db)
+    assert sorted(g["paths"] for g in before) == sorted(sorted(p) for p in planted)
+    shutil.rmtree(folder)
+    assert cli_json("duplicates", "--no-progress", db=db) == before
+
+
+@requires_data
+def test_a_collection_indexed_without_thumbnails_gets_them_on_its_next_index_run(library, tmp_path):
+    """A collection from before thumbnails were kept (its file removed here), or whose thumbnail run was
+    cut short, gets them all on the next `pixseek index`, with nothing new to embed."""
+    from pixseek.interfaces.collection import Collection
+    from pixseek.store import pixel_signatures
+
+    folder, planted = library
+    db = tmp_path / "db"
+    run_cli("index", str(folder), "--no-progress", db=db)
+    kept = pixel_signatures.signature_path(db)
+    with Collection.open(db) as col:
+        keys = pixel_signatures.content_keys(col.catalog.db)
+    assert len(keys) == len(list(folder.iterdir())) and pixel_signatures.missing(db, keys) == []
+    kept.unlink()
+    assert pixel_signatures.missing(db, keys) == sorted(keys)
+    assert "indexed 0" in run_cli("index", str(folder), "--no-progress", db=db).stdout
+    assert pixel_signatures.missing(db, keys) == []
+    shutil.rmtree(folder)
+    groups = cli_json("duplicates", "--no-progress", db=db)
+    assert sorted(g["paths"] for g in groups) == sorted(sorted(p) for p in planted)
+
+
+@requires_data
+def test_a_kept_thumbnail_counts_only_for_the_photo_it_was_made_from(tmp_path):
+    """A record whose key is not the content's hash now (a content id reused after a catalog went back to
+    an earlier state) is never served, so a photo is never compared as another photo's pixels."""
+    from pixseek.encoders.pixel_thumbnail import SIDE, pixel_thumbnail
+    from pixseek.store import pixel_signatures
+
+    rgb, size = pixel_thumbnail(PHOTOS / "skimage_chelsea.png")
+    assert max(rgb.shape[:2]) == SIDE and size == Image.open(PHOTOS / "skimage_chelsea.png").size
+    pixel_signatures.write(tmp_path, {3: (pixel_signatures.key_of("ab" * 16), (rgb, size))})
+    got = pixel_signatures.read(tmp_path, {3: pixel_signatures.key_of("ab" * 16)})
+    assert (got[3][0] == rgb).all() and got[3][1] == size
+    assert pixel_signatures.read(tmp_path, {3: pixel_signatures.key_of("cd" * 16), 1: 7, 9: 7}) == {}
+    assert pixel_signatures.missing(tmp_path, {3: pixel_signatures.key_of("cd" * 16), 1: 7}) == [1, 3]
