@@ -30,6 +30,7 @@ from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
+from pixseek.interfaces.browsing import Browsing
 from pixseek.interfaces.results import DuplicateGroup, Hit, IndexReport, Results, Tag, WordHit
 from pixseek.interfaces.teaching import Teaching
 from pixseek.search import photo_text_match
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
 
 
-class Collection(Teaching):
+class Collection(Teaching, Browsing):
     """A folder holding a catalog (catalog.sqlite) and vector files for one encoder and word space."""
 
     def __init__(self, layout: Layout) -> None:

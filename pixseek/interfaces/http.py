@@ -35,9 +35,11 @@ from pixseek.encoders.images import Box as Region
 from pixseek.encoders.images import parse_box
 from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
+from pixseek.interfaces.http_browse import add_browsing
 from pixseek.interfaces.http_guard import add_security_headers, cross_site_refusal, server_config
 from pixseek.interfaces.http_pages import add_pages
 from pixseek.interfaces.http_teach import add_teaching, indexed_paths
+from pixseek.interfaces.http_words import Narrow, nothing_to_search, plain_message
 from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
 
@@ -145,20 +147,6 @@ PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by 
 Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
 
-def narrowing(min_score: Annotated[float | None, Query(description="leave out results scoring below this; absent "
-                                                       "or 0: none left out, the weaker ones flagged")] = None,
-              under: Annotated[str | None, Query(max_length=4096, description="only photos below this folder")] = None,
-              after: Annotated[str | None, Query(max_length=40, description="taken on or after YYYY-MM-DD")] = None,
-              before: Annotated[str | None, Query(max_length=40, description="taken on or before YYYY-MM-DD")] = None,
-              type: Annotated[str | None, Query(max_length=200, description="file types, e.g. jpg,png")] = None,
-              place: Annotated[str | None, Query(max_length=200, description="taken in this city, region or country")] = None,
-              near: Annotated[str | None, Query(max_length=100, description="LAT,LON,KM: taken within KM of it")] = None) -> dict:
-    """The cut-off and filters search and similar take (search/cutoff.py, search/filters.py)."""
-    return {"min_score": min_score, "under": under, "after": after, "before": before, "type": type, "place": place,
-            "near": near}
-
-
-Narrow = Annotated[dict, Depends(narrowing)]
 
 api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": '{"error": message}'}})
 
@@ -177,7 +165,10 @@ def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query
     (repeated): results marked "more like this" / "not this" re-rank the whole collection (the query may then
     be empty); marked photos are not returned."""
     marked = {"like": indexed_paths(svc, list(like)), "unlike": indexed_paths(svc, list(unlike))}
-    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, exact=exact, **marked, **narrow))
+    with nothing_to_search() as said:  # only unknown words or stopwords: no results and why, not an error
+        found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, exact=exact, **marked, **narrow))
+    if said:
+        return {"results": [], "ignored": [], "terms": [], "confident": 0, "corrected": None, "message": said[0]}
     return {**found.to_dict(), "results": _page(found, offset, k, response)}
 
 
@@ -218,7 +209,9 @@ def tag_upload(request: Request, svc: Svc, file: Upload, k: K = 10, box: Box = N
 
 @api.get("/words", summary="Words nearest to a word in word-vector space")
 def words(svc: Svc, word: Annotated[str, Query(min_length=1, max_length=100)], k: K = 10) -> list[dict]:
-    return [w.to_dict() for w in svc.run(lambda c: c.words(word, k=k))]
+    with nothing_to_search(unknown_word=True):  # a word nobody knows has no near words: []
+        return [w.to_dict() for w in svc.run(lambda c: c.words(word, k=k))]
+    return []
 
 
 @api.get("/status", summary="Counts, model, index, size and failed files")
@@ -263,14 +256,6 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors():
-        where = ".".join(str(p) for p in e.get("loc", ())[1:]) or "request"
-        parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    return "bad request: " + "; ".join(parts)
-
-
 def _token_of(request: Request) -> str:
     auth = request.headers.get("authorization", "")
     return (auth[7:] if auth.lower().startswith("bearer ") else "") or request.headers.get("x-pixseek-token", "") \
@@ -306,6 +291,7 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
     app.include_router(api)
     add_pages(app)
     add_teaching(app)
+    add_browsing(app)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -324,7 +310,7 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
 
     app.add_exception_handler(NotInCollection, lambda r, e: _error(404, str(e)))
     app.add_exception_handler(PixseekError, lambda r, e: _error(400, str(e)))
-    app.add_exception_handler(RequestValidationError, lambda r, e: _error(400, _validation_message(e)))
+    app.add_exception_handler(RequestValidationError, lambda r, e: _error(400, plain_message(e)))
     app.add_exception_handler(HTTPException, lambda r, e: _error(e.status_code, str(e.detail)))
     app.add_exception_handler(Exception, lambda r, e: _error(500, f"internal error ({type(e).__name__}); see the server log"))
     return app

@@ -1,7 +1,8 @@
 // The detail view (lightbox): the photo at a limited size, its file facts, date taken, camera and tags;
-// arrow keys walk through the list it was opened from, Escape closes it.
+// arrow keys walk through the list it was opened from, Escape closes it. It is a history entry of its own
+// (route.js showPhoto): Back closes it, Forward opens it again, the URL names the photo shown.
 import { $, api, baseName, chip, qs } from "./api.js";
-import { go, nav } from "./route.js";
+import { go, leavePhoto, nav, showPhoto } from "./route.js";
 
 // source: { hits: [{path, score?, text?}], more: () => Promise<bool> | null, done: () => bool }
 const view = { source: null, index: 0, seq: 0, opener: null, info: null };
@@ -16,6 +17,14 @@ export function openDetail(source, index, opener) {
 
 export function closeDetail() {
   if ($("detail").open) $("detail").close();
+}
+
+// the viewer as the URL has it: closed, or open on route.photo (found by `find` in what is on screen)
+export function syncPhoto(route, find) {
+  if (!route.photo) { closeDetail(); return; }
+  if ($("detail").open && view.source && view.source.hits[view.index] && view.source.hits[view.index].path === route.photo) return;
+  const { source, index, opener } = find(route.photo);
+  openDetail(source, index, opener);
 }
 
 function fact(name, value) {
@@ -86,6 +95,7 @@ async function show(index) {
   const hit = source.hits[index];
   const name = baseName(hit.path);
   const { facts, tags } = fetched(hit.path);
+  showPhoto(hit.path);
   $("d-name").textContent = name;
   $("d-pos").textContent = position();
   $("d-prev").disabled = index === 0;
@@ -112,7 +122,6 @@ async function show(index) {
     }
     $("d-tags").replaceChildren(...found.map((t) => {
       const c = chip(t.tag, t.score, () => {
-        closeDetail();
         go({ view: "search", kind: "text", q: t.tag, box: null, weak: false, filters: nav.route.filters || {} });
       });
       c.title = `${Math.round(t.score * 100)}% likely right`;
@@ -153,13 +162,10 @@ export function setupDetail(onRegion) {
   $("d-close").addEventListener("click", closeDetail);
   $("d-similar").addEventListener("click", () => {
     const path = current().path;
-    closeDetail();
     go({ view: "search", kind: "path", path, box: null, weak: false, filters: nav.route.filters || {} });
   });
   $("d-region").addEventListener("click", () => {
-    const path = current().path;
-    closeDetail();
-    onRegion(path);
+    onRegion(current().path);
   });
   document.addEventListener("keydown", (e) => {
     if (!dialog.open || e.target.closest("input")) return;
@@ -167,6 +173,7 @@ export function setupDetail(onRegion) {
     else if (e.key === "ArrowLeft") { e.preventDefault(); show(view.index - 1); }
   });
   dialog.addEventListener("close", () => {
+    leavePhoto(); // closed by Escape or ✕: Back to the entry it was opened from
     // back to the card of the photo last shown, so Tab goes on from there
     const cards = view.opener && view.opener.parentElement ? view.opener.parentElement.querySelectorAll(".card") : [];
     const target = cards[view.index] || view.opener;

@@ -32,6 +32,7 @@ function group(g, number, threshold) {
   grid.className = "grid";
   const paths = g.keep ? [g.keep, ...g.paths.filter((p) => p !== g.keep)] : g.paths; // the keeper first
   const source = { hits: paths.map((path) => ({ path })), more: null, done: () => true };
+  section.viewerSource = source;
   paths.forEach((path, i) => {
     const c = card({ path }, (fig) => openDetail(source, i, fig));
     if (g.keep && path === g.keep) {
@@ -52,6 +53,15 @@ function group(g, number, threshold) {
   });
   section.append(heading, grid);
   return section;
+}
+
+// where a photo is among the groups on screen, for the viewer; null when it is not
+export function dupesSource(path) {
+  for (const section of document.querySelectorAll(".dupe-group")) {
+    const index = section.viewerSource.hits.findIndex((h) => h.path === path);
+    if (index >= 0) return { source: section.viewerSource, index, opener: section.querySelectorAll(".card")[index] };
+  }
+  return null;
 }
 
 async function loadGroups() {

@@ -28,6 +28,10 @@ async function fetchPage(route, offset) {
     for (const path of route.unlike || []) p.append("unlike", path);
     return apiCounted(`/api/search?${p}`);
   }
+  if (!route.kind) { // no words, no photo: the collection newest first, filtered or not
+    const { body } = await apiCounted(`/api/browse?${qs({ k: PAGE, offset, ...route.filters })}`);
+    return { body, count: body.total };
+  }
   if (route.kind === "path") return apiCounted(`/api/similar?${qs({ path: route.path, box, ...params })}`);
   const blob = await uploadBlob(route.upload);
   return apiCounted(`/api/similar?${qs({ box, ...params })}`, form(blob));
@@ -83,7 +87,8 @@ function showCount() {
   const sure = firstWeak >= 0 ? firstWeak : results.hits.length;
   const route = results.route;
   let text;
-  if (!results.hits.length) text = "no results";
+  if (!route.kind) text = browseCount(n);
+  else if (!results.hits.length) text = "no results";
   else if (sure === 0) {
     text = route.kind === "text" ? `no confident match for "${results.corrected || route.q}"; nearest:` : "no confident match; nearest:";
     if (n !== null) text += ` (${n.toLocaleString()} result${n === 1 ? "" : "s"})`;
@@ -105,6 +110,23 @@ function showCount() {
   $("message").replaceChildren(...parts, [text, ...results.notes].join(" · "));
 }
 
+function browseCount(n) {
+  const filtered = Object.keys(results.route.filters || {}).length;
+  const photos = `${(n || 0).toLocaleString()} photo${n === 1 ? "" : "s"}`;
+  return filtered ? `${photos} match the filters, newest first` : `${photos}, newest first`;
+}
+
+// "May 2024": a heading before the first photo of each month, when browsing by date
+const monthOf = (hit) => (hit.taken ? hit.taken.slice(0, 7) : "");
+
+function monthHeading(hit) {
+  const h = document.createElement("h3");
+  h.className = "month";
+  const [y, m] = monthOf(hit).split("-").map(Number);
+  h.textContent = y ? new Date(y, m - 1, 1).toLocaleDateString(undefined, { month: "long", year: "numeric" }) : "Date unknown";
+  return h;
+}
+
 // the divider before the first weak hit (none when even the first is weak: the count says so)
 function divider() {
   const div = document.createElement("div");
@@ -124,6 +146,7 @@ export async function loadMore() {
     const { body, count } = await fetchPage(route, results.offset);
     if (seq !== results.seq) return false; // a newer search started meanwhile
     const hits = Array.isArray(body) ? body : body.results; // text search also says which words it left out
+    if (body.message) { message(body.message, true); results.done = true; failed = true; return false; }
     if (results.offset === 0 && body.terms) showWords(body.terms);
     if (results.offset === 0) Object.assign(results, { corrected: body.corrected || null, notes: ignoredNotes(body.ignored) });
     const start = results.hits.length;
@@ -131,6 +154,7 @@ export async function loadMore() {
     hits.forEach((h, i) => {
       const at = start + i;
       if (h.weak && at > 0 && !results.hits[at - 1].weak) $("results").append(divider());
+      if (!route.kind && (at === 0 || monthOf(results.hits[at - 1]) !== monthOf(h))) $("results").append(monthHeading(h));
       const fig = card(h, (f) => openDetail(source, at, f), at < 12);
       if (route.kind === "text") fig.querySelector("figcaption").append(markButtons(fig));
       $("results").append(fig);
@@ -163,6 +187,45 @@ function showFold(failed = false) {
 
 function nearBottom() {
   return $("sentinel").getBoundingClientRect().top < window.innerHeight + 400;
+}
+
+// searches left for another, kept as they were (cards, results, scroll position) for Back and Forward
+const kept = new Map();
+
+export function keepResults(key) {
+  if (!results.route) return;
+  kept.delete(key);
+  kept.set(key, { route: results.route, hits: [...results.hits], nodes: [...$("results").children],
+    words: [...$("words").children], wordsShown: !$("words-panel").hidden, folded: folded(), scroll: window.scrollY,
+    ...Object.fromEntries(["offset", "done", "count", "corrected", "notes"].map((f) => [f, results[f]])) });
+  while (kept.size > 12) kept.delete(kept.keys().next().value);
+}
+
+// a kept search back on screen, scrolled to where it was; false when it is not kept
+export function restoreResults(key, route) {
+  const was = kept.get(key);
+  if (!was) return false;
+  clearResults();
+  const { hits, nodes, words, wordsShown, scroll, folded: fold, ...state } = was;
+  Object.assign(results, state, { route, loading: false });
+  results.hits.push(...hits);
+  $("results").replaceChildren(...nodes);
+  $("results").classList.toggle("hide-weak", fold);
+  $("words").replaceChildren(...words);
+  $("words-panel").hidden = !wordsShown;
+  setMarks(route);
+  showCount();
+  showFold();
+  window.scrollTo(0, scroll);
+  return true;
+}
+
+// where a photo is among the results on screen, for the viewer; null when it is not
+export function resultsSource(path) {
+  const index = results.hits.findIndex((h) => h.path === path);
+  if (index < 0) return null;
+  const opener = [...$("results").querySelectorAll(".card")][index] || null;
+  return { source, index, opener };
 }
 
 export function clearResults() {
