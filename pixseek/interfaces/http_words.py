@@ -86,13 +86,15 @@ def _folder(request: Request, under: str | None) -> str | None:
     if not under or not under.strip():
         return None
     under = os.path.expanduser(under.strip())
-    if os.path.isabs(under):
-        return under
     svc = request.app.state.service
     root = svc.run(lambda c: c.root())
     if root is None:
         raise PixseekError("The collection holds no photos yet, so there is no folder to look in: index some photos first.")
-    return os.path.join(root, under)
+    folder = os.path.normpath(under if os.path.isabs(under) else os.path.join(root, under))
+    if not svc.run(lambda c: c.catalog.has_files_under(folder)):
+        raise PixseekError(f"There are no indexed photos under {folder}: choose one of the collection's folders "
+                           f"(its photos are in {root}) or clear the folder filter.")
+    return folder
 
 
 def narrowing(request: Request,

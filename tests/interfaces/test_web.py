@@ -101,7 +101,10 @@ def _paths(page) -> list[str]:
 
 def _wait_results(page, previous: list[str] | None = None) -> list[str]:
     page.wait_for_function("prev => { const c = [...document.querySelectorAll('.card')].map(c => c.dataset.path);"
-                           " return c.length > 0 && JSON.stringify(c) !== JSON.stringify(prev); }", arg=previous or [])
+                           " const m = document.querySelector('#message').textContent;"
+                           " const browsing = m.includes('newest first') || /^(uploading|searching)/.test(m);"
+                           " return c.length > 0 && !browsing && JSON.stringify(c) !== JSON.stringify(prev); }",
+                           arg=previous or [])  # not the collection's photos the page opens on
     page.wait_for_function("() => [...document.querySelectorAll('.card img')].slice(0, 12).every(i => i.complete)")
     return _paths(page)
 

@@ -119,6 +119,7 @@ def _open(browser, server, **context):
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(server["base"] + "/")
     pg.wait_for_selector("#status:not(:empty)")
+    pg.wait_for_selector("#results .card")  # the page opens on the collection's photos
     return ctx, pg, errors
 
 
@@ -202,8 +203,9 @@ def test_a_changed_fragment_reruns_the_search(page):
 
 def test_an_upload_and_its_crop_box_live_in_the_url(page, server):
     photo = server["photos"] / "full" / "skimage_astronaut.png"
+    home = wait_results(page)  # the collection's photos, newest first
     page.set_input_files("#file", str(photo))
-    whole = wait_results(page)
+    whole = wait_results(page, home)
     assert whole[0] == str(photo)  # the same bytes: itself first
     upload = fragment(page)["upload"]
     assert re.fullmatch(r"[0-9a-f]{32}", upload)
@@ -229,9 +231,10 @@ def test_keyboard_only(page):
     assert page.evaluate("() => document.activeElement.id") != "q"
     page.keyboard.press("/")
     assert page.evaluate("() => document.activeElement.id") == "q"
+    home = wait_results(page)  # the collection's photos, newest first
     page.keyboard.type("goldfish")
     page.keyboard.press("Enter")
-    found = wait_results(page)
+    found = wait_results(page, home)
     for _ in range(60):  # Tab from the search box reaches the first result, then each of the others
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement.matches('#results .card')"):
@@ -399,8 +402,9 @@ def test_phone_layout(browser, server):
         assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
         pg.keyboard.press("Escape")
         # a crop on a phone: the query image sits above the results, so the new results are brought into view
+        dogs = paths(pg)
         pg.set_input_files("#file", str(server["photos"] / "full" / "skimage_astronaut.png"))
-        whole = wait_results(pg)
+        whole = wait_results(pg, dogs)
         pg.wait_for_function("() => document.getElementById('query-img').naturalWidth > 0")
         pg.fill("#x0", "300")
         pg.fill("#y1", "320")

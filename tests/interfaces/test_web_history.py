@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the shared fixtures of test_web_app are imported, then asked for by name)
 """History on the page, in real headless Chromium against `pixseek serve` over real photos, at desktop and
 phone sizes: the viewer is a history entry of its own (Back closes it, Forward opens it again), a search
 brought back by Back is as it was left (its results and scroll position), and an address with a photo in

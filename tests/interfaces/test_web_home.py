@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the shared fixtures of test_web_app are imported, then asked for by name)
 """The home page and the page's words, in real headless Chromium against `pixseek serve` over real photos, at
 desktop and phone sizes: the collection's photos newest first by month before anything is typed, example
 searches from its own tags, filters without words, and messages without CLI flags, patterns or validator
@@ -121,3 +122,24 @@ def test_unknown_words_are_answers_not_errors(server):
     cov = httpx.get(f"{base}/api/coverage").json()
     assert cov["photos"] == 50 and cov["first"].startswith("2019-06-01") and cov["last"].startswith("2024-05-01")
     assert cov["root"] == str(server["photos"])
+
+
+def test_a_filter_that_empties_the_answer_says_which_and_clears_in_one_click(page):
+    wait_results(page)
+    page.evaluate("() => { location.hash = 'q=goldfish&after=2030-01-01&type=jpg'; }")
+    page.wait_for_selector("#filter-note:not([hidden]) button")
+    note = page.inner_text("#filter-note")
+    assert "No photo is taken on or after 2030-01-01." in note and "taken 2019-06-01 to 2024-05-01" in note, note
+    assert page.locator("#weaker").is_hidden() and page.locator("#more").is_hidden()
+    page.click("#filter-note button:text('Clear that filter')")  # the other filter stays
+    found = wait_results(page)
+    assert fragment(page) == {"q": "goldfish", "type": "jpg"} and all(p.lower().endswith((".jpg", ".jpeg")) for p in found)
+    assert page.locator("#filter-note").is_hidden()
+    page.evaluate("() => { document.getElementById('filters-panel').open = true; }")
+    assert page.inner_text("#f-dates-hint") == "Photos taken June 2019 to May 2024"
+    page.evaluate("() => { location.hash = 'under=/nowhere'; }")  # a folder outside the collection
+    page.wait_for_selector("#filter-note:not([hidden]) button")
+    assert "choose one of the collection's folders" in page.inner_text("#message")
+    page.click("#filter-note button:text('Clear filters')")
+    page.wait_for_function("() => location.hash === '' || location.hash === '#'")
+    assert len(wait_results(page)) > 0

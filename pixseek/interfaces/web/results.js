@@ -3,6 +3,7 @@
 import { $, apiCounted, baseName, chip, form, qs, thumbUrl, uploadBlob } from "./api.js";
 import { openDetail } from "./detail.js";
 import { go } from "./route.js";
+import { explainEmpty } from "./feedback.js";
 import { markButtons, setMarks } from "./teach.js";
 
 const PAGE = 40;
@@ -163,9 +164,10 @@ export async function loadMore() {
     if (count !== null) results.count = count;
     results.done = hits.length < PAGE || results.offset >= 10000 || (count !== null && results.offset >= count);
     showCount();
+    if (start === 0 && !hits.length) explainEmpty(route, seq, () => results.seq);
     if (onFirstPage && start === 0) { onFirstPage(); onFirstPage = null; }
   } catch (err) {
-    if (seq === results.seq) { message(err.message, true); results.done = true; failed = true; }
+    if (seq === results.seq) { message(err.message, true); results.done = true; failed = true; explainEmpty(route, seq, () => results.seq); }
   } finally {
     if (seq === results.seq) {
       results.loading = false;
@@ -238,6 +240,7 @@ export function clearResults() {
   $("more").hidden = true;
   $("weaker").hidden = true;
   $("words-panel").hidden = true;
+  $("filter-note").hidden = true;
   message("");
 }
 
