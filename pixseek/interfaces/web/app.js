@@ -5,12 +5,11 @@ import { $, api, keepUpload } from "./api.js";
 import { closeDetail, setupDetail, syncPhoto } from "./detail.js";
 import { dupesSource, setupDupes, showDupes } from "./dupes.js";
 import { fillFilters, formFilters, setupFilters } from "./filters.js";
-import { focusCrop, scrollAfterCrop, setupQuery, showQuery } from "./query.js";
+import { scrollAfterCrop, setupQuery, showQuery } from "./query.js";
 import { clearResults, keepResults, message, restoreResults, resultsSource, runSearch, setupResults } from "./results.js";
 import { go, nav, parse, searchKey } from "./route.js";
 import { setupTeach } from "./teach.js";
 
-let cropNext = false; // "search with a region": the region fields take focus once the photo is the query
 let shownKey = null; // the state on screen, without the photo open over it (route.searchKey)
 
 // where a photo named in the URL is in what is on screen (else it is shown on its own)
@@ -36,7 +35,6 @@ function render(route) {
   fillFilters(route.filters);
   $("q").value = route.kind === "text" ? route.q : ""; // an image query is not the words last typed
   showQuery(route);
-  if (cropNext) { cropNext = false; if (route.kind === "path") focusCrop(); }
   $("help").hidden = !!route.kind;
   $("examples").hidden = !!route.kind;
   if (!fresh && restoreResults(key, route)) { photo(); return null; }
@@ -121,10 +119,7 @@ function start() {
   $("search-form").addEventListener("submit", (e) => { e.preventDefault(); searchWords($("q").value); });
   setupResults();
   setupQuery();
-  setupDetail((path) => {
-    cropNext = true;
-    go({ view: "search", kind: "path", path, box: null, filters: nav.route.filters || {} });
-  });
+  setupDetail((path, box) => go({ view: "search", kind: "path", path, box, filters: nav.route.filters || {} }));
   setupDupes();
   setupTeach();
   setupFilters((filters) => go({ ...nav.route, filters })); // with no words: the photos they let through

@@ -3,6 +3,7 @@
 // (route.js showPhoto): Back closes it, Forward opens it again, the URL names the photo shown.
 import { $, api, baseName, chip, qs } from "./api.js";
 import { go, leavePhoto, nav, showPhoto } from "./route.js";
+import { chooseRegion, choosing, fitPhoto, resetZoom, setupViewer, stopRegion, zoomBy } from "./viewer.js";
 
 // source: { hits: [{path, score?, text?}], more: () => Promise<bool> | null, done: () => bool }
 const view = { source: null, index: 0, seq: 0, opener: null, info: null };
@@ -103,7 +104,10 @@ async function show(index) {
   $("d-textbox").hidden = true;
   const img = $("d-img");
   img.alt = name;
+  stopRegion();
+  resetZoom();
   img.src = `/api/preview?${qs({ path: hit.path })}`;
+  fitPhoto();
   $("d-open").href = `/api/original?${qs({ path: hit.path })}`;
   $("d-download").href = $("d-open").href;
   $("d-download").download = name;
@@ -156,7 +160,9 @@ function current() { return view.source.hits[view.index]; }
 
 export function setupDetail(onRegion) {
   const dialog = $("detail");
-  $("d-img").addEventListener("load", drawTextBox);
+  const fit = () => { fitPhoto(); drawTextBox(); }; // the text's outline follows the photo's size
+  $("d-img").addEventListener("load", fit);
+  window.addEventListener("resize", fit);
   $("d-prev").addEventListener("click", () => show(view.index - 1));
   $("d-next").addEventListener("click", () => show(view.index + 1));
   $("d-close").addEventListener("click", closeDetail);
@@ -164,13 +170,23 @@ export function setupDetail(onRegion) {
     const path = current().path;
     go({ view: "search", kind: "path", path, box: null, weak: false, filters: nav.route.filters || {} });
   });
-  $("d-region").addEventListener("click", () => {
-    onRegion(current().path);
+  $("d-region").addEventListener("click", () => { // the next drag on the photo chooses the region
+    const path = current().path;
+    chooseRegion(async (f) => {
+      const info = view.info || await fetched(path).facts;
+      const box = [f[0] * info.width, f[1] * info.height, f[2] * info.width, f[3] * info.height].map(Math.round);
+      onRegion(path, box);
+    });
   });
+  setupViewer((step) => show(view.index + step));
+  dialog.addEventListener("cancel", (e) => { if (choosing()) { e.preventDefault(); stopRegion(); } });
   document.addEventListener("keydown", (e) => {
     if (!dialog.open || e.target.closest("input")) return;
     if (e.key === "ArrowRight") { e.preventDefault(); show(view.index + 1); }
     else if (e.key === "ArrowLeft") { e.preventDefault(); show(view.index - 1); }
+    else if (e.key === "+" || e.key === "=") { e.preventDefault(); zoomBy(1.5); }
+    else if (e.key === "-") { e.preventDefault(); zoomBy(1 / 1.5); }
+    else if (e.key === "0") { e.preventDefault(); resetZoom(); }
   });
   dialog.addEventListener("close", () => {
     leavePhoto(); // closed by Escape or ✕: Back to the entry it was opened from
@@ -179,5 +195,4 @@ export function setupDetail(onRegion) {
     const target = cards[view.index] || view.opener;
     if (target && target.isConnected) target.focus();
   });
-  window.addEventListener("resize", drawTextBox);
 }

@@ -101,11 +101,6 @@ function setupDrawing() {
   window.addEventListener("resize", () => drawBox(nav.route.box));
 }
 
-export function focusCrop() {
-  $("query-panel").scrollIntoView({ block: "start" });
-  $("x0").focus();
-}
-
 export function setupQuery() {
   setupDrawing();
   $("crop-form").addEventListener("submit", (e) => {

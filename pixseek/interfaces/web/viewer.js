@@ -126,8 +126,6 @@ export function setupViewer(onSwipe) {
   stage.addEventListener("wheel", (e) => { e.preventDefault(); zoomBy(Math.exp(-e.deltaY / 300), e.clientX, e.clientY); },
     { passive: false });
   stage.addEventListener("dblclick", (e) => { if (zoom.scale > 1) resetZoom(); else zoomBy(2.5, e.clientX, e.clientY); });
-  $("d-img").addEventListener("load", fitPhoto);
-  window.addEventListener("resize", fitPhoto);
   $("d-zoom-in").addEventListener("click", () => zoomBy(1.5));
   $("d-zoom-out").addEventListener("click", () => zoomBy(1 / 1.5));
   $("d-full").addEventListener("click", () => {
