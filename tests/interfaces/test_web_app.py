@@ -388,7 +388,10 @@ def test_phone_layout(browser, server):
     ctx, pg, errors = _open(browser, server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         search(pg, "dog")
-        pg.wait_for_selector("#words-panel:not([hidden]) .chip")
+        pg.wait_for_selector("#words-panel:not([hidden]) .chip", state="attached")
+        assert not pg.evaluate("() => document.getElementById('words-panel').open")  # folded on a phone
+        pg.click("#words-panel summary")
+        pg.wait_for_selector("#words-panel .chip")
         assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
         pick = pg.locator("#pick").bounding_box()
         assert pick["x"] >= 0 and pick["x"] + pick["width"] <= 390

@@ -104,3 +104,27 @@ def test_search_with_a_region_starts_a_drag_on_the_photo(page):
     wait_results(page, found)
     assert fragment(page)["path"] == found[0] and fragment(page)["box"] == "16,16,48,48"  # in the photo's 64 pixels
     assert page.locator("#detail").is_hidden() and page.locator("#box").is_visible()
+
+
+def test_phone_layout_puts_results_first(browser, server):
+    ctx, pg, errors = _open(browser, server, **SIZES["phone"])
+    try:
+        search(pg, "dog")
+        pg.wait_for_selector("#words-panel:not([hidden])", state="attached")
+        assert not pg.evaluate("() => document.getElementById('filters-panel').open")
+        assert not pg.evaluate("() => document.getElementById('words-panel').open")
+        on_screen = pg.eval_on_selector_all("#results .card", "cs => cs.filter(c => c.getBoundingClientRect().bottom"
+                                            " <= window.innerHeight).length")
+        assert on_screen >= 12, on_screen  # four rows of three: compact cards, no captions
+        assert pg.locator("#results .card figcaption").first.is_hidden()
+        pg.click("#captions")  # captions on demand
+        assert pg.locator("#results .card figcaption").first.is_visible()
+        assert pg.get_attribute("#captions", "aria-pressed") == "true"
+        fits = pg.evaluate("""() => { const q = document.getElementById('q'); const c = document.createElement('canvas').getContext('2d');
+            const s = getComputedStyle(q); c.font = `${s.fontSize} ${s.fontFamily}`;
+            return c.measureText(q.placeholder).width <= q.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); }""")
+        assert fits  # the placeholder is not cut off
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
+    finally:
+        ctx.close()
+    assert not errors, errors

@@ -1,7 +1,7 @@
 // pixseek's page: plain JS modules over the /api routes, no build step. Every state is in the URL
 // fragment (route.js): a search is a history entry, and so is the viewer over it. Back and Forward bring a
 // search back as it was left (its results and scroll position, results.js); a bookmark runs it afresh.
-import { $, api, keepUpload } from "./api.js";
+import { $, api, keepUpload, narrow } from "./api.js";
 import { closeDetail, setupDetail, syncPhoto } from "./detail.js";
 import { dupesSource, setupDupes, showDupes } from "./dupes.js";
 import { fillFilters, formFilters, setupFilters } from "./filters.js";
@@ -115,7 +115,20 @@ async function showStatus() {
   } catch (err) { $("status").textContent = err.message; }
 }
 
+// a phone: the results come first, so the panels above them start folded, the cards without captions
+function fitPhone() {
+  if (!narrow()) return;
+  $("words-panel").open = false;
+  $("q").placeholder = "Search photos";
+  $("captions").addEventListener("click", () => {
+    const on = document.body.classList.toggle("captions");
+    $("captions").setAttribute("aria-pressed", String(on));
+    $("captions").textContent = on ? "Hide captions" : "Show captions";
+  });
+}
+
 function start() {
+  fitPhone();
   $("search-form").addEventListener("submit", (e) => { e.preventDefault(); searchWords($("q").value); });
   setupResults();
   setupQuery();
