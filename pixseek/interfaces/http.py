@@ -32,13 +32,16 @@ from starlette.exceptions import HTTPException
 from pixseek.config import env, long_running
 from pixseek.encoders.base import Embedding
 from pixseek.encoders.images import Box as Region
-from pixseek.encoders.images import parse_box
 from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
 from pixseek.interfaces.http_browse import add_browsing
+from pixseek.interfaces.http_download import add_download
 from pixseek.interfaces.http_guard import add_security_headers, cross_site_refusal, server_config
+from pixseek.interfaces.http_hits import box_of as _parse_box
+from pixseek.interfaces.http_hits import page_of as _page
 from pixseek.interfaces.http_pages import add_pages
 from pixseek.interfaces.http_teach import add_teaching, indexed_paths
+from pixseek.interfaces.http_uploads import add_uploads
 from pixseek.interfaces.http_words import Narrow, nothing_to_search, plain_message
 from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
@@ -108,21 +111,6 @@ class Service:
         """A query image's embedding, made under `work` only: searches and health go on meanwhile."""
         with self.work:
             return embed_image(self.col.encoder, data, box, name)
-
-
-def _parse_box(text: str | None) -> Region | None:
-    return parse_box(text) if text else None
-
-
-def _page(hits: list, offset: int, k: int, response: Response | None = None) -> list[dict]:
-    """One page of hits; with `response`, X-Result-Count is set when the count is known (fewer hits came
-    back than were asked for, so the list ended at a min_score or the collection's end), and
-    X-Confident-Count to the confident hits among the first offset + k (the rest are flagged `weak`)."""
-    if response is not None:
-        response.headers["X-Confident-Count"] = str(sum(not h.weak for h in hits))
-    if response is not None and len(hits) < offset + k:
-        response.headers["X-Result-Count"] = str(len(hits))
-    return [h.to_dict() for h in hits[offset:offset + k]]
 
 
 def _read_upload(request: Request, file: UploadFile) -> bytes:
@@ -292,6 +280,8 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
     add_pages(app)
     add_teaching(app)
     add_browsing(app)
+    add_uploads(app)
+    add_download(app)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)

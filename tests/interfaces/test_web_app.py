@@ -426,7 +426,7 @@ CONTRAST = """() => {
   const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
   const lum = (c) => { const [r, g, b] = rgb(c).map(lin); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
   const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
-  const chip = document.querySelector('.chip'), score = chip.querySelector('small'), q = document.querySelector('#q');
+  const score = document.querySelector('#d-tags .chip small'), chip = score.parentElement, q = document.querySelector('#q');
   const css = (el) => getComputedStyle(el), body = css(document.body);
   return { score: ratio(css(score).color, css(chip).backgroundColor),
            border: ratio(css(q).borderTopColor, css(q).backgroundColor),
@@ -438,8 +438,9 @@ CONTRAST = """() => {
 def test_contrast_in_light_and_dark_mode(browser, server, scheme):
     ctx, pg, errors = _open(browser, server, color_scheme=scheme)
     try:
-        search(pg, "dog")
-        pg.wait_for_selector("#words-panel:not([hidden]) .chip")
+        search(pg, "goldfish")
+        pg.locator("#results .card").first.click()  # a photo's tags carry their scores
+        pg.wait_for_selector("#d-tags .chip small")
         c = pg.evaluate(CONTRAST)
         assert c["score"] >= 4.5 and c["border"] >= 3 and c["text"] >= 7, c
         assert (c["bg"] < 0.05) if scheme == "dark" else (c["bg"] > 0.8), c

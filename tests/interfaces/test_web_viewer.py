@@ -120,9 +120,11 @@ def test_phone_layout_puts_results_first(browser, server):
         pg.click("#captions")  # captions on demand
         assert pg.locator("#results .card figcaption").first.is_visible()
         assert pg.get_attribute("#captions", "aria-pressed") == "true"
-        fits = pg.evaluate("""() => { const q = document.getElementById('q'); const c = document.createElement('canvas').getContext('2d');
+        fits = pg.evaluate("""() => { const q = document.getElementById('q');
+            const c = document.createElement('canvas').getContext('2d');
             const s = getComputedStyle(q); c.font = `${s.fontSize} ${s.fontFamily}`;
-            return c.measureText(q.placeholder).width <= q.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); }""")
+            const room = q.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+            return c.measureText(q.placeholder).width <= room; }""")
         assert fits  # the placeholder is not cut off
         assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
     finally:

@@ -8,6 +8,7 @@ import { fillFilters, formFilters, setupFilters } from "./filters.js";
 import { scrollAfterCrop, setupQuery, showQuery } from "./query.js";
 import { clearResults, keepResults, message, restoreResults, resultsSource, runSearch, setupResults } from "./results.js";
 import { go, nav, parse, searchKey } from "./route.js";
+import { setupSelection } from "./select.js";
 import { setupTeach } from "./teach.js";
 
 let shownKey = null; // the state on screen, without the photo open over it (route.searchKey)
@@ -135,6 +136,7 @@ function start() {
   setupDetail((path, box) => go({ view: "search", kind: "path", path, box, filters: nav.route.filters || {} }));
   setupDupes();
   setupTeach();
+  setupSelection();
   setupFilters((filters) => go({ ...nav.route, filters })); // with no words: the photos they let through
   setupImageInput();
   setupKeys();

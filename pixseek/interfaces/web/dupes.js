@@ -4,7 +4,7 @@
 // three decimals. Read-only: the server deletes nothing.
 import { $, api, baseName, qs } from "./api.js";
 import { openDetail } from "./detail.js";
-import { card } from "./results.js";
+import { card, labelCard } from "./results.js";
 import { go } from "./route.js";
 
 const PAGE = 30;
@@ -41,13 +41,13 @@ function group(g, number, threshold) {
       badge.className = "keep-badge";
       badge.textContent = "keep";
       c.prepend(badge);
-      c.setAttribute("aria-label", `${baseName(path)}, suggested keeper`);
+      labelCard(c, `${baseName(path)}, suggested keeper`);
     } else if (g.why && g.why[path]) {
       const note = document.createElement("span");
       note.className = "dupe-why";
       note.textContent = g.why[path];
       c.append(note);
-      c.setAttribute("aria-label", `${baseName(path)}, ${g.why[path]} copy`);
+      labelCard(c, `${baseName(path)}, ${g.why[path]} copy`);
     }
     grid.append(c);
   });

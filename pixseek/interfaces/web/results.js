@@ -1,9 +1,10 @@
 // The result grid: one search at a time, pages of results (infinite scroll), and where the confident matches
 // end: the weaker ones follow a divider (they can be folded away), the count says how many are confident.
-import { $, apiCounted, baseName, chip, form, qs, thumbUrl, uploadBlob } from "./api.js";
+import { $, apiCounted, baseName, chip, qs, thumbUrl } from "./api.js";
 import { openDetail } from "./detail.js";
 import { go } from "./route.js";
 import { explainEmpty } from "./feedback.js";
+import { selectBox } from "./select.js";
 import { markButtons, setMarks } from "./teach.js";
 
 const PAGE = 40;
@@ -34,8 +35,34 @@ async function fetchPage(route, offset) {
     return { body, count: body.total };
   }
   if (route.kind === "path") return apiCounted(`/api/similar?${qs({ path: route.path, box, ...params })}`);
-  const blob = await uploadBlob(route.upload);
-  return apiCounted(`/api/similar?${qs({ box, ...params })}`, form(blob));
+  return apiCounted(`/api/uploads/${encodeURIComponent(route.upload)}/similar?${qs({ box, ...params })}`);
+}
+
+// what a screen reader says of a result: what is in it, where and when, not its file name and score
+function describe(hit, name) {
+  const parts = [];
+  if (hit.tags && hit.tags.length) parts.push(hit.tags.slice(0, 3).join(", "));
+  if (hit.text && hit.text.matched) parts.push(`with the text “${hit.text.matched}”`);
+  const where = hit.place ? [hit.place.city, hit.place.country].filter(Boolean).join(", ") : "";
+  if (where) parts.push(`in ${where}`);
+  if (hit.taken) {
+    const d = new Date(hit.taken);
+    if (!Number.isNaN(d.getTime())) parts.push(`taken ${d.toLocaleDateString(undefined, { dateStyle: "medium" })}`);
+  }
+  if (hit.weak) parts.push("a weaker match");
+  return parts.length ? `Photo: ${parts.join(", ")}` : `Photo ${name}`;
+}
+
+// the card's name, read first: a visually hidden text (the caption is for the eye; an aria-label would
+// have to repeat the caption's visible words)
+export function labelCard(fig, text) {
+  let sr = fig.querySelector(".sr-only");
+  if (!sr) {
+    sr = document.createElement("span");
+    sr.className = "sr-only";
+    fig.prepend(sr);
+  }
+  sr.textContent = text;
 }
 
 export function card(hit, open, eager = false) {
@@ -43,14 +70,15 @@ export function card(hit, open, eager = false) {
   fig.className = "card";
   fig.dataset.path = hit.path;
   fig.tabIndex = 0;
-  fig.setAttribute("role", "button");
+  fig.setAttribute("role", "link"); // it opens the photo's view (an address of its own); it holds buttons
   const name = baseName(hit.path);
-  fig.setAttribute("aria-label", hit.score === undefined ? name : `${name}, score ${hit.score.toFixed(3)}`);
+  labelCard(fig, describe(hit, name));
   const img = document.createElement("img");
   img.loading = eager ? "eager" : "lazy"; // the first rows load at once, the rest as they scroll near
   img.alt = "";
   img.src = thumbUrl(hit.path);
   const cap = document.createElement("figcaption");
+  cap.setAttribute("aria-hidden", "true"); // the card's label says what is in it; + and - mark it from the keyboard
   if (hit.score !== undefined) {
     const score = document.createElement("span");
     score.className = "score";
@@ -68,7 +96,8 @@ export function card(hit, open, eager = false) {
     tags.textContent = extra.join(", ");
     cap.append(tags);
   }
-  fig.append(img, cap);
+  fig.append(img, cap, selectBox(fig));
+  fig.prepend(fig.querySelector(".sr-only"));
   if (hit.weak) fig.classList.add("weak");
   fig.addEventListener("click", () => open(fig));
   fig.addEventListener("keydown", (e) => {
@@ -254,11 +283,19 @@ export function runSearch(route, then = null) {
   return loadMore();
 }
 
+// the query with `word` (any case, a whole word) replaced by `other`
+function replaceWord(q, word, other) {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`(^|[^\\p{L}])${escaped}(?=$|[^\\p{L}])`, "iu");
+  return re.test(q) ? q.replace(re, `$1${other}`) : `${q} ${other}`;
+}
+
 async function showWords(terms) {
   // the query's content terms as the server resolved them: no stopwords, no unknown words
   const seq = results.seq;
   const route = results.route;
-  const words = [...new Set(terms.map((t) => t.toLowerCase()))].slice(0, 4);
+  const words = [...new Set(terms.map((t) => t.toLowerCase()))];
+  if (words.length > 2 || words.some((w) => w.includes(" "))) { $("words-panel").hidden = true; return; } // a sentence
   const groups = await Promise.all(words.map((w) =>
     apiCounted(`/api/words?${qs({ word: w, k: 8 })}`).then(({ body }) => [w, body]).catch(() => [w, []])));
   if (seq !== results.seq) return;
@@ -266,14 +303,15 @@ async function showWords(terms) {
     const div = document.createElement("div");
     div.className = "word-group";
     const title = document.createElement("b");
-    title.textContent = w;
+    title.textContent = `instead of “${w}”:`;
     const chips = document.createElement("div");
     chips.className = "chips";
-    chips.append(...hits.map((h) => chip(h.word, h.score, () => {
-      const q = `${route.q} ${h.word}`;
+    const plain = hits.filter((h) => /^[\p{L}][\p{L}'-]*$/u.test(h.word)); // no "fla.", no numbers
+    chips.append(...plain.map((h) => chip(h.word, null, () => {
+      const q = replaceWord(route.q, w, h.word);
       $("q").value = q;
       go({ ...route, q, exact: false });
-    })));
+    }, `search ${h.word} instead of ${w}`)));
     div.append(title, chips);
     return div;
   });
