@@ -114,3 +114,24 @@ def test_the_zip_is_streamed_and_checks_every_path(server):
     assert sorted(zipfile.ZipFile(io.BytesIO(body)).namelist()) == sorted(Path(p).name for p in some)
     outside = httpx.post(server["base"] + "/api/zip", data={"path": [some[0], "/etc/passwd"]})
     assert outside.status_code == 404 and "not an indexed image" in outside.json()["error"]
+
+
+def test_name_the_selected_photos(page, server):
+    import httpx
+
+    found = search(page, "animal")
+    page.wait_for_load_state("networkidle")
+    fish = [p for p in found if "n01443537" in p][:3]
+    assert len(fish) == 3, found
+    for p in fish:
+        page.locator(f'#results .card[data-path="{p}"]').click(modifiers=["Control"])
+    assert page.inner_text("#selection-count") == "3 photos selected"
+    page.click("#select-name")
+    page.fill("#teach-name", "glubfish")
+    page.click("#teach-save")
+    taught = wait_results(page, found)
+    assert fragment(page) == {"q": "glubfish"} and page.locator("#selection").is_hidden()
+    assert sum("n01443537" in p or "/dated/fish_" in p for p in taught[:5]) >= 4, taught[:5]
+    concepts = {c["name"]: c for c in httpx.get(server["base"] + "/api/concepts").json()}
+    assert concepts["glubfish"]["examples"] == 3
+    assert httpx.delete(server["base"] + "/api/concepts/glubfish").status_code == 200

@@ -74,6 +74,12 @@ function download() {
   form.remove();
 }
 
+export function clearSelection() {
+  selection.clear();
+  last = null;
+  paint();
+}
+
 export function setupSelection() {
   // while photos are selected, a click on a card (or Ctrl/Shift-click at any time) selects instead of opening
   for (const id of ["results", "dupes"]) {
@@ -84,5 +90,5 @@ export function setupSelection() {
     }, true);
   }
   $("select-download").addEventListener("click", download);
-  $("select-clear").addEventListener("click", () => { selection.clear(); last = null; paint(); });
+  $("select-clear").addEventListener("click", clearSelection);
 }
