@@ -47,6 +47,8 @@ class Browsing:
         """{"results": [{"path", "taken", "place"}], "total"}: the photos the filters let through, newest
         first (the home page, and filters without words)."""
         rows = self._newest()
+        if not rows:  # a new, empty collection: nothing to filter
+            return {"results": [], "total": 0}
         allow = self._allowed(under, after, before, type, place, near)
         if allow is not None:
             ok = allow.mask

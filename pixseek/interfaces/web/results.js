@@ -142,6 +142,7 @@ function showCount() {
 
 function browseCount(n) {
   const filtered = Object.keys(results.route.filters || {}).length;
+  if (!n && !filtered) return "No photos here yet: index a folder of photos, then reload this page.";
   const photos = `${(n || 0).toLocaleString()} photo${n === 1 ? "" : "s"}`;
   return filtered ? `${photos} match the filters, newest first` : `${photos}, newest first`;
 }
