@@ -134,8 +134,6 @@ Box = Annotated[str | None, Query(max_length=200, description="X0,Y0,X1,Y1: sear
 PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by its path in the catalog")]
 Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
-
-
 api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": '{"error": message}'}})
 
 
