@@ -33,13 +33,21 @@ class Browsing:
     """Collection methods for browsing; `catalog`, `_allowed` and `tag` come from Collection."""
 
     catalog: Catalog
+    _newest_kept: tuple[tuple[int, int], list[tuple[int, int]]] | None = None  # (catalog version, rows)
 
     def _newest(self) -> list[tuple[int, int]]:
-        """(content id, date taken in wall-clock ns) of every live photo, newest first."""
+        """(content id, date taken in wall-clock ns) of every live photo, newest first; read once per
+        catalog version (another process's commit, or a change in the count of files), not once per page."""
+        db = self.catalog.db
+        version = (db.execute("PRAGMA data_version").fetchone()[0], self.catalog.counts()["files"])
+        if self._newest_kept is not None and self._newest_kept[0] == version:
+            return self._newest_kept[1]
         taken = "COALESCE(f.taken_ns, f.mtime_ns)" if self.catalog.has_taken else "f.mtime_ns"
-        return self.catalog.db.execute(
+        rows = db.execute(
             f"SELECT f.content_id, MAX({taken}) AS t FROM files f JOIN contents c ON c.id = f.content_id "
             "WHERE f.status='ok' AND c.live=1 GROUP BY f.content_id ORDER BY t DESC, f.content_id").fetchall()
+        self._newest_kept = (version, rows)
+        return rows
 
     def browse(self, k: int = 60, offset: int = 0, under: str | None = None, after: str | None = None,
                before: str | None = None, type: str | None = None, place: str | None = None,
