@@ -156,3 +156,23 @@ def test_no_serious_violations_on_duplicate_groups(world, scheme):
         assert audit(pg) == []
     finally:
         ctx.close()
+
+
+def test_the_viewer_over_the_groups_is_a_history_entry(page, world):
+    groups = _groups(page)
+    second = groups[1]["paths"]
+    page.locator(".dupe-group").nth(1).locator(".card").nth(1).click()
+    page.wait_for_selector("#detail[open]")
+    page.wait_for_function("p => location.hash.startsWith('#dupes') && location.hash.includes(encodeURIComponent(p))",
+                           arg=second[1])
+    page.go_back()  # closes the viewer; the groups stay as they were
+    page.wait_for_selector("#detail", state="hidden")
+    assert page.url.endswith("#dupes") and _groups(page) == groups
+    page.go_forward()
+    page.wait_for_selector("#detail[open]")
+    assert page.inner_text("#d-name") == second[1].split("/")[-1] and page.inner_text("#d-pos") == "2 of 3"
+    address = page.url
+    page.goto("about:blank")
+    page.goto(address)  # a bookmark: the groups, then the photo within its group
+    page.wait_for_selector("#detail[open]")
+    page.wait_for_function("() => document.getElementById('d-pos').textContent === '2 of 3'")
