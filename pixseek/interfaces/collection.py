@@ -29,6 +29,7 @@ from pixseek.encoders.wordnet import open_wordnet
 from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.ingest.report import IndexReport
+from pixseek.interfaces.browsing import Browsing
 from pixseek.interfaces.encoder_switch import EncoderSwitch
 from pixseek.interfaces.people import People
 from pixseek.interfaces.results import DuplicateGroup, Hit, Results, Tag, WordHit
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
 
 
-class Collection(Teaching, Training, People, EncoderSwitch):
+class Collection(Teaching, Training, People, EncoderSwitch, Browsing):
     """A folder holding a catalog (catalog.sqlite) and vector files for one encoder and word space."""
 
     def __init__(self, layout: Layout) -> None:

@@ -14,7 +14,6 @@ deadlines and connection cap that keep slow clients from starving others are in 
 from __future__ import annotations
 
 import hmac
-import inspect
 import mimetypes
 import os
 import sys
@@ -33,17 +32,21 @@ from starlette.exceptions import HTTPException
 from pixseek.config import HTTP_PAGE_MAX, MAX_K, env, long_running
 from pixseek.encoders.base import Embedding
 from pixseek.encoders.images import Box as Region
-from pixseek.encoders.images import parse_box
 from pixseek.errors import PixseekError
 from pixseek.interfaces.collection import Collection, Hit
+from pixseek.interfaces.http_browse import add_browsing
+from pixseek.interfaces.http_download import add_download
 from pixseek.interfaces.http_guard import add_security_headers, cross_site_refusal, server_config
+from pixseek.interfaces.http_hits import box_of as _parse_box
+from pixseek.interfaces.http_hits import page_of as _page
 from pixseek.interfaces.http_pages import add_pages
 from pixseek.interfaces.http_people import add_people
 from pixseek.interfaces.http_places import add_places
 from pixseek.interfaces.http_teach import add_teaching, indexed_paths
+from pixseek.interfaces.http_uploads import add_uploads
+from pixseek.interfaces.http_words import Narrow, nothing_to_search, plain_message
 from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
-from pixseek.search.filter_options import FILTER_OPTIONS
 
 WEB = Path(__file__).parent / "web"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -112,21 +115,6 @@ class Service:
             return embed_image(self.col.encoder, data, box, name)
 
 
-def _parse_box(text: str | None) -> Region | None:
-    return parse_box(text) if text else None
-
-
-def _page(hits: list, offset: int, k: int, response: Response | None = None) -> list[dict]:
-    """One page of hits; with `response`, X-Result-Count is set when the count is known (fewer hits came
-    back than were asked for, so the list ended at a min_score or the collection's end), and
-    X-Confident-Count to the confident hits among the first offset + k (the rest are flagged `weak`)."""
-    if response is not None:
-        response.headers["X-Confident-Count"] = str(sum(not h.weak for h in hits))
-    if response is not None and len(hits) < offset + k:
-        response.headers["X-Result-Count"] = str(len(hits))
-    return [h.to_dict() for h in hits[offset:offset + k]]
-
-
 def _read_upload(request: Request, file: UploadFile) -> bytes:
     limit = request.app.state.settings.max_upload_bytes
     data = file.file.read(limit + 1)
@@ -148,25 +136,6 @@ Box = Annotated[str | None, Query(max_length=200, description="X0,Y0,X1,Y1: sear
 PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by its path in the catalog")]
 Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
-
-def _narrowing_dependency() -> Callable[..., dict]:
-    """min_score and the filters search and similar take, as query parameters built from the one spec every
-    interface shares (search/filter_options.py FILTER_OPTIONS): a new filter needs no change here."""
-    def narrowing(**values) -> dict:
-        return values
-
-    score = inspect.Parameter("min_score", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        float | None, Query(description="leave out results scoring below this; absent or 0: none left out, the "
-                                        "weaker ones flagged")])
-    narrowing.__signature__ = inspect.Signature([score] + [
-        inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                          annotation=Annotated[str | None, Query(max_length=o.max_length, description=o.help)])
-        for o in FILTER_OPTIONS])
-    return narrowing
-
-
-Narrow = Annotated[dict, Depends(_narrowing_dependency())]
-
 api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": '{"error": message}'}})
 
 
@@ -184,7 +153,10 @@ def search(svc: Svc, response: Response, narrow: Narrow, q: Annotated[str, Query
     (repeated): results marked "more like this" / "not this" re-rank the whole collection (the query may then
     be empty); marked photos are not returned."""
     marked = {"like": indexed_paths(svc, list(like)), "unlike": indexed_paths(svc, list(unlike))}
-    found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, exact=exact, **marked, **narrow))
+    with nothing_to_search() as said:  # only unknown words or stopwords: no results and why, not an error
+        found = svc.run(lambda c: c.search(q, k=offset + k, bridge=bridge, exact=exact, **marked, **narrow))
+    if said:
+        return {"results": [], "ignored": [], "terms": [], "confident": 0, "corrected": None, "message": said[0]}
     return {**found.to_dict(), "results": _page(found, offset, k, response)}
 
 
@@ -225,7 +197,9 @@ def tag_upload(request: Request, svc: Svc, file: Upload, k: K = 10, box: Box = N
 
 @api.get("/words", summary="Words nearest to a word in word-vector space")
 def words(svc: Svc, word: Annotated[str, Query(min_length=1, max_length=100)], k: K = 10) -> list[dict]:
-    return [w.to_dict() for w in svc.run(lambda c: c.words(word, k=k))]
+    with nothing_to_search(unknown_word=True):  # a word nobody knows has no near words: []
+        return [w.to_dict() for w in svc.run(lambda c: c.words(word, k=k))]
+    return []
 
 
 @api.get("/status", summary="Counts, model, index, size and failed files")
@@ -270,14 +244,6 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors():
-        where = ".".join(str(p) for p in e.get("loc", ())[1:]) or "request"
-        parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    return "bad request: " + "; ".join(parts)
-
-
 def _token_of(request: Request) -> str:
     auth = request.headers.get("authorization", "")
     return (auth[7:] if auth.lower().startswith("bearer ") else "") or request.headers.get("x-pixseek-token", "") \
@@ -315,6 +281,9 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
     add_teaching(app)
     add_places(app)
     add_people(app)
+    add_browsing(app)
+    add_uploads(app)
+    add_download(app)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -333,7 +302,7 @@ def create_app(collection_folder: str | Path, token: str | None = None, max_uplo
 
     app.add_exception_handler(NotInCollection, lambda r, e: _error(404, str(e)))
     app.add_exception_handler(PixseekError, lambda r, e: _error(400, str(e)))
-    app.add_exception_handler(RequestValidationError, lambda r, e: _error(400, _validation_message(e)))
+    app.add_exception_handler(RequestValidationError, lambda r, e: _error(400, plain_message(e)))
     app.add_exception_handler(HTTPException, lambda r, e: _error(e.status_code, str(e.detail)))
     app.add_exception_handler(Exception, lambda r, e: _error(500, f"internal error ({type(e).__name__}); see the server log"))
     return app

@@ -28,7 +28,7 @@ from pixseek.config import (
     WEB_UPLOAD_SECONDS,
 )
 from pixseek.encoders.exif import read_photo_info
-from pixseek.encoders.images import sniff
+from pixseek.encoders.images import ImageError, open_image, sniff
 from pixseek.errors import PixseekError
 from pixseek.image_files import BY_EXTENSION, content_hash, format_of_bytes
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, read_indexed
@@ -161,6 +161,10 @@ def upload(request: Request, file: Annotated[UploadFile, File(description="an im
         raise PixseekError("the upload is empty")
     if not sniff(data[:16]):
         raise PixseekError("the upload is not an image pixseek can read (JPEG, PNG, WebP, GIF, BMP or TIFF)")
+    try:  # decoded whole now: a damaged file is refused here, not after the page made a search of it
+        open_image(data)
+    except ImageError as exc:
+        raise PixseekError(f"That image could not be read ({exc}): the file may be damaged. Choose another image.") from None
     return {"id": _state(request).uploads.put(data), "bytes": len(data), "type": _media(data)}
 
 

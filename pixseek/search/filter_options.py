@@ -71,9 +71,10 @@ def parse_filters(under: str | None = None, after: str | date | None = None, bef
                   type: str | Sequence[str] | None = None, place: str | None = None,
                   near: str | Sequence[float] | None = None) -> Filters:
     """Check and normalise filter values as the CLI, HTTP API and Python API take them."""
-    lo, hi = _day(after, "after"), _day(before, "before")
+    lo, hi = _day(after, "'taken after'"), _day(before, "'taken before'")
     if lo is not None and hi is not None and lo > hi:
-        raise PixseekError(f"--after {lo} is later than --before {hi}: no photo can match")
+        raise PixseekError(f"The 'taken after' date ({lo}) is later than the 'taken before' date ({hi}), so no photo "
+                           "can match: swap the two dates or clear one of them.")
     folder = None
     if under is not None:
         if not isinstance(under, (str, os.PathLike)) or not str(under).strip():
@@ -117,7 +118,8 @@ def _day(value, name: str) -> date | None:
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:
-        raise PixseekError(f"{name} wants a date as YYYY-MM-DD (e.g. 2024-05-31), got {text[:40]!r}") from None
+        raise PixseekError(f"The {name} date {text[:40]!r} is not a date pixseek can read: write it as YYYY-MM-DD, "
+                           "e.g. 2024-05-31.") from None
 
 
 def _types(value) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import sys
 import pytest
 from conftest import CLASSES, DATA, copy_tiny
 from PIL import Image
+from test_web_a11y import AXE, audit
 from test_web_app import chromium, serving
 
 FLICKR = DATA / "flickr8k-500" / "images"
@@ -141,3 +142,37 @@ def test_a_threshold_below_the_bound_is_refused_in_words(page, world):
     page.wait_for_function("() => document.querySelector('#dupes-message').classList.contains('error')")
     assert "from 0.45 to 1" in page.inner_text("#dupes-message")
     assert page.locator(".dupe-group").count() == 0
+
+
+@pytest.mark.skipif(not AXE.exists(), reason=f"axe-core is not installed at {AXE}: run ./install.sh (npm install axe-core)")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_violations_on_duplicate_groups(world, scheme):
+    """The review page with groups on it (copies with a keeper, a burst): axe-core finds nothing serious."""
+    ctx = world["browser"].new_context(viewport={"width": 1280, "height": 860}, color_scheme=scheme, bypass_csp=True)
+    try:
+        pg = ctx.new_page()
+        pg.goto(world["base"] + "/#dupes")
+        pg.wait_for_selector(".dupe-group .card.keep")
+        assert audit(pg) == []
+    finally:
+        ctx.close()
+
+
+def test_the_viewer_over_the_groups_is_a_history_entry(page, world):
+    groups = _groups(page)
+    second = groups[1]["paths"]
+    page.locator(".dupe-group").nth(1).locator(".card").nth(1).click()
+    page.wait_for_selector("#detail[open]")
+    page.wait_for_function("p => location.hash.startsWith('#dupes') && location.hash.includes(encodeURIComponent(p))",
+                           arg=second[1])
+    page.go_back()  # closes the viewer; the groups stay as they were
+    page.wait_for_selector("#detail", state="hidden")
+    assert page.url.endswith("#dupes") and _groups(page) == groups
+    page.go_forward()
+    page.wait_for_selector("#detail[open]")
+    assert page.inner_text("#d-name") == second[1].split("/")[-1] and page.inner_text("#d-pos") == "2 of 3"
+    address = page.url
+    page.goto("about:blank")
+    page.goto(address)  # a bookmark: the groups, then the photo within its group
+    page.wait_for_selector("#detail[open]")
+    page.wait_for_function("() => document.getElementById('d-pos').textContent === '2 of 3'")

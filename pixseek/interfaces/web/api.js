@@ -31,7 +31,8 @@ export function form(blob) {
   return { method: "POST", body: data };
 }
 
-// uploads: kept by the server for a while (so the URL can name them), and here for this page's life
+// uploads: sent once and kept by the server for a while (so the URL, searches and tags name them by id),
+// and here for this page's life (to show them without fetching them back)
 const blobs = new Map();
 
 export async function keepUpload(file) {
@@ -40,30 +41,28 @@ export async function keepUpload(file) {
   return id;
 }
 
-export async function uploadBlob(id) {
-  if (!blobs.has(id)) {
-    const resp = await fetch(`/api/uploads/${encodeURIComponent(id)}`);
-    if (!resp.ok) {
-      const body = await resp.json().catch(() => ({}));
-      throw new Error(body.error || `the uploaded image is no longer kept by the server: upload it again`);
-    }
-    blobs.set(id, await resp.blob());
-  }
-  return blobs.get(id);
+const shown = new Map(); // id -> object URL of this page's own file
+
+export function localUpload(id) {
+  if (!blobs.has(id)) return null;
+  if (!shown.has(id)) shown.set(id, URL.createObjectURL(blobs.get(id)));
+  return shown.get(id);
 }
 
 export function thumbUrl(path) { return `/api/thumb?${qs({ path })}`; }
 
-export function chip(text, score, onClick) {
+export function chip(text, score, onClick, label = null) {
   const b = document.createElement("button");
   b.type = "button";
   b.className = "chip";
   b.textContent = text;
   if (score !== null && score !== undefined) {
     const s = document.createElement("small");
-    s.textContent = score.toFixed(2);
+    s.textContent = ` ${score.toFixed(2)}`;
+    s.setAttribute("aria-hidden", "true"); // the name is what is read; the score is for the eye
     b.append(s);
   }
+  if (label) b.setAttribute("aria-label", label);
   b.addEventListener("click", onClick);
   return b;
 }

@@ -1,9 +1,11 @@
 // The detail view (lightbox): the photo at a limited size, its file facts, date taken, camera and tags;
-// arrow keys walk through the list it was opened from, Escape closes it.
+// arrow keys walk through the list it was opened from, Escape closes it. It is a history entry of its own
+// (route.js showPhoto): Back closes it, Forward opens it again, the URL names the photo shown.
 import { $, api, baseName, chip, qs } from "./api.js";
-import { placeLabel } from "./places.js";
 import { clearFaces, draw as drawFaces, loadFaces } from "./faces.js";
-import { go, nav } from "./route.js";
+import { placeLabel } from "./places.js";
+import { go, leavePhoto, nav, showPhoto } from "./route.js";
+import { chooseRegion, choosing, fitPhoto, resetZoom, setupViewer, stopRegion, zoomBy } from "./viewer.js";
 
 // source: { hits: [{path, score?, text?}], more: () => Promise<bool> | null, done: () => bool }
 const view = { source: null, index: 0, seq: 0, opener: null, info: null };
@@ -18,6 +20,14 @@ export function openDetail(source, index, opener) {
 
 export function closeDetail() {
   if ($("detail").open) $("detail").close();
+}
+
+// the viewer as the URL has it: closed, or open on route.photo (found by `find` in what is on screen)
+export function syncPhoto(route, find) {
+  if (!route.photo) { closeDetail(); return; }
+  if ($("detail").open && view.source && view.source.hits[view.index] && view.source.hits[view.index].path === route.photo) return;
+  const { source, index, opener } = find(route.photo);
+  openDetail(source, index, opener);
 }
 
 function fact(name, value) {
@@ -90,6 +100,7 @@ async function show(index) {
   const hit = source.hits[index];
   const name = baseName(hit.path);
   const { facts, tags } = fetched(hit.path);
+  showPhoto(hit.path);
   $("d-name").textContent = name;
   $("d-pos").textContent = position();
   $("d-prev").disabled = index === 0;
@@ -98,7 +109,10 @@ async function show(index) {
   clearFaces();
   const img = $("d-img");
   img.alt = name;
+  stopRegion();
+  resetZoom();
   img.src = `/api/preview?${qs({ path: hit.path })}`;
+  fitPhoto();
   $("d-open").href = `/api/original?${qs({ path: hit.path })}`;
   $("d-download").href = $("d-open").href;
   $("d-download").download = name;
@@ -117,7 +131,6 @@ async function show(index) {
     }
     $("d-tags").replaceChildren(...found.map((t) => {
       const c = chip(t.tag, t.score, () => {
-        closeDetail();
         go({ view: "search", kind: "text", q: t.tag, box: null, weak: false, filters: nav.route.filters || {} });
       });
       c.title = `${Math.round(t.score * 100)}% likely right`;
@@ -153,30 +166,39 @@ function current() { return view.source.hits[view.index]; }
 
 export function setupDetail(onRegion) {
   const dialog = $("detail");
-  $("d-img").addEventListener("load", () => { drawTextBox(); drawFaces(); });
+  const fit = () => { fitPhoto(); drawTextBox(); drawFaces(); }; // outlines follow the photo's size
+  $("d-img").addEventListener("load", fit);
+  window.addEventListener("resize", fit);
   $("d-prev").addEventListener("click", () => show(view.index - 1));
   $("d-next").addEventListener("click", () => show(view.index + 1));
   $("d-close").addEventListener("click", closeDetail);
   $("d-similar").addEventListener("click", () => {
     const path = current().path;
-    closeDetail();
     go({ view: "search", kind: "path", path, box: null, weak: false, filters: nav.route.filters || {} });
   });
-  $("d-region").addEventListener("click", () => {
+  $("d-region").addEventListener("click", () => { // the next drag on the photo chooses the region
     const path = current().path;
-    closeDetail();
-    onRegion(path);
+    chooseRegion(async (f) => {
+      const info = view.info || await fetched(path).facts;
+      const box = [f[0] * info.width, f[1] * info.height, f[2] * info.width, f[3] * info.height].map(Math.round);
+      onRegion(path, box);
+    });
   });
+  setupViewer((step) => show(view.index + step));
+  dialog.addEventListener("cancel", (e) => { if (choosing()) { e.preventDefault(); stopRegion(); } });
   document.addEventListener("keydown", (e) => {
     if (!dialog.open || e.target.closest("input")) return;
     if (e.key === "ArrowRight") { e.preventDefault(); show(view.index + 1); }
     else if (e.key === "ArrowLeft") { e.preventDefault(); show(view.index - 1); }
+    else if (e.key === "+" || e.key === "=") { e.preventDefault(); zoomBy(1.5); }
+    else if (e.key === "-") { e.preventDefault(); zoomBy(1 / 1.5); }
+    else if (e.key === "0") { e.preventDefault(); resetZoom(); }
   });
   dialog.addEventListener("close", () => {
+    leavePhoto(); // closed by Escape or ✕: Back to the entry it was opened from
     // back to the card of the photo last shown, so Tab goes on from there
     const cards = view.opener && view.opener.parentElement ? view.opener.parentElement.querySelectorAll(".card") : [];
     const target = cards[view.index] || view.opener;
     if (target && target.isConnected) target.focus();
   });
-  window.addEventListener("resize", () => { drawTextBox(); drawFaces(); });
 }

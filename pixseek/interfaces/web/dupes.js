@@ -4,7 +4,7 @@
 // three decimals. Read-only: the server deletes nothing.
 import { $, api, baseName, qs } from "./api.js";
 import { openDetail } from "./detail.js";
-import { card } from "./results.js";
+import { card, labelCard } from "./results.js";
 import { go } from "./route.js";
 
 const PAGE = 30;
@@ -32,6 +32,7 @@ function group(g, number, threshold) {
   grid.className = "grid";
   const paths = g.keep ? [g.keep, ...g.paths.filter((p) => p !== g.keep)] : g.paths; // the keeper first
   const source = { hits: paths.map((path) => ({ path })), more: null, done: () => true };
+  section.viewerSource = source;
   paths.forEach((path, i) => {
     const c = card({ path }, (fig) => openDetail(source, i, fig));
     if (g.keep && path === g.keep) {
@@ -40,18 +41,27 @@ function group(g, number, threshold) {
       badge.className = "keep-badge";
       badge.textContent = "keep";
       c.prepend(badge);
-      c.setAttribute("aria-label", `${baseName(path)}, suggested keeper`);
+      labelCard(c, `${baseName(path)}, suggested keeper`);
     } else if (g.why && g.why[path]) {
       const note = document.createElement("span");
       note.className = "dupe-why";
       note.textContent = g.why[path];
       c.append(note);
-      c.setAttribute("aria-label", `${baseName(path)}, ${g.why[path]} copy`);
+      labelCard(c, `${baseName(path)}, ${g.why[path]} copy`);
     }
     grid.append(c);
   });
   section.append(heading, grid);
   return section;
+}
+
+// where a photo is among the groups on screen, for the viewer; null when it is not
+export function dupesSource(path) {
+  for (const section of document.querySelectorAll(".dupe-group")) {
+    const index = section.viewerSource.hits.findIndex((h) => h.path === path);
+    if (index >= 0) return { source: section.viewerSource, index, opener: section.querySelectorAll(".card")[index] };
+  }
+  return null;
 }
 
 async function loadGroups() {

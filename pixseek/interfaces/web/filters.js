@@ -1,6 +1,7 @@
 // Filter controls: under a folder, a date-taken range, file types, a place. They travel in the URL with the query.
 import { $, api, narrow } from "./api.js";
 import { fillPlace, formPlace, setupPlaces } from "./places.js";
+import { coverage, monthName } from "./feedback.js";
 
 let wanted = {};
 
@@ -26,6 +27,12 @@ export async function setupFilters(apply) {
       return label;
     }));
     fillFilters(wanted);
+    const cov = await coverage();
+    if (cov.first) {
+      for (const id of ["f-after", "f-before"]) Object.assign($(id), { min: cov.first.slice(0, 10), max: cov.last.slice(0, 10) });
+      $("f-dates-hint").textContent = `Photos taken ${monthName(cov.first)} to ${monthName(cov.last)}`;
+    }
+    if (cov.root) $("f-under").placeholder = cov.root;
   } catch (err) { /* no filters offered; searches still work */ }
 }
 

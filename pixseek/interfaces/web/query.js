@@ -1,12 +1,13 @@
 // The query panel of an image search: the query image, its crop box (drawn with a pointer or typed in
 // pixels), and its tags (of the region when there is one).
-import { $, api, chip, form, narrow, qs, uploadBlob } from "./api.js";
+import { $, api, chip, localUpload, narrow, qs } from "./api.js";
 import { go, nav } from "./route.js";
 
 let tagSeq = 0;
 
 function sourceOf(route) {
-  return route.kind === "path" ? `/api/original?${qs({ path: route.path })}` : `/api/uploads/${encodeURIComponent(route.upload)}`;
+  if (route.kind === "path") return `/api/original?${qs({ path: route.path })}`;
+  return localUpload(route.upload) || `/api/uploads/${encodeURIComponent(route.upload)}`; // this page's own file: not fetched back
 }
 
 export function showQuery(route) {
@@ -33,7 +34,7 @@ async function showTags(route) {
     const box = route.box ? route.box.map(Math.round).join(",") : null;
     const tags = route.kind === "path"
       ? await api(`/api/tag?${qs({ path: route.path, k: 6, box })}`)
-      : await api(`/api/tag?${qs({ k: 6, box })}`, form(await uploadBlob(route.upload)));
+      : await api(`/api/uploads/${encodeURIComponent(route.upload)}/tags?${qs({ k: 6, box })}`);
     if (seq !== tagSeq) return;
     $("query-tags").replaceChildren(...tags.map((t) => chip(t.tag, t.score, () => {
       $("q").value = t.tag;
@@ -99,11 +100,6 @@ function setupDrawing() {
   });
   img.addEventListener("load", () => { drawBox(nav.route.box); fillFields(nav.route.box); });
   window.addEventListener("resize", () => drawBox(nav.route.box));
-}
-
-export function focusCrop() {
-  $("query-panel").scrollIntoView({ block: "start" });
-  $("x0").focus();
 }
 
 export function setupQuery() {

@@ -1,8 +1,10 @@
 // The result grid: one search at a time, pages of results (infinite scroll), and where the confident matches
 // end: the weaker ones follow a divider (they can be folded away), the count says how many are confident.
-import { $, apiCounted, baseName, chip, form, qs, thumbUrl, uploadBlob } from "./api.js";
+import { $, apiCounted, baseName, chip, qs, thumbUrl } from "./api.js";
 import { openDetail } from "./detail.js";
 import { go } from "./route.js";
+import { explainEmpty } from "./feedback.js";
+import { selectBox } from "./select.js";
 import { markButtons, setMarks } from "./teach.js";
 
 const PAGE = 40;
@@ -28,9 +30,39 @@ async function fetchPage(route, offset) {
     for (const path of route.unlike || []) p.append("unlike", path);
     return apiCounted(`/api/search?${p}`);
   }
+  if (!route.kind) { // no words, no photo: the collection newest first, filtered or not
+    const { body } = await apiCounted(`/api/browse?${qs({ k: PAGE, offset, ...route.filters })}`);
+    return { body, count: body.total };
+  }
   if (route.kind === "path") return apiCounted(`/api/similar?${qs({ path: route.path, box, ...params })}`);
-  const blob = await uploadBlob(route.upload);
-  return apiCounted(`/api/similar?${qs({ box, ...params })}`, form(blob));
+  return apiCounted(`/api/uploads/${encodeURIComponent(route.upload)}/similar?${qs({ box, ...params })}`);
+}
+
+// what a screen reader says of a result: what is in it, where and when, not its file name and score
+function describe(hit, name) {
+  const parts = [];
+  if (hit.tags && hit.tags.length) parts.push(hit.tags.slice(0, 3).join(", "));
+  if (hit.text && hit.text.matched) parts.push(`with the text “${hit.text.matched}”`);
+  const where = hit.place ? [hit.place.city, hit.place.country].filter(Boolean).join(", ") : "";
+  if (where) parts.push(`in ${where}`);
+  if (hit.taken) {
+    const d = new Date(hit.taken);
+    if (!Number.isNaN(d.getTime())) parts.push(`taken ${d.toLocaleDateString(undefined, { dateStyle: "medium" })}`);
+  }
+  if (hit.weak) parts.push("a weaker match");
+  return parts.length ? `Photo: ${parts.join(", ")}` : `Photo ${name}`;
+}
+
+// the card's name, read first: a visually hidden text (the caption is for the eye; an aria-label would
+// have to repeat the caption's visible words)
+export function labelCard(fig, text) {
+  let sr = fig.querySelector(".sr-only");
+  if (!sr) {
+    sr = document.createElement("span");
+    sr.className = "sr-only";
+    fig.prepend(sr);
+  }
+  sr.textContent = text;
 }
 
 export function card(hit, open, eager = false) {
@@ -38,14 +70,15 @@ export function card(hit, open, eager = false) {
   fig.className = "card";
   fig.dataset.path = hit.path;
   fig.tabIndex = 0;
-  fig.setAttribute("role", "button");
+  fig.setAttribute("role", "link"); // it opens the photo's view (an address of its own); it holds buttons
   const name = baseName(hit.path);
-  fig.setAttribute("aria-label", hit.score === undefined ? name : `${name}, score ${hit.score.toFixed(3)}`);
+  labelCard(fig, describe(hit, name));
   const img = document.createElement("img");
   img.loading = eager ? "eager" : "lazy"; // the first rows load at once, the rest as they scroll near
   img.alt = "";
   img.src = thumbUrl(hit.path);
   const cap = document.createElement("figcaption");
+  cap.setAttribute("aria-hidden", "true"); // the card's label says what is in it; + and - mark it from the keyboard
   if (hit.score !== undefined) {
     const score = document.createElement("span");
     score.className = "score";
@@ -63,7 +96,8 @@ export function card(hit, open, eager = false) {
     tags.textContent = extra.join(", ");
     cap.append(tags);
   }
-  fig.append(img, cap);
+  fig.append(img, cap, selectBox(fig));
+  fig.prepend(fig.querySelector(".sr-only"));
   if (hit.weak) fig.classList.add("weak");
   fig.addEventListener("click", () => open(fig));
   fig.addEventListener("keydown", (e) => {
@@ -83,7 +117,8 @@ function showCount() {
   const sure = firstWeak >= 0 ? firstWeak : results.hits.length;
   const route = results.route;
   let text;
-  if (!results.hits.length) text = "no results";
+  if (!route.kind) text = browseCount(n);
+  else if (!results.hits.length) text = "no results";
   else if (sure === 0) {
     text = route.kind === "text" ? `no confident match for "${results.corrected || route.q}"; nearest:` : "no confident match; nearest:";
     if (n !== null) text += ` (${n.toLocaleString()} result${n === 1 ? "" : "s"})`;
@@ -105,6 +140,24 @@ function showCount() {
   $("message").replaceChildren(...parts, [text, ...results.notes].join(" · "));
 }
 
+function browseCount(n) {
+  const filtered = Object.keys(results.route.filters || {}).length;
+  if (!n && !filtered) return "No photos here yet: index a folder of photos, then reload this page.";
+  const photos = `${(n || 0).toLocaleString()} photo${n === 1 ? "" : "s"}`;
+  return filtered ? `${photos} match the filters, newest first` : `${photos}, newest first`;
+}
+
+// "May 2024": a heading before the first photo of each month, when browsing by date
+const monthOf = (hit) => (hit.taken ? hit.taken.slice(0, 7) : "");
+
+function monthHeading(hit) {
+  const h = document.createElement("h3");
+  h.className = "month";
+  const [y, m] = monthOf(hit).split("-").map(Number);
+  h.textContent = y ? new Date(y, m - 1, 1).toLocaleDateString(undefined, { month: "long", year: "numeric" }) : "Date unknown";
+  return h;
+}
+
 // the divider before the first weak hit (none when even the first is weak: the count says so)
 function divider() {
   const div = document.createElement("div");
@@ -124,6 +177,7 @@ export async function loadMore() {
     const { body, count } = await fetchPage(route, results.offset);
     if (seq !== results.seq) return false; // a newer search started meanwhile
     const hits = Array.isArray(body) ? body : body.results; // text search also says which words it left out
+    if (body.message) { message(body.message, true); results.done = true; failed = true; return false; }
     if (results.offset === 0 && body.terms) showWords(body.terms);
     if (results.offset === 0) Object.assign(results, { corrected: body.corrected || null, notes: ignoredNotes(body.ignored) });
     const start = results.hits.length;
@@ -131,6 +185,7 @@ export async function loadMore() {
     hits.forEach((h, i) => {
       const at = start + i;
       if (h.weak && at > 0 && !results.hits[at - 1].weak) $("results").append(divider());
+      if (!route.kind && (at === 0 || monthOf(results.hits[at - 1]) !== monthOf(h))) $("results").append(monthHeading(h));
       const fig = card(h, (f) => openDetail(source, at, f), at < 12);
       if (route.kind === "text") fig.querySelector("figcaption").append(markButtons(fig));
       $("results").append(fig);
@@ -139,9 +194,10 @@ export async function loadMore() {
     if (count !== null) results.count = count;
     results.done = hits.length < PAGE || results.offset >= 10000 || (count !== null && results.offset >= count);
     showCount();
+    if (start === 0 && !hits.length) explainEmpty(route, seq, () => results.seq);
     if (onFirstPage && start === 0) { onFirstPage(); onFirstPage = null; }
   } catch (err) {
-    if (seq === results.seq) { message(err.message, true); results.done = true; failed = true; }
+    if (seq === results.seq) { message(err.message, true); results.done = true; failed = true; explainEmpty(route, seq, () => results.seq); }
   } finally {
     if (seq === results.seq) {
       results.loading = false;
@@ -165,6 +221,45 @@ function nearBottom() {
   return $("sentinel").getBoundingClientRect().top < window.innerHeight + 400;
 }
 
+// searches left for another, kept as they were (cards, results, scroll position) for Back and Forward
+const kept = new Map();
+
+export function keepResults(key) {
+  if (!results.route) return;
+  kept.delete(key);
+  kept.set(key, { route: results.route, hits: [...results.hits], nodes: [...$("results").children],
+    words: [...$("words").children], wordsShown: !$("words-panel").hidden, folded: folded(), scroll: window.scrollY,
+    ...Object.fromEntries(["offset", "done", "count", "corrected", "notes"].map((f) => [f, results[f]])) });
+  while (kept.size > 12) kept.delete(kept.keys().next().value);
+}
+
+// a kept search back on screen, scrolled to where it was; false when it is not kept
+export function restoreResults(key, route) {
+  const was = kept.get(key);
+  if (!was) return false;
+  clearResults();
+  const { hits, nodes, words, wordsShown, scroll, folded: fold, ...state } = was;
+  Object.assign(results, state, { route, loading: false });
+  results.hits.push(...hits);
+  $("results").replaceChildren(...nodes);
+  $("results").classList.toggle("hide-weak", fold);
+  $("words").replaceChildren(...words);
+  $("words-panel").hidden = !wordsShown;
+  setMarks(route);
+  showCount();
+  showFold();
+  window.scrollTo(0, scroll);
+  return true;
+}
+
+// where a photo is among the results on screen, for the viewer; null when it is not
+export function resultsSource(path) {
+  const index = results.hits.findIndex((h) => h.path === path);
+  if (index < 0) return null;
+  const opener = [...$("results").querySelectorAll(".card")][index] || null;
+  return { source, index, opener };
+}
+
 export function clearResults() {
   results.seq += 1;
   results.route = null;
@@ -175,6 +270,7 @@ export function clearResults() {
   $("more").hidden = true;
   $("weaker").hidden = true;
   $("words-panel").hidden = true;
+  $("filter-note").hidden = true;
   message("");
 }
 
@@ -188,11 +284,19 @@ export function runSearch(route, then = null) {
   return loadMore();
 }
 
+// the query with `word` (any case, a whole word) replaced by `other`
+function replaceWord(q, word, other) {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`(^|[^\\p{L}])${escaped}(?=$|[^\\p{L}])`, "iu");
+  return re.test(q) ? q.replace(re, `$1${other}`) : `${q} ${other}`;
+}
+
 async function showWords(terms) {
   // the query's content terms as the server resolved them: no stopwords, no unknown words
   const seq = results.seq;
   const route = results.route;
-  const words = [...new Set(terms.map((t) => t.toLowerCase()))].slice(0, 4);
+  const words = [...new Set(terms.map((t) => t.toLowerCase()))];
+  if (words.length > 2 || words.some((w) => w.includes(" "))) { $("words-panel").hidden = true; return; } // a sentence
   const groups = await Promise.all(words.map((w) =>
     apiCounted(`/api/words?${qs({ word: w, k: 8 })}`).then(({ body }) => [w, body]).catch(() => [w, []])));
   if (seq !== results.seq) return;
@@ -200,14 +304,15 @@ async function showWords(terms) {
     const div = document.createElement("div");
     div.className = "word-group";
     const title = document.createElement("b");
-    title.textContent = w;
+    title.textContent = `instead of “${w}”:`;
     const chips = document.createElement("div");
     chips.className = "chips";
-    chips.append(...hits.map((h) => chip(h.word, h.score, () => {
-      const q = `${route.q} ${h.word}`;
+    const plain = hits.filter((h) => /^[\p{L}][\p{L}'-]*$/u.test(h.word)); // no "fla.", no numbers
+    chips.append(...plain.map((h) => chip(h.word, null, () => {
+      const q = replaceWord(route.q, w, h.word);
       $("q").value = q;
       go({ ...route, q, exact: false });
-    })));
+    }, `search ${h.word} instead of ${w}`)));
     div.append(title, chips);
     return div;
   });

@@ -2,15 +2,17 @@
 //   #q=dog&under=/photos/2024&after=2024-01-01&before=2024-12-31&type=jpg,png&place=Lund,%20Sweden      #q=dgo&exact=1 (no spelling correction)
 //   #q=dog&like=/photos/a.jpg&like=/photos/b.jpg&unlike=/photos/c.jpg (results marked "more like this" / "not this")
 //   #path=/photos/cat.jpg&box=10,20,200,220      #upload=ID&box=...      #dupes&threshold=0.8      #people
+//   ...&photo=/photos/a.jpg: that photo open in the viewer over the state (its own history entry: Back closes it)
 import { qs } from "./api.js";
 
 export const FILTERS = ["under", "after", "before", "type", "place"];
 
 export function parse(hash) {
   const h = new URLSearchParams((hash || "").replace(/^#/, ""));
-  if (h.has("dupes")) return { view: "dupes", threshold: h.get("threshold") || null };
+  const photo = h.get("photo") || null;
+  if (h.has("dupes")) return { view: "dupes", threshold: h.get("threshold") || null, photo };
   if (h.has("people")) return { view: "people" };
-  const route = { view: "search", kind: null, box: null, exact: h.get("exact") === "1", filters: {} };
+  const route = { view: "search", kind: null, box: null, exact: h.get("exact") === "1", filters: {}, photo };
   for (const f of FILTERS) if (h.get(f)) route.filters[f] = h.get(f);
   route.like = h.getAll("like");
   route.unlike = h.getAll("unlike");
@@ -23,6 +25,13 @@ export function parse(hash) {
 }
 
 export function toHash(route) {
+  const key = searchKey(route);
+  if (!route.photo) return key;
+  return `${key}${key ? "&" : ""}${new URLSearchParams({ photo: route.photo })}`;
+}
+
+// the state without the photo open over it: the same key, the same results (only the viewer changes)
+export function searchKey(route) {
   if (route.view === "dupes") return route.threshold ? `dupes&${qs({ threshold: route.threshold })}` : "dupes";
   if (route.view === "people") return "people";
   const p = {};
@@ -40,11 +49,30 @@ export function toHash(route) {
   return out.toString();
 }
 
-export const nav = { route: parse("") };
+export const nav = { route: parse(""), fresh: false };
 
 // a new history entry (and so a new search) per state; the same state again re-runs it
 export function go(route) {
-  const hash = toHash(route);
+  const hash = toHash({ ...route, photo: null });
+  nav.fresh = true; // asked for now: searched afresh, not brought back from before
   if (location.hash.replace(/^#/, "") === hash) window.dispatchEvent(new HashChangeEvent("hashchange"));
   else location.hash = hash;
+}
+
+// the viewer: opening a photo is a history entry of its own (Back closes it, Forward opens it again);
+// walking from photo to photo replaces that entry, so one Back always closes the viewer
+export function showPhoto(path) {
+  const hash = toHash({ ...nav.route, photo: path });
+  if (!nav.route.photo) {
+    location.hash = hash;
+    history.replaceState({ viewer: true }, "");
+  } else history.replaceState(history.state, "", `#${hash}`);
+  nav.route = { ...nav.route, photo: path };
+}
+
+export function leavePhoto() {
+  if (!new URLSearchParams(location.hash.replace(/^#/, "")).has("photo")) return;
+  if (history.state && history.state.viewer) history.back();
+  else history.replaceState(null, "", `#${toHash({ ...nav.route, photo: null })}`); // opened from a bookmark
+  nav.route = { ...nav.route, photo: null };
 }

@@ -2,8 +2,10 @@
 // collection (they live in the URL, like every search state) and can be saved as a taught word.
 import { $, api } from "./api.js";
 import { go, nav } from "./route.js";
+import { clearSelection, selection } from "./select.js";
 
 export const marks = { like: [], unlike: [] };
+let chosen = null; // photos selected (select.js) to name, instead of the marked ones
 
 // the marks of the route on screen (Back and Forward bring theirs back)
 export function setMarks(route) {
@@ -68,14 +70,16 @@ export function setupTeach() {
     if ((nav.route.like || []).length || (nav.route.unlike || []).length) go({ ...nav.route, like: [], unlike: [] });
     else { for (const fig of document.querySelectorAll(".card")) paint(fig); showBar(); }
   });
-  $("name-these").addEventListener("click", () => { $("teach-name").value = ""; $("teach-dialog").showModal(); });
+  $("name-these").addEventListener("click", () => { chosen = null; $("teach-name").value = ""; $("teach-dialog").showModal(); });
+  $("select-name").addEventListener("click", () => { chosen = [...selection]; $("teach-name").value = ""; $("teach-dialog").showModal(); });
   $("teach-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const name = $("teach-name").value.trim();
     if (!name) return;
     try {
       const c = await api("/api/concepts", { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ name, paths: marks.like, not_paths: marks.unlike }) });
+        body: JSON.stringify(chosen ? { name, paths: chosen, not_paths: [] } : { name, paths: marks.like, not_paths: marks.unlike }) });
+      if (chosen) clearSelection();
       $("teach-dialog").close();
       marks.like = [];
       marks.unlike = [];
