@@ -27,14 +27,10 @@ MODULES = _modules()
 
 
 def _imports(name: str) -> set[str]:
-    """Every pixseek module `name` imports, at any depth of its code (type-checking-only imports aside)."""
+    """Every pixseek module `name` imports, at any depth of its code (type-checking-only imports included)."""
     tree = ast.parse(MODULES[name].read_text())
-    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-                   for n in ast.walk(node)}
     found = set()
     for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:

@@ -17,124 +17,38 @@ import hmac
 import mimetypes
 import os
 import sys
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from pixseek.config import HTTP_PAGE_MAX, MAX_K, env, long_running
-from pixseek.encoders.base import Embedding
-from pixseek.encoders.images import Box as Region
+from pixseek.config import env, long_running
 from pixseek.errors import PixseekError
-from pixseek.interfaces.collection import Collection, Hit
 from pixseek.interfaces.http_browse import add_browsing
 from pixseek.interfaces.http_download import add_download
 from pixseek.interfaces.http_guard import add_security_headers, cross_site_refusal, server_config
-from pixseek.interfaces.http_hits import box_of as _parse_box
-from pixseek.interfaces.http_hits import page_of as _page
 from pixseek.interfaces.http_pages import add_pages
+from pixseek.interfaces.http_params import K, Offset, PathQ, Upload, read_upload
+from pixseek.interfaces.http_params import Region as Box
+from pixseek.interfaces.http_params import box_of as _parse_box
+from pixseek.interfaces.http_params import page_of as _page
 from pixseek.interfaces.http_people import add_people
 from pixseek.interfaces.http_places import add_places
+from pixseek.interfaces.http_service import Service, Settings, Svc
 from pixseek.interfaces.http_teach import add_teaching, indexed_paths
 from pixseek.interfaces.http_uploads import add_uploads
 from pixseek.interfaces.http_words import Narrow, nothing_to_search, plain_message
-from pixseek.interfaces.query_image import embed_image
-from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, indexed, read_indexed
+from pixseek.interfaces.thumbnails import NotInCollection, read_indexed
 
 WEB = Path(__file__).parent / "web"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 COOKIE = "pixseek_token"
-T = TypeVar("T")
 
 
-@dataclass
-class Settings:
-    """What `create_app` needs; the token comes from --token or $PIXSEEK_TOKEN, read when the app starts."""
-
-    folder: Path
-    token: str | None = None
-    max_upload_bytes: int = 20_000_000
-    thumb_size: int = 256
-    allowed_hosts: frozenset[str] | None = None  # Host headers accepted; None: any (the user chose a public address)
-
-
-class Service:
-    """One Collection behind a lock (it guards the collection's stores), and catalog-checked file access.
-    A second lock, `work`, runs one query image's decoding and embedding at a time (the encoder is not
-    assumed re-entrant, and one decode at a time bounds the memory uploads can take) without the first.
-    Work over the whole collection (duplicate groups) runs on a handle of its own under a third, `heavy`."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.col = Collection.open(settings.folder)
-        self.lock = threading.Lock()
-        self.work = threading.Lock()
-        self.heavy = threading.Lock()
-        self._heavy_col: Collection | None = None
-        self.thumbs = ThumbnailCache(self.col.folder / "thumbs", settings.thumb_size)
-
-    def run(self, fn: Callable[[Collection], T]) -> T:
-        with self.lock:
-            self.col.refresh()
-            return fn(self.col)
-
-    def run_heavy(self, fn: Callable[[Collection], T]) -> T:
-        """`fn` on a second handle of the collection (its own catalog connection and snapshot), never under
-        `lock`: searches and /api/health answer while it takes seconds."""
-        with self.heavy:
-            if self._heavy_col is None:
-                self._heavy_col = Collection.open(self.col.folder)
-            self._heavy_col.refresh()
-            return fn(self._heavy_col)
-
-    def lookup(self, path: str):
-        with self.lock:
-            return self.col.record(path)
-
-    def record(self, path: str):
-        return indexed(self.lookup, path)
-
-    def read(self, path: str) -> bytes:
-        return read_indexed(self.record(path), self.lookup)
-
-    def upload_hit(self, data: bytes) -> list[Hit]:
-        """An upload identical to an indexed image lists that image first (score 1: same bytes)."""
-        with self.lock:
-            paths = self.col.paths_with_bytes(data)
-            return [Hit(p, 1.0, place=self.col.place_of(p)) for p in paths]
-
-    def embed(self, data: bytes, box: Region | None = None, name: str | None = None) -> Embedding:
-        """A query image's embedding, made under `work` only: searches and health go on meanwhile."""
-        with self.work:
-            return embed_image(self.col.encoder, data, box, name)
-
-
-def _read_upload(request: Request, file: UploadFile) -> bytes:
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"upload too large: the limit is {limit:,} bytes")
-    if not data:
-        raise PixseekError("the upload is empty")
-    return data
-
-
-def service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(service)]
-K = Annotated[int, Query(ge=1, le=HTTP_PAGE_MAX, description="results to return")]
-Offset = Annotated[int, Query(ge=0, le=MAX_K - 1, description="results to skip (paging)")]
-Box = Annotated[str | None, Query(max_length=200, description="X0,Y0,X1,Y1: search with this region only")]
-PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by its path in the catalog")]
-Upload = Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
 api = APIRouter(prefix="/api", tags=["search"], responses={400: {"description": '{"error": message}'}})
 
@@ -174,7 +88,7 @@ def similar(svc: Svc, response: Response, narrow: Narrow, path: PathQ, k: K = 30
 @api.post("/similar", summary="Images like an uploaded image, or like a region of it")
 def similar_upload(request: Request, svc: Svc, response: Response, narrow: Narrow, file: Upload, k: K = 30,
                    offset: Offset = 0, box: Box = None) -> list[dict]:
-    data, crop = _read_upload(request, file), _parse_box(box)
+    data, crop = read_upload(request, file), _parse_box(box)
     filtered = any(v is not None for key, v in narrow.items() if key != "min_score")  # the same file may not pass
     same = svc.upload_hit(data) if crop is None and not filtered else []
     query = data if same else svc.embed(data, crop)  # an indexed image's stored vectors, else embedded now
@@ -190,7 +104,7 @@ def tag(svc: Svc, path: PathQ, k: K = 10, box: Box = None) -> list[dict]:
 
 @api.post("/tag", summary="Words that describe an uploaded image")
 def tag_upload(request: Request, svc: Svc, file: Upload, k: K = 10, box: Box = None) -> list[dict]:
-    data, crop = _read_upload(request, file), _parse_box(box)
+    data, crop = read_upload(request, file), _parse_box(box)
     query = data if crop is None and svc.upload_hit(data) else svc.embed(data, crop)
     return [t.to_dict() for t in svc.run(lambda c: c.tag(query, k=k))]
 

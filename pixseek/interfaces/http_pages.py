@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, FastAPI, File, Query, Request, UploadFile
@@ -31,12 +31,11 @@ from pixseek.encoders.exif import read_photo_info
 from pixseek.encoders.images import ImageError, open_image, sniff
 from pixseek.errors import PixseekError
 from pixseek.image_files import BY_EXTENSION, content_hash, format_of_bytes
+from pixseek.interfaces.collection import Collection
+from pixseek.interfaces.http_params import PathQ, read_upload
+from pixseek.interfaces.http_service import Service
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, read_indexed
 from pixseek.search.duplicates import THRESHOLD
-
-if TYPE_CHECKING:
-    from pixseek.interfaces.collection import Collection
-    from pixseek.interfaces.http import Service
 
 UPLOAD_ID = r"^[0-9a-f]{32}$"
 
@@ -144,7 +143,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
 
-PathQ = Annotated[str, Query(max_length=4096, description="an indexed image, by its path in the catalog")]
 pages = APIRouter(prefix="/api", tags=["page"], responses={400: {"description": '{"error": message}'}})
 IMAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 
@@ -153,12 +151,7 @@ IMAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy":
 def upload(request: Request, file: Annotated[UploadFile, File(description="an image file")]) -> dict:
     """{"id", "bytes", "type"}: search with it by sending GET /api/uploads/ID's bytes to POST /api/similar;
     the id is the content's hash, so the same image uploaded twice gets the same id."""
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise PixseekError(f"upload too large: the limit is {limit:,} bytes")
-    if not data:
-        raise PixseekError("the upload is empty")
+    data = read_upload(request, file)
     if not sniff(data[:16]):
         raise PixseekError("the upload is not an image pixseek can read (JPEG, PNG, WebP, GIF, BMP or TIFF)")
     try:  # decoded whole now: a damaged file is refused here, not after the page made a search of it

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi import Path as PathPart
 from pydantic import BaseModel, Field
 
-from pixseek.errors import PixseekError
+from pixseek.interfaces.http_params import K, PathQ, Upload, read_upload
+from pixseek.interfaces.http_params import Region as Box
 
 
 class Service(Protocol):
@@ -26,9 +27,6 @@ class Service(Protocol):
 
 
 PersonId = Annotated[int, PathPart(ge=1, le=2**62, description="a person's id (GET /api/people)")]
-PathQ = Annotated[str, Query(max_length=4096, description="an indexed photo, by its path in the catalog")]
-K = Annotated[int, Query(ge=1, le=1000, description="results to return")]
-Box = Annotated[str | None, Query(max_length=200, description="X0,Y0,X1,Y1: the face inside this region")]
 
 
 class NameRequest(BaseModel):
@@ -41,16 +39,6 @@ class MergeRequest(BaseModel):
 
 def _svc(request: Request) -> Service:
     return request.app.state.service
-
-
-def _upload(request: Request, file: UploadFile) -> bytes:
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"upload too large: the limit is {limit:,} bytes")
-    if not data:
-        raise PixseekError("the upload is empty")
-    return data
 
 
 def add_people(app: FastAPI) -> None:
@@ -88,9 +76,9 @@ def add_people(app: FastAPI) -> None:
         return [h.to_dict() for h in svc.run(lambda c: c.similar_faces(image, k=k, box=box))]
 
     @api.post("/similar-faces", summary="Photos of the person whose face is largest in an upload (or in box)")
-    def similar_faces_upload(request: Request, file: Annotated[UploadFile, File(description="an image file")],
+    def similar_faces_upload(request: Request, file: Upload,
                              k: K = 30, box: Box = None) -> list[dict]:
-        data = _upload(request, file)
+        data = read_upload(request, file)
         return [h.to_dict() for h in _svc(request).run(lambda c: c.similar_faces(data, k=k, box=box))]
 
     app.include_router(api)

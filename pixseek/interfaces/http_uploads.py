@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathPart
 from fastapi.responses import Response
 
-from pixseek.interfaces.http_hits import box_of, page_of
 from pixseek.interfaces.http_pages import UPLOAD_ID, Cached
+from pixseek.interfaces.http_params import K, Offset, box_of, page_of
+from pixseek.interfaces.http_params import Region as Box
 from pixseek.interfaces.http_words import Narrow
 
 UploadId = Annotated[str, PathPart(pattern=UPLOAD_ID)]
-Box = Annotated[str | None, Query(max_length=200, description="X0,Y0,X1,Y1: this region of it only")]
 uploads_api = APIRouter(prefix="/api/uploads", tags=["search"], responses={400: {"description": '{"error": message}'}})
 
 
@@ -35,7 +35,7 @@ def _query(request: Request, upload_id: str, data: bytes, box: str | None, exact
 
 @uploads_api.get("/{upload_id}/similar", summary="Images like a kept upload, or like a region of it")
 def similar_kept(request: Request, response: Response, narrow: Narrow, upload_id: UploadId,
-                 k: Annotated[int, Query(ge=1, le=1000)] = 30, offset: Annotated[int, Query(ge=0, le=9999)] = 0,
+                 k: K = 30, offset: Offset = 0,
                  box: Box = None) -> list[dict]:
     """As POST /api/similar with the upload's bytes: an upload identical to an indexed image lists it first."""
     svc, data = request.app.state.service, _kept(request, upload_id)
@@ -46,7 +46,7 @@ def similar_kept(request: Request, response: Response, narrow: Narrow, upload_id
 
 
 @uploads_api.get("/{upload_id}/tags", summary="Words that describe a kept upload, or a region of it")
-def tags_kept(request: Request, upload_id: UploadId, k: Annotated[int, Query(ge=1, le=1000)] = 10,
+def tags_kept(request: Request, upload_id: UploadId, k: K = 10,
               box: Box = None) -> list[dict]:
     svc, data = request.app.state.service, _kept(request, upload_id)
     query = _query(request, upload_id, data, box, exact_copies=True)
