@@ -73,7 +73,6 @@ def read_text(layout: Layout, ocr: bool | None = None, progress: bool | None = N
             return None
         start = time.perf_counter()
         catalog.begin()
-        photo_text.ensure(catalog.db)
         photo_text.prune(catalog.db)
         catalog.commit()
         ids = photo_text.unread(catalog.db)

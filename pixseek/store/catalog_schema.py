@@ -2,10 +2,11 @@
 
 Each step runs in its own transaction (store/catalog.py); statements are split on ";", so comments here
 hold none. 1: files and contents; 2: inode and ctime; 3: date taken; 4: taught concepts (store/taught.py);
-5: places (store/places.py); 6: faces and people (store/faces.py).
+5: places (store/places.py); 6: faces and people (store/faces.py); 7: text read in photos
+(store/photo_text.py; a catalog that read text before 7 has these tables already).
 """
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS = {
     1: """
@@ -87,5 +88,14 @@ MIGRATIONS = {
         content_id INTEGER PRIMARY KEY,        -- a row once the face stage looked at this content
         faces INTEGER NOT NULL, small INTEGER NOT NULL, failed INTEGER NOT NULL, read_at REAL NOT NULL
     )
+    """,
+    7: """
+    CREATE TABLE IF NOT EXISTS photo_text_read (content_id INTEGER PRIMARY KEY, lines INTEGER NOT NULL, read_at REAL NOT NULL);
+    CREATE TABLE IF NOT EXISTS photo_text_lines (
+        id INTEGER PRIMARY KEY, content_id INTEGER NOT NULL, text TEXT NOT NULL,
+        x0 INTEGER NOT NULL, y0 INTEGER NOT NULL, x1 INTEGER NOT NULL, y1 INTEGER NOT NULL, confidence REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS photo_text_lines_content ON photo_text_lines(content_id);
+    CREATE VIRTUAL TABLE IF NOT EXISTS photo_text_fts USING fts5(norm, tokenize='trigram')
     """,
 }

@@ -1,7 +1,7 @@
 """Text read in photos, kept inside the collection's catalog.sqlite beside the contents it belongs to.
 
-Three tables, created here with IF NOT EXISTS (the catalog's schema version is not touched): which
-content ids were read (so the OCR stage resumes; a row with no lines is a photo without text), their lines
+Three tables, created by the catalog's schema version 7 (store/catalog_schema.py): which content ids were
+read (so the OCR stage resumes; a row with no lines is a photo without text), their lines
 with box and confidence, and an FTS5 index over each line's normalised text with the trigram tokenizer,
 so any substring of three or more characters matches, case-insensitively. Normalising folds the OCR
 confusions that cost nothing to fold (0/O, 1/l/I, 5/S) in stored text and queries alike. Rows of a
@@ -14,14 +14,6 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS photo_text_read (content_id INTEGER PRIMARY KEY, lines INTEGER NOT NULL, read_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS photo_text_lines (
-    id INTEGER PRIMARY KEY, content_id INTEGER NOT NULL, text TEXT NOT NULL,
-    x0 INTEGER NOT NULL, y0 INTEGER NOT NULL, x1 INTEGER NOT NULL, y1 INTEGER NOT NULL, confidence REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS photo_text_lines_content ON photo_text_lines(content_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS photo_text_fts USING fts5(norm, tokenize='trigram');
-"""
 _FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "5": "s"})
 _LIVE = "content_id IN (SELECT id FROM contents WHERE live=1)"
 
@@ -37,13 +29,6 @@ class StoredLine:
     text: str
     box: tuple[int, int, int, int]
     confidence: float
-
-
-def ensure(db: sqlite3.Connection) -> None:
-    """Create the tables if they are not there yet (idempotent; run by a writer before writing)."""
-    for stmt in SCHEMA.split(";"):
-        if stmt.strip():
-            db.execute(stmt)
 
 
 def exists(db: sqlite3.Connection) -> bool:
