@@ -68,8 +68,8 @@ def encode_tiny(split: str, limit: int) -> dict:
     cached = CACHE / f"{split}_emb.npz"
     if cached.exists():
         return dict(np.load(cached))
-    from pixseek.encoders.images import load_for_encoder
     from pixseek.encoders.registry import load_image_encoder
+    from pixseek.media.images import load_for_encoder
 
     enc = load_image_encoder()
     files = sorted(p for p in (TINY / split).rglob("*.JPEG"))
@@ -99,7 +99,7 @@ def load_images(nq: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_glove(nq: int) -> tuple[np.ndarray, np.ndarray]:
-    from pixseek.encoders.words import load_words
+    from pixseek.lexicon.words import load_words
 
     x = np.ascontiguousarray(load_words().vectors, np.float32)
     return x, x[np.random.default_rng(2).choice(len(x), nq, replace=False)]  # word lookups: queries are words

@@ -3,7 +3,7 @@ cold), for a keyword, a sentence and `tag PHOTO`. Each command runs once to warm
 build-once caches, then `--runs` times; prints median and max wall seconds (fork + exec included, as
 `/usr/bin/time` counts them) and the load average before each row (other jobs inflate every figure).
 
-A query's sentence vectors are kept in the cache folder once encoded (encoders/phrase_store.py), so the
+A query's sentence vectors are kept in the cache folder once encoded (lexicon/phrase_store.py), so the
 rows above time a repeated query; `keyword-new` times the same keyword as a first-ever query: its kept
 vector is forgotten before every run, so each run opens the MiniLM session.
 

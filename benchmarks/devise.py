@@ -27,12 +27,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import TINY  # noqa: E402
 
-from pixseek.encoders.wordnet import load_wordnet  # noqa: E402
-from pixseek.encoders.words import load_words  # noqa: E402
 from pixseek.interfaces.collection import Collection  # noqa: E402
 from pixseek.learn.datasets import dataset_vectors, open_dataset  # noqa: E402
 from pixseek.learn.devise import fit_mapping  # noqa: E402
 from pixseek.learn.evaluate import array_searcher, evaluate  # noqa: E402
+from pixseek.lexicon.wordnet import load_wordnet  # noqa: E402
+from pixseek.lexicon.words import load_words  # noqa: E402
 from pixseek.search.mapping import mapping_path, set_active  # noqa: E402
 
 

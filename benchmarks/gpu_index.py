@@ -1,7 +1,7 @@
 """GPU indexing speed, for a lent GPU machine that has only torch, torchvision, Pillow and the packaged
 EfficientNet-Lite0 weights: no pixseek install, no registry. Everything it needs is copied in here: the
 EfficientNet-Lite0 architecture (the state-dict layout of efficientnet_lite_pytorch), pixseek's uint8
-NHWC wrapper (encoders/torch_image.py: PixelModel) and its crop (encoders/gpu_jpeg.py: square_crop).
+NHWC wrapper (encoders/torch_image.py: PixelModel) and its crop (media/gpu_jpeg.py: square_crop).
 
 Prints img/s for
   decode   PIL on all cores (pixseek's CPU path: draft, centre crop 224), nvJPEG batches on the GPU (+ crop)
@@ -132,7 +132,7 @@ def build_model(weights: str, device: torch.device, half: bool) -> PixelModel:
     return PixelModel(net.to(dtype).eval(), dtype).eval().to(device, memory_format=torch.channels_last)
 
 
-# --- decoding: pixseek's CPU crop (PIL) and its GPU crop (encoders/gpu_jpeg.py) --------------------------
+# --- decoding: pixseek's CPU crop (PIL) and its GPU crop (media/gpu_jpeg.py) --------------------------
 def pil_crop(path: str) -> np.ndarray:
     with open(path, "rb") as f:
         data = f.read()

@@ -134,10 +134,10 @@ def stage_costs(enc, files: list[Path]) -> dict[str, float]:
     """CPU ms per photo of each step a decoding worker and the main process take, one after another."""
     from multiprocessing.reduction import ForkingPickler
 
-    from pixseek.encoders.exif import taken_ns
-    from pixseek.encoders.images import _open, square_crop
-    from pixseek.image_files import content_hash
     from pixseek.ingest.decode import Prepared
+    from pixseek.media.exif import taken_ns
+    from pixseek.media.formats import content_hash
+    from pixseek.media.images import _open, square_crop
 
     size, cost = enc.input_size, dict.fromkeys(["read", "hash", "decode", "resize+crop", "EXIF date",
                                                 "pipe, pickled (before)", "shared slot (now)",

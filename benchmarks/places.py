@@ -25,7 +25,7 @@ from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
 from pixseek import Collection
-from pixseek.encoders.geocode import gazetteer, reverse_geocode
+from pixseek.lexicon.geocode import gazetteer, reverse_geocode
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tiny-imagenet-200" / "train"
 

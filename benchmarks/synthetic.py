@@ -37,9 +37,9 @@ def real_photos(progress: bool = True) -> tuple[list[str], np.ndarray, np.ndarra
     """(files, features, probs) of every real photo of the shared training and test folders."""
     from pixseek.config import cache_dir
     from pixseek.encoders.registry import load_image_encoder
-    from pixseek.encoders.wordnet import load_wordnet
     from pixseek.learn.datasets import cached_features, open_dataset
     from pixseek.learn.joint_data import read_captions
+    from pixseek.lexicon.wordnet import load_wordnet
 
     lists: list[list[str]] = []
     wordnet = load_wordnet()

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 DATA = Path(os.environ.get("PIXSEEK_TEST_DATA", ROOT.parent / "shared" / "data"))
 
 from pixseek.encoders.imagenet import imagenet_wnids  # noqa: E402
-from pixseek.encoders.wordnet import load_wordnet  # noqa: E402
 from pixseek.learn.datasets import file_vectors  # noqa: E402
 from pixseek.learn.evaluate import array_searcher  # noqa: E402
+from pixseek.lexicon.wordnet import load_wordnet  # noqa: E402
 
 
 class Encoder:

@@ -32,11 +32,11 @@ CACHE = ROOT / "benchmarks" / "cache"
 BRIDGES = ("conse", "joint", "auto")
 
 from pixseek.encoders.imagenet import imagenet_wnids  # noqa: E402
-from pixseek.encoders.wordnet import load_wordnet  # noqa: E402
 from pixseek.interfaces.collection import Collection  # noqa: E402
 from pixseek.learn.datasets import file_vectors, open_dataset  # noqa: E402
 from pixseek.learn.evaluate import array_searcher, caption_recall, evaluate, keyword_precision  # noqa: E402
 from pixseek.learn.joint_data import read_captions  # noqa: E402
+from pixseek.lexicon.wordnet import load_wordnet  # noqa: E402
 
 
 class Encoder:

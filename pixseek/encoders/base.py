@@ -39,7 +39,7 @@ class ImageEncoder(Protocol):
     name: str
     dim: int
     input_size: int
-    preprocess: Preprocess  # decoding for this encoder (encoders/preprocess.py: SquareCrop for most)
+    preprocess: Preprocess  # decoding for this encoder (media/preprocess.py: SquareCrop for most)
     classes: list[str] | None  # wnids (or labels) of the probability columns
 
     def embed(self, batch: np.ndarray) -> Embedding:

@@ -47,7 +47,7 @@ class ClipPreprocess:
     def load(self, source: str | Path | bytes, box: tuple[float, float, float, float] | None = None
              ) -> tuple[np.ndarray, tuple[int, int]]:
         """The Preprocess protocol (encoders/base.py): decode (upright RGB), crop to `box`, then `apply`."""
-        from pixseek.encoders.images import check_box, open_image
+        from pixseek.media.images import check_box, open_image
 
         im = open_image(source)
         w, h = im.size

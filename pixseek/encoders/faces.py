@@ -255,7 +255,7 @@ def quality(score: float, side: float) -> float:
 def load_for_faces(source: str | Path | bytes) -> tuple[np.ndarray, float]:
     """Upright RGB pixels, a large JPEG decoded at a reduced scale that keeps FACE_DECODE_SIDE pixels on
     its short side, and the original's size over the decoded one."""
-    from pixseek.encoders.images import _open
+    from pixseek.media.images import _open
 
     im, (w, _) = _open(source, short_side=FACE_DECODE_SIDE)
     return np.asarray(im), w / im.size[0]

@@ -113,14 +113,14 @@ class PPOCRReader:
         return Reading(lines)
 
     def read_file(self, source: str | Path | bytes) -> Reading:
-        """Decode a photo safely (encoders/images.py: limits, EXIF orientation, odd modes) and read it.
+        """Decode a photo safely (media/images.py: limits, EXIF orientation, odd modes) and read it.
         Raises ImageError for a file that is not a usable image."""
         return self.read(load_upright(source))
 
 
 def load_upright(source: str | Path | bytes) -> np.ndarray:
     """The photo as upright RGB pixels; a large JPEG decodes at a reduced scale still >= MAX_SIDE."""
-    from pixseek.encoders.images import _open
+    from pixseek.media.images import _open
 
     im, _ = _open(source, draft=MAX_SIDE // 2)
     return np.asarray(im)

@@ -14,8 +14,8 @@ import numpy as np
 
 from pixseek.config import encoder_threads
 from pixseek.encoders.base import Embedding
-from pixseek.encoders.preprocess import SquareCrop
 from pixseek.errors import PixseekError
+from pixseek.media.preprocess import SquareCrop
 
 
 class OnnxImageEncoder:

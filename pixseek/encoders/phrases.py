@@ -5,7 +5,7 @@ to run a 22M-parameter BERT. Here the packaged weights are exported to ONNX once
 only place torch is used), with mean pooling and L2 normalisation inside the graph, and cached; a query is
 one tokenizer call plus one ONNX Runtime run, and gives the same vectors (within 1e-4). The tokenizer and
 the session are opened only when a text has to be encoded: vectors of texts encoded before are read back
-from the cache folder (encoders/phrase_store.py), which is most of a cold keyword search's saving.
+from the cache folder (lexicon/phrase_store.py), which is most of a cold keyword search's saving.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 
 from pixseek.config import cache_dir, encoder_threads
 from pixseek.encoders.minilm_export import EXPORT_VERSION, export_onnx
-from pixseek.encoders.phrase_store import KeptTexts
 from pixseek.errors import PixseekError
+from pixseek.lexicon.phrase_store import KeptTexts
 
 CACHE_SIZE = 10_000  # texts remembered by vector(); 10k x 384 float32 is about 15 MB
 VOCABULARY = 256  # a list of at least this many texts is a tag vocabulary: its vectors are kept on disk, since
@@ -163,7 +163,7 @@ class PhraseEncoder:
         self.kept_texts.forget(clean)
 
     def _recalled(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """encode(texts), reading back the texts encoded before (encoders/phrase_store.py) and keeping the
+        """encode(texts), reading back the texts encoded before (lexicon/phrase_store.py) and keeping the
         rest once encoded (as one batch, as they would be without the store)."""
         clean = [_clean(t) for t in texts]
         found = self.kept_texts.get(clean)

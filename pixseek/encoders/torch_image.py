@@ -17,8 +17,8 @@ import torch
 from pixseek.encoders.base import Embedding
 from pixseek.encoders.efficientnet_weights import VARIANTS, weights_path
 from pixseek.encoders.imagenet import imagenet_wnids
-from pixseek.encoders.preprocess import SquareCrop
 from pixseek.errors import PixseekError
+from pixseek.media.preprocess import SquareCrop
 
 
 class PixelModel(torch.nn.Module):

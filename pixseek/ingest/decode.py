@@ -12,9 +12,9 @@ import numpy as np
 
 from pixseek.config import MAX_FILE_BYTES, env_int
 from pixseek.encoders.base import Preprocess
-from pixseek.encoders.exif import mtime_wall_ns, taken_ns
-from pixseek.encoders.images import ImageError
-from pixseek.image_files import content_hash
+from pixseek.media.exif import mtime_wall_ns, taken_ns
+from pixseek.media.formats import content_hash
+from pixseek.media.images import ImageError
 from pixseek.regular_files import read_regular
 
 

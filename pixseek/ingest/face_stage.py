@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 
 from pixseek.config import env_int
 from pixseek.encoders.faces import FaceEncoder, check_installed, local_encoder
-from pixseek.encoders.images import ImageError
 from pixseek.errors import PixseekError
 from pixseek.ingest.people_clusters import cluster
 from pixseek.ingest.pool import WorkerPool
+from pixseek.media.images import ImageError
 from pixseek.progress import progress_bar
 from pixseek.store import faces as face_store
 from pixseek.store.catalog import Catalog
-from pixseek.store.layout import Layout
+from pixseek.store.collection_folder import CollectionFolder
 from pixseek.store.lock import index_lock
 
 META = "faces"  # "1": this collection finds faces in its photos
@@ -61,7 +61,7 @@ def wanted(catalog: Catalog, faces: bool | None) -> bool:
     return catalog.get_meta(META) == "1"
 
 
-def find_faces(layout: Layout, faces: bool | None = None, progress: bool | None = None, workers: int | None = None,
+def find_faces(layout: CollectionFolder, faces: bool | None = None, progress: bool | None = None, workers: int | None = None,
                encoder: FaceEncoder | None = None, on_batch: Callable[[int], None] | None = None) -> FaceCounts | None:
     """Look for faces in every live photo not looked at yet, then group new faces into people, if this
     collection finds faces (None: it does not). workers: processes (default one per core); encoder: read

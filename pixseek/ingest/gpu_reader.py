@@ -2,7 +2,7 @@
 
 Threads here read each JPEG once, hash it (the catalog's content hash, as the CPU workers compute it)
 and check its header with Pillow (size limits, colour mode, EXIF orientation); batches are then decoded
-by nvJPEG and cropped on the GPU (encoders/gpu_jpeg.py), and come back as the same Prepared items the
+by nvJPEG and cropped on the GPU (media/gpu_jpeg.py), and come back as the same Prepared items the
 CPU workers make. A file the GPU path does not take (another format, CMYK, a header Pillow refuses, a
 truncated file, one nvJPEG fails on) goes to the `fallback` Reader, the ordinary decoding processes,
 which decode it or record why not: the catalog ends up as a CPU run would leave it.
@@ -19,10 +19,10 @@ from pathlib import Path
 from PIL import Image
 
 from pixseek.config import GPU_DECODE_BYTES, GPU_READ_THREADS, MAX_FILE_BYTES
-from pixseek.encoders.images import MAX_PIXELS, check_decoded_size
-from pixseek.image_files import content_hash
 from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import Reader
+from pixseek.media.formats import content_hash
+from pixseek.media.images import MAX_PIXELS, check_decoded_size
 from pixseek.regular_files import read_regular
 
 JPEG_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
@@ -43,11 +43,11 @@ class GpuJpegReader:
 
     def __init__(self, fallback: Reader, size: int, device: str = "cuda", batch_size: int = 256,
                  decode=None, threads: int | None = None, budget: int | None = None) -> None:
-        """decode: files -> (3, h, w) uint8 tensors or None (encoders/gpu_jpeg.py: Decoder); another
+        """decode: files -> (3, h, w) uint8 tensors or None (media/gpu_jpeg.py: Decoder); another
         decoder stands in for nvJPEG where there is no GPU (the tests use one)."""
         import torch
 
-        from pixseek.encoders import gpu_jpeg
+        from pixseek.media import gpu_jpeg
 
         self.fallback, self.size, self.batch_size = fallback, size, batch_size
         self.device = torch.device(device)
@@ -89,7 +89,7 @@ class GpuJpegReader:
     def _decode(self, part: list[_Header], retry: list[Task]) -> Iterator[Prepared]:
         import torch
 
-        from pixseek.encoders.gpu_jpeg import square_crop, upright
+        from pixseek.media.gpu_jpeg import square_crop, upright
 
         crops, kept = [], []
         for h, img in zip(part, self.decode([h.data for h in part], self.device)):

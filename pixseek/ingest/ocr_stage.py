@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pixseek.config import encoder_threads, env_int
-from pixseek.encoders.images import ImageError
 from pixseek.encoders.ocr import PPOCRReader, TextReader, load_upright, model_paths
 from pixseek.errors import PixseekError
 from pixseek.ingest.pool import WorkerPool
+from pixseek.media.images import ImageError
 from pixseek.progress import progress_bar
 from pixseek.store import photo_text
 from pixseek.store.catalog import Catalog
-from pixseek.store.layout import Layout
+from pixseek.store.collection_folder import CollectionFolder
 from pixseek.store.lock import index_lock
 
 META = "ocr"  # "1": this collection reads text in its photos
@@ -58,7 +58,7 @@ def wanted(catalog: Catalog, ocr: bool | None) -> bool:
     return catalog.get_meta(META) == "1"
 
 
-def read_text(layout: Layout, ocr: bool | None = None, progress: bool | None = None, workers: int | None = None,
+def read_text(layout: CollectionFolder, ocr: bool | None = None, progress: bool | None = None, workers: int | None = None,
               reader: TextReader | None = None, on_batch: Callable[[int], None] | None = None) -> TextCounts | None:
     """Read every live photo not read yet, if this collection reads text (None: it does not).
     workers: processes (default one per core); reader: read here with this one instead (tests, scripts).

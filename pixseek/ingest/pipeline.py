@@ -22,14 +22,14 @@ import numpy as np
 
 from pixseek.config import MAX_FILE_BYTES
 from pixseek.encoders.base import Embedding, ImageEncoder
-from pixseek.encoders.exif import read_position, taken_ns
-from pixseek.encoders.geocode import reverse_geocode
 from pixseek.encoders.visual import visual_vectors
-from pixseek.image_files import content_hasher
 from pixseek.ingest.decode import Prepared, Task
 from pixseek.ingest.readers import ProcessReader, Reader
 from pixseek.ingest.report import IndexReport
 from pixseek.ingest.scan import Found, scan
+from pixseek.lexicon.geocode import reverse_geocode
+from pixseek.media.exif import read_position, taken_ns
+from pixseek.media.formats import content_hasher
 from pixseek.progress import progress_bar
 from pixseek.regular_files import open_regular
 from pixseek.store.catalog import Catalog, FileRecord, Known
@@ -298,7 +298,7 @@ def _unchanged(old: Known | None, found: Found, counts: IndexReport) -> bool:
 
 
 def _file_hash(path: str) -> str | None:
-    """The content hash (image_files.py) of a file, read in blocks; None if unreadable."""
+    """The content hash (media/formats.py) of a file, read in blocks; None if unreadable."""
     h = content_hasher()
     try:
         with open_regular(path) as f:

@@ -18,7 +18,7 @@ from pixseek.ingest.readers import ProcessReader, Reader
 from pixseek.ingest.report import IndexReport
 from pixseek.ingest.signature_stage import fill_thumbnails
 from pixseek.store.catalog_open import refusal
-from pixseek.store.layout import Layout, Stores
+from pixseek.store.collection_folder import CollectionFolder, Stores
 from pixseek.store.lock import index_lock
 
 
@@ -33,7 +33,7 @@ def make_reader(workers: int | None, batch_size: int, ray: str | None, encoder_s
     local = ProcessReader(workers, window=4 * batch_size)
     if device == "cpu":
         return local
-    from pixseek.encoders.gpu_jpeg import nvjpeg_missing
+    from pixseek.media.gpu_jpeg import nvjpeg_missing
 
     if (reason := nvjpeg_missing()) is not None:
         print(f"pixseek: JPEGs are decoded on the CPU: {reason}", file=sys.stderr)
@@ -52,7 +52,7 @@ def index_device(requested: str, encoder_spec: str, ray: str | None) -> str:
     return "cpu"
 
 
-def index_run(layout: Layout, encoder: ImageEncoder, roots: list[Path], reader: Reader, batch_size: int = 64,
+def index_run(layout: CollectionFolder, encoder: ImageEncoder, roots: list[Path], reader: Reader, batch_size: int = 64,
               progress: bool | None = None, after: Callable[[Stores], None] | None = None) -> tuple[IndexReport, Stores]:
     """Add new and changed images below `roots`, drop deleted ones; safe to interrupt and re-run.
     `after` runs with the final stores while the lock is still held (deriving vectors for search)."""
@@ -100,7 +100,7 @@ def index_roots(roots: list[Path], collection: Path) -> list[Path]:
     return out
 
 
-def reindex(layout: Layout, after: Callable[[Stores], None] | None = None) -> Stores:
+def reindex(layout: CollectionFolder, after: Callable[[Stores], None] | None = None) -> Stores:
     """Rebuild the image index from the stored vectors now (no re-embedding). The new index is written
     beside the old one, whose files serve every reader until the new header replaces them in one rename
     (store/ann/files.py): interrupted or out of disk, the collection keeps its previous index."""
@@ -122,7 +122,7 @@ def reindex(layout: Layout, after: Callable[[Stores], None] | None = None) -> St
     return stores
 
 
-def verify(layout: Layout, repair: bool = True) -> tuple[dict, Stores | None]:
+def verify(layout: CollectionFolder, repair: bool = True) -> tuple[dict, Stores | None]:
     """Check that catalog and vector files agree row by row; repair by re-embedding damaged rows from their
     photos, or removing their entries (see store/verify.py). repair=False writes nothing."""
     from pixseek.encoders.visual import visual_dim

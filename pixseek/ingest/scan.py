@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixseek.encoders.images import looks_like_image
-from pixseek.image_files import IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS
+from pixseek.media.formats import IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS
+from pixseek.media.images import looks_like_image
 
 SUPPORTED = "JPEG, PNG, WebP, GIF, BMP and TIFF"
 

@@ -10,19 +10,19 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 from pixseek.config import encoder_threads
-from pixseek.encoders.images import ImageError
-from pixseek.encoders.pixel_thumbnail import pixel_thumbnail
+from pixseek.media.images import ImageError
+from pixseek.media.pixel_thumbnail import pixel_thumbnail
 from pixseek.progress import progress_bar
 from pixseek.store import pixel_signatures
+from pixseek.store.collection_folder import CollectionFolder
 from pixseek.store.derived import cannot_write
-from pixseek.store.layout import Layout
 
 BATCH = 512  # thumbnails written (and fsynced) at a time
 FREE_RESERVE = 100 * 2**20  # thumbnails never take the last this many bytes of the collection's disk: the
 # catalog and the index need room to commit, and grouping reads the photos of contents without a thumbnail
 
 
-def fill_thumbnails(layout: Layout, progress: bool | None = None, threads: int | None = None) -> int:
+def fill_thumbnails(layout: CollectionFolder, progress: bool | None = None, threads: int | None = None) -> int:
     """Make the missing thumbnails of the live contents; the caller holds the collection's writer lock.
     Returns how many were made. A photo whose file cannot be read now (moved since, unplugged) is left
     without one (grouping reads its file then, and the next run tries again); so are the rest when the

@@ -32,7 +32,7 @@ from pixseek.progress import progress_bar
 from pixseek.store.catalog import from_db
 from pixseek.store.checksums import append_sums, row_sums, sums_path
 from pixseek.store.class_postings import forget_postings
-from pixseek.store.layout import VECTOR_FILES, Layout
+from pixseek.store.collection_folder import VECTOR_FILES, CollectionFolder
 from pixseek.store.lock import index_lock
 
 STAGE = "reembed"  # the folder the new rows are written to, inside the collection
@@ -42,7 +42,7 @@ CHUNK = 1024  # rows embedded and made durable at a time: what an interruption l
 BATCH = 64
 
 
-def switch_encoder(layout: Layout, spec: str, load_encoder: Callable[[str], ImageEncoder],
+def switch_encoder(layout: CollectionFolder, spec: str, load_encoder: Callable[[str], ImageEncoder],
                    progress: bool | None = None, workers: int | None = None) -> dict:
     """Embed every row of the collection again with `spec` and make it the collection's encoder."""
     if layout.vectors_uri is not None:
@@ -66,7 +66,7 @@ def switch_encoder(layout: Layout, spec: str, load_encoder: Callable[[str], Imag
     return {"encoder": spec, "previous": previous, **counts, "switched": True}
 
 
-def _check_fits(layout: Layout, encoder: ImageEncoder, spec: str) -> None:
+def _check_fits(layout: CollectionFolder, encoder: ImageEncoder, spec: str) -> None:
     if layout.catalog.get_meta("dim") is None:
         return  # nothing indexed yet: the new encoder records its own dimensions
     dim, n_classes = layout.dims()
@@ -77,7 +77,7 @@ def _check_fits(layout: Layout, encoder: ImageEncoder, spec: str) -> None:
                            f"(--db) with --encoder {spec}")
 
 
-def _embed_all(layout: Layout, encoder: ImageEncoder, spec: str, stage: Path, progress: bool | None,
+def _embed_all(layout: CollectionFolder, encoder: ImageEncoder, spec: str, stage: Path, progress: bool | None,
                workers: int | None) -> dict:
     """Write the new rows into `stage`, resuming where an earlier run for the same `spec` stopped."""
     catalog = layout.catalog
@@ -176,7 +176,7 @@ def _embed_chunk(catalog, encoder: ImageEncoder, ids: np.ndarray, reader: Proces
     return out
 
 
-def _move_in(layout: Layout, spec: str) -> None:
+def _move_in(layout: CollectionFolder, spec: str) -> None:
     """Put the staged files in place of the live ones and record `spec` as the collection's encoder. Each
     file's sums go in before its rows; a crash between two renames is finished by the next run. The image
     index goes (readers search exactly meanwhile); the caller builds it again (ingest/run.py: reindex)."""

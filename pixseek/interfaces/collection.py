@@ -10,7 +10,7 @@
     col.words("man")                         # -> [WordHit("woman", 0.89), ...]
     col.tag("~/Pictures/cat.jpg")            # -> [Tag("tabby", 0.61), ...]
 
-A facade: the folder and its settings are store/layout.py, indexing is ingest/run.py, ranking is the
+A facade: the folder and its settings are store/collection_folder.py, indexing is ingest/run.py, ranking is the
 Searcher (search/), and what a query image is (indexed or new) is interfaces/query_image.py.
 """
 
@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING, Unpack
 from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES, MAX_K
 from pixseek.encoders.base import Embedding, ImageEncoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
-from pixseek.encoders.wordnet import open_wordnet
-from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
 from pixseek.ingest.report import IndexReport
 from pixseek.interfaces.browsing import Browsing
@@ -35,13 +33,15 @@ from pixseek.interfaces.people import People
 from pixseek.interfaces.results import DuplicateGroup, Hit, Results, Tag, WordHit
 from pixseek.interfaces.teaching import Teaching
 from pixseek.interfaces.training import Training
+from pixseek.lexicon.wordnet import open_wordnet
+from pixseek.lexicon.words import load_words
 from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.engine import Searcher
 from pixseek.search.filter_options import FilterArgs, parse_filters
 from pixseek.search.request import SearchRequest
 from pixseek.store import photo_text, taught
 from pixseek.store.catalog import Catalog, FileRecord
-from pixseek.store.layout import Layout, Stores
+from pixseek.store.collection_folder import CollectionFolder, Stores
 from pixseek.store.places import count_geotagged, place_counts, places_of
 from pixseek.store.provenance import row_fingerprints
 from pixseek.store.vectors import VectorStore
@@ -55,7 +55,7 @@ __all__ = ["Collection", "Hit", "IndexReport", "Results", "Tag", "WordHit"]
 class Collection(Teaching, Training, People, EncoderSwitch, Browsing):
     """A folder holding a catalog (catalog.sqlite) and vector files for one encoder and word space."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: CollectionFolder) -> None:
         self.layout = layout
         self._encoder: ImageEncoder | None = None
         self._progress: bool | None = None
@@ -66,7 +66,7 @@ class Collection(Teaching, Training, People, EncoderSwitch, Browsing):
     def open(cls, folder: str | Path | None = None, encoder: str | None = None, words: str | None = None) -> Collection:
         """Open (or create) a collection: a folder, or a Milvus URI (milvus://..., milvus-lite://...).
         The encoder and word space are fixed when it is created."""
-        return cls(Layout.open(folder, canonical_spec(encoder) if encoder else None, words, load_image_encoder))
+        return cls(CollectionFolder.open(folder, canonical_spec(encoder) if encoder else None, words, load_image_encoder))
 
     folder = property(lambda self: self.layout.folder)
     catalog: Catalog = property(lambda self: self.layout.catalog)
@@ -277,7 +277,7 @@ class Collection(Teaching, Training, People, EncoderSwitch, Browsing):
     def duplicates(self, threshold: float | None = None, progress: bool | None = None) -> list[DuplicateGroup]:
         """Groups of near-duplicate photos (resized, recompressed, slightly cropped copies, bursts), each with
         a suggested keeper; threshold: pair similarity, default calibrated (search/duplicates.py)."""
-        from pixseek.interfaces.tidy import THRESHOLD, duplicate_groups
+        from pixseek.interfaces.duplicates_and_map import THRESHOLD, duplicate_groups
 
         if threshold is not None and not 0 < threshold <= 1:
             raise PixseekError(f"--threshold is a similarity from 0 to 1, not {threshold}")
@@ -289,7 +289,7 @@ class Collection(Teaching, Training, People, EncoderSwitch, Browsing):
 
     def map(self, out: str | Path | None = None, projector: str | Path | None = None) -> dict:
         """A picture of the collection laid out in 2-D (OUT.png), and/or TensorBoard Projector files (a folder)."""
-        from pixseek.interfaces.tidy import write_map
+        from pixseek.interfaces.duplicates_and_map import write_map
 
         if out is None and projector is None:
             raise PixseekError("give a picture to write (pixseek map OUT.png) or --projector DIR")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from pixseek.encoders.images import ImageError, open_image
+from pixseek.media.images import ImageError, open_image
 
 CELL = 224
 LABEL = 36

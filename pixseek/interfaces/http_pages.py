@@ -27,14 +27,14 @@ from pixseek.config import (
     WEB_UPLOAD_COUNT,
     WEB_UPLOAD_SECONDS,
 )
-from pixseek.encoders.exif import read_photo_info
-from pixseek.encoders.images import ImageError, open_image, sniff
 from pixseek.errors import PixseekError
-from pixseek.image_files import BY_EXTENSION, content_hash, format_of_bytes
 from pixseek.interfaces.collection import Collection
 from pixseek.interfaces.http_params import PathQ, read_upload
 from pixseek.interfaces.http_service import Service
 from pixseek.interfaces.thumbnails import NotInCollection, ThumbnailCache, read_indexed
+from pixseek.media.exif import read_photo_info
+from pixseek.media.formats import BY_EXTENSION, content_hash, format_of_bytes
+from pixseek.media.images import ImageError, open_image, sniff
 from pixseek.search.duplicates import THRESHOLD
 
 UPLOAD_ID = r"^[0-9a-f]{32}$"

@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from pixseek.config import HTTP_PAGE_MAX, MAX_K
-from pixseek.encoders.images import Box, parse_box
 from pixseek.errors import PixseekError
+from pixseek.media.images import Box, parse_box
 
 K = Annotated[int, Query(ge=1, le=HTTP_PAGE_MAX, description="results to return")]
 Offset = Annotated[int, Query(ge=0, le=MAX_K - 1, description="results to skip (paging)")]

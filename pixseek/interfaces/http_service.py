@@ -12,10 +12,10 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from pixseek.encoders.base import Embedding
-from pixseek.encoders.images import Box as Region
 from pixseek.interfaces.collection import Collection, Hit
 from pixseek.interfaces.query_image import embed_image
 from pixseek.interfaces.thumbnails import ThumbnailCache, indexed, read_indexed
+from pixseek.media.images import Box as Region
 
 T = TypeVar("T")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-from pixseek.encoders.images import ImageError, open_image
 from pixseek.interfaces.grid import _font
+from pixseek.media.images import ImageError, open_image
 
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (188, 189, 34), (23, 190, 207), (57, 59, 121), (140, 162, 82), (189, 158, 57)]

@@ -16,9 +16,9 @@ import numpy as np
 
 from pixseek.config import FACE_QUERY_DISTANCE, MAX_K
 from pixseek.encoders.faces import FacesInPhoto, local_encoder
-from pixseek.encoders.images import ImageError, parse_box
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import Hit, Results
+from pixseek.media.images import ImageError, parse_box
 from pixseek.search import face_match
 from pixseek.search.filter_options import FilterArgs, parse_filters
 from pixseek.search.person_words import check_person_name

@@ -17,14 +17,14 @@ import numpy as np
 from PIL import Image
 
 from pixseek.encoders.base import Embedding, ImageEncoder
-from pixseek.encoders.images import Box, ImageError, check_box, open_image, parse_box
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
-from pixseek.image_files import content_hash
+from pixseek.media.formats import content_hash
+from pixseek.media.images import Box, ImageError, check_box, open_image, parse_box
 from pixseek.regular_files import read_regular
 from pixseek.store.catalog import Catalog
 from pixseek.store.checksums import values_ok
-from pixseek.store.layout import Stores
+from pixseek.store.collection_folder import Stores
 
 ImageInput = str | Path | bytes | Embedding
 PAD = (124, 116, 104)  # the ImageNet mean colour

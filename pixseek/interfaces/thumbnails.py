@@ -20,9 +20,9 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from pixseek.atomic import atomic_write
-from pixseek.encoders.images import MAX_PIXELS, ImageError, check_decoded_size, to_rgb
 from pixseek.errors import PixseekError
-from pixseek.image_files import content_hash
+from pixseek.media.formats import content_hash
+from pixseek.media.images import MAX_PIXELS, ImageError, check_decoded_size, to_rgb
 from pixseek.store.catalog import FileRecord
 
 Lookup = Callable[[str], "FileRecord | None"]

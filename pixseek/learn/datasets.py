@@ -23,9 +23,9 @@ import numpy as np
 from pixseek.atomic import atomic_path
 from pixseek.config import cache_dir
 from pixseek.encoders.base import Embedding, ImageEncoder
-from pixseek.encoders.images import looks_like_image
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
+from pixseek.media.images import looks_like_image
 
 SPLITS = ("train", "val")
 
@@ -159,7 +159,7 @@ class Features:
 def cached_features(files: list[str], encoder, cache_root: Path, batch_size: int = 64, chunk: int = 2048,
                     progress: bool | None = None) -> Features:
     """Encoder outputs for `files`, cached under cache_root/<key>/ in chunks; a rerun only computes missing chunks."""
-    from pixseek.encoders.images import ImageError
+    from pixseek.media.images import ImageError
 
     named = [os.path.abspath(f) for f in files]  # ../data/x.jpg and /work/data/x.jpg share one cache
     key = hashlib.sha1(json.dumps([encoder.name, encoder.input_size, named]).encode()).hexdigest()[:16]

@@ -91,8 +91,8 @@ def evaluate_dataset(folder, encoder, encoder_spec: str, words_spec: str, class_
                      progress: bool | None = None) -> dict:
     """`pixseek eval DATASET`: keyword P@10, tags and image->image P@10 of a bridge on a labelled split, with
     the collection's mapping and joint space (`classes`: query these class ids only)."""
-    from pixseek.encoders.wordnet import load_wordnet
     from pixseek.learn.datasets import dataset_vectors, open_dataset
+    from pixseek.lexicon.wordnet import load_wordnet
 
     dataset = open_dataset(dataset_path, load_wordnet())
     visual, probs, labels = dataset_vectors(encoder, dataset, split, progress)

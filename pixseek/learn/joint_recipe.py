@@ -44,7 +44,7 @@ def visual_of(files: list[str], encoder, progress: bool | None = None) -> np.nda
 
 
 def load_sources(data: Path, encoder, encode: TextEncoder, progress: bool | None = None) -> Sources:
-    from pixseek.encoders.wordnet import load_wordnet
+    from pixseek.lexicon.wordnet import load_wordnet
 
     caps = read_captions(data / "flickr8k-train" / "captions.tsv", split=data / "flickr8k-train" / "split.tsv")
     classes = []

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from pixseek.atomic import atomic_path
-from pixseek.encoders.wordnet import load_wordnet
 from pixseek.learn.tag_truth import TagTruth
+from pixseek.lexicon.wordnet import load_wordnet
 from pixseek.search.tags import (
     TAG_DATA,
     Photos,

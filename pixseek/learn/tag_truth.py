@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pixseek.encoders.wordnet import _SUFFIXES, WordNet
+from pixseek.lexicon.wordnet import _SUFFIXES, WordNet
 
 HYPERNYM_STEPS = 4
 _WORD = re.compile(r"[a-z]+")

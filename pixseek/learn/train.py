@@ -51,10 +51,10 @@ def train_mapping(folder: Path, encoder: ImageEncoder, encoder_spec: str, words_
                   log: Log | None = None) -> dict:
     """Fit a DeViSE mapping on a labelled dataset's train split, save it as the collection's mapping `name`
     and make it the active one. Returns its report, with "mapping": the file."""
-    from pixseek.encoders.wordnet import load_wordnet
-    from pixseek.encoders.words import load_words
     from pixseek.learn.datasets import open_dataset
     from pixseek.learn.devise import fit_mapping
+    from pixseek.lexicon.wordnet import load_wordnet
+    from pixseek.lexicon.words import load_words
     from pixseek.search.mapping import mapping_path, set_active
 
     log = log or (lambda text: None)

@@ -18,9 +18,9 @@ import numpy as np
 from pixseek.atomic import atomic_path
 from pixseek.config import cache_dir
 from pixseek.encoders.imagenet import imagenet_lemmas
-from pixseek.encoders.wordnet import WordNet
-from pixseek.encoders.words import WordVectors
 from pixseek.errors import PixseekError
+from pixseek.lexicon.wordnet import WordNet
+from pixseek.lexicon.words import WordVectors
 
 ALPHA = 0.9
 SENSE_DECAY = 0.3

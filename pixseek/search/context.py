@@ -16,9 +16,9 @@ import numpy as np
 
 from pixseek.config import TEACH_CONFIDENT
 from pixseek.encoders.registry import feature_space, load_text_tower
-from pixseek.encoders.wordnet import open_wordnet
-from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
+from pixseek.lexicon.wordnet import open_wordnet
+from pixseek.lexicon.words import load_words
 from pixseek.search.bridges import BridgeContext
 from pixseek.search.concepts import ConceptSpace
 from pixseek.search.cutoff import shipped_cutoffs

@@ -22,8 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pixseek.encoders.images import ImageError
-from pixseek.encoders.pixel_thumbnail import pixel_thumbnail
+from pixseek.media.images import ImageError
+from pixseek.media.pixel_thumbnail import pixel_thumbnail
 
 KEEP = 0.75  # the smallest share of the width or height a crop may keep
 STEPS = {4: 0.04, 2: 0.02, 1: 0.005}  # step of the scale search (a share of the width) on copies 4, 2 and 1
@@ -71,7 +71,7 @@ def read_small(path: str | Path) -> Small | None:
 
 
 def small_from(thumbnail: np.ndarray, size: tuple[int, int]) -> Small:
-    """A photo as compared, from its pixel thumbnail (encoders/pixel_thumbnail.py) and its full (width, height)."""
+    """A photo as compared, from its pixel thumbnail (media/pixel_thumbnail.py) and its full (width, height)."""
     rgb = cv2.GaussianBlur(np.asarray(thumbnail, np.float32), (0, 0), BLUR)
     grey = _grey(rgb)
     sig = cv2.resize(grey, (SIGNATURE, SIGNATURE), interpolation=cv2.INTER_AREA).ravel()

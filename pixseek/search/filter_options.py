@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypedDict
 
-from pixseek.encoders.place_names import name_key
 from pixseek.errors import PixseekError
-from pixseek.image_files import BY_EXTENSION
+from pixseek.lexicon.place_names import name_key
+from pixseek.media.formats import BY_EXTENSION
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

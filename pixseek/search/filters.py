@@ -15,7 +15,7 @@ name, form and help), and give them to `parse_filters` as keyword arguments. A n
 reads something the catalog does not answer yet (store/): docs/query-flow.md.
 
 Dates are calendar days, inclusive at both ends, compared with each file's date taken as the catalog
-keeps it (the local time where it was taken: encoders/local_time.py).
+keeps it (the local time where it was taken: media/local_time.py).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from pixseek.encoders.exif import wall_ns
 from pixseek.errors import PixseekError
+from pixseek.media.exif import wall_ns
 from pixseek.search.filter_options import Filters
 from pixseek.store.allowed import Allowed
 from pixseek.store.places import ids_named, ids_near

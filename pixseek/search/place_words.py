@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from pixseek.encoders.place_names import name_key
+from pixseek.lexicon.place_names import name_key
 from pixseek.store.catalog import Catalog
 from pixseek.store.places import ids_named, known_place_keys
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pixseek.encoders.place_names import name_key
 from pixseek.errors import PixseekError
+from pixseek.lexicon.place_names import name_key
 from pixseek.search.filter_options import Filters
 from pixseek.search.query import Term, parse_query
 from pixseek.search.taught import TaughtConcept

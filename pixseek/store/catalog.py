@@ -6,7 +6,7 @@ vector files up to the last commit. A failed COMMIT (disk full) leaves no transa
 only its own error. Schema 2 adds each file's inode and ctime, so a file replaced by another of the
 same size and mtime is seen as changed; a schema-1 catalog migrates in place (those columns NULL until
 the next index run fills them in), and one opened read-only is read as it is. Schema 3 adds `taken_ns`,
-each file's date taken (the local time where it was taken, encoders/local_time.py, as wall-clock ns since
+each file's date taken (the local time where it was taken, media/local_time.py, as wall-clock ns since
 1970-01-01), for date filters; NULL until read (older catalogs are backfilled, see ingest/pipeline.py).
 Schema 4 adds taught concepts: a name, its examples' vectors and the small model fitted on them
 (store/taught.py). Schema 5 adds `places`: where each content was taken (store/places.py), one row per

@@ -1,4 +1,4 @@
-"""Dates taken kept under the local-time rule (encoders/local_time.py) in catalogs dated before it.
+"""Dates taken kept under the local-time rule (media/local_time.py) in catalogs dated before it.
 
 A catalog's `files.taken_ns` once held the camera's clock, else the file's mtime in this machine's time
 zone. Under the local-time rule a photo with a GPS position or a UTC offset in its EXIF may get another
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pixseek.store.catalog import Catalog, from_db
 
-DATE_RULE = "local-time"  # meta 'date_rule' once every file's date taken follows encoders/local_time.py
+DATE_RULE = "local-time"  # meta 'date_rule' once every file's date taken follows media/local_time.py
 _RULE_KEY, _CURSOR_KEY = "date_rule", "date_rule_cursor"
 
 

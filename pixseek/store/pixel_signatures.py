@@ -1,4 +1,4 @@
-"""Each photo's pixel thumbnail (encoders/pixel_thumbnail.py), kept beside the collection's vectors, so that
+"""Each photo's pixel thumbnail (media/pixel_thumbnail.py), kept beside the collection's vectors, so that
 grouping near-duplicates checks pairs on their pixels without decoding a single photo.
 
 `<collection>/derived/pixels.u8` holds one fixed-size record per content id, in id order: the content's
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixseek.encoders.pixel_thumbnail import SIDE
+from pixseek.media.pixel_thumbnail import SIDE
 from pixseek.store.derived import DERIVED_DIR
 
 FILE = "pixels.u8"

@@ -1,7 +1,7 @@
 """Where each photo was taken: the catalog's `places` table (schema migration in store/catalog.py).
 
 One row per content whose GPS block was read: its position (lat NULL when it has none) and the names
-reverse geocoding gave it (encoders/geocode.py). A content is one set of bytes, so every file holding it
+reverse geocoding gave it (lexicon/geocode.py). A content is one set of bytes, so every file holding it
 shares its place. Contents with no row yet are read by the indexer's backfill (ingest/pipeline.py), so
 collections indexed before places existed gain them without re-embedding. A catalog too old to have the
 table (opened read-only) simply has no places.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pixseek.encoders.geocode import Place, distance_km
-from pixseek.encoders.gps import Position
-from pixseek.encoders.place_names import COUNTRY_ALIASES, city_keys, name_key, region_keys
+from pixseek.lexicon.geocode import Place, distance_km
+from pixseek.lexicon.place_names import COUNTRY_ALIASES, city_keys, name_key, region_keys
+from pixseek.media.gps import Position
 from pixseek.store.catalog import Catalog, from_db
 
 _ALIASES_OF: dict[str, set[str]] = {}

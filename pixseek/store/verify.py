@@ -129,7 +129,7 @@ def _verify(folder: Path, catalog: Catalog, kinds: dict[str, tuple[int, str]], r
 def next_generation(catalog: Catalog) -> None:
     """Count a change made to the collection's files outside a catalog transaction (rows repaired in place,
     derived files removed): committing it tells every process holding the catalog open (a server) to open
-    its stores again (store/layout.py data_version)."""
+    its stores again (store/collection_folder.py data_version)."""
     catalog.begin()
     try:
         catalog.set_meta("generation", str(int(catalog.get_meta("generation", "0") or 0) + 1))

@@ -15,7 +15,7 @@ from pixseek.errors import PixseekError
 
 
 def _real_photos(size: int) -> np.ndarray:
-    from pixseek.encoders.images import load_for_encoder
+    from pixseek.media.images import load_for_encoder
 
     files = [f for wnid in CLASSES for f in sorted((TINY_VAL / wnid).glob("*.JPEG"))[:4]]
     files += sorted(PHOTOS.iterdir())[:8]  # full-size photos too (none of them is a calibration picture)

@@ -140,7 +140,7 @@ def test_texts_encoded_before_are_read_back_in_a_fresh_process_without_the_model
 
 
 def test_kept_texts_survive_damage_and_stay_bounded(tmp_path):
-    from pixseek.encoders.phrase_store import PRUNE_EVERY, KeptTexts
+    from pixseek.lexicon.phrase_store import PRUNE_EVERY, KeptTexts
 
     rng = np.random.default_rng(0)
     vecs = {f"text {i}": rng.standard_normal(4).astype(np.float32) for i in range(PRUNE_EVERY + 20)}
@@ -174,7 +174,7 @@ def test_kept_texts_survive_damage_and_stay_bounded(tmp_path):
 
 
 def test_two_processes_keep_texts_at_once(tmp_path):
-    code = ("import sys, numpy as np; from pathlib import Path; from pixseek.encoders.phrase_store import KeptTexts\n"
+    code = ("import sys, numpy as np; from pathlib import Path; from pixseek.lexicon.phrase_store import KeptTexts\n"
             "s = KeptTexts(Path(sys.argv[1]), 4)\n"
             "for i in range(40): s.put({f'{sys.argv[2]} {i}': np.full(4, i, np.float32)})\n"
             "print(len(s.get([f'{w} {i}' for w in ('a', 'b') for i in range(40)])))")
@@ -183,7 +183,7 @@ def test_two_processes_keep_texts_at_once(tmp_path):
                               text=True) for w in ("a", "b")]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
-    from pixseek.encoders.phrase_store import KeptTexts
+    from pixseek.lexicon.phrase_store import KeptTexts
 
     got = KeptTexts(path, 4).get([f"{w} {i}" for w in ("a", "b") for i in range(40)])
     assert len(got) == 80 and got["b 39"].tolist() == [39.0] * 4

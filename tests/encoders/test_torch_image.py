@@ -15,10 +15,10 @@ from PIL import Image
 
 from pixseek import Collection
 from pixseek.encoders.device import cuda_missing, resolve_device
-from pixseek.encoders.images import load_for_encoder
 from pixseek.encoders.registry import load_image_encoder
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
+from pixseek.media.images import load_for_encoder
 
 torch = pytest.importorskip("torch")
 NO_CUDA = cuda_missing() is not None
@@ -58,7 +58,7 @@ def test_torch_encoder_gives_the_onnx_vectors(encoders, pixels):
 
 
 def test_upright_turns_as_pil_does():
-    from pixseek.encoders.gpu_jpeg import upright
+    from pixseek.media.gpu_jpeg import upright
 
     a = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(4, 5, 3) * 4
     im = Image.fromarray(a)
@@ -73,7 +73,7 @@ def test_upright_turns_as_pil_does():
 
 @requires_data
 def test_tensor_crop_matches_the_cpu_crop():
-    from pixseek.encoders.gpu_jpeg import square_crop
+    from pixseek.media.gpu_jpeg import square_crop
 
     for path in [*(PHOTOS / n for n in PHOTO_NAMES), sorted(TINY_VAL.glob("*/*.JPEG"))[0]]:
         want = load_for_encoder(path, 224)[0]

@@ -1,4 +1,4 @@
-"""The build-once word caches a cold query reads (encoders/word_cache.py): the WordNet SQLite file answers
+"""The build-once word caches a cold query reads (lexicon/word_cache.py): the WordNet SQLite file answers
 as the parsed tables, is built once, again when its source changes or it is damaged, and two processes
 starting cold at once both get a whole file; the GloVe cache rebuilds a damaged vector file."""
 
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from conftest import fake_wordnet_folder
 
-from pixseek.encoders import word_cache
-from pixseek.encoders import wordnet as wordnet_mod
-from pixseek.encoders import words as words_mod
+from pixseek.lexicon import word_cache
+from pixseek.lexicon import wordnet as wordnet_mod
+from pixseek.lexicon import words as words_mod
 
 DATA = """  1 licence header line
 00001740 03 n 01 entity 0 001 ~ 00001930 n 0000 | that which exists
@@ -127,7 +127,7 @@ def test_two_processes_starting_cold_at_once_both_get_the_whole_wordnet_cache(ca
         from pathlib import Path
         while not Path(sys.argv[1]).exists():
             time.sleep(0.01)
-        from pixseek.encoders.wordnet import open_wordnet
+        from pixseek.lexicon.wordnet import open_wordnet
         wn = open_wordnet()
         print(wn.synsets("dog")[0], len(wn.descendants(wn.synsets("animal")[0])))
     """)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from conftest import fake_wordnet_folder
 
-from pixseek.encoders import wordnet as wordnet_mod
-from pixseek.encoders import words as words_mod
-from pixseek.encoders.words import Vocabulary, WordIds, WordTable, WordVectors, hash_table
+from pixseek.lexicon import wordnet as wordnet_mod
+from pixseek.lexicon import words as words_mod
+from pixseek.lexicon.words import Vocabulary, WordIds, WordTable, WordVectors, hash_table
 
 
 @pytest.fixture

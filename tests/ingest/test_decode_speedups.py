@@ -13,11 +13,11 @@ import pytest
 from conftest import PHOTOS, TINY_VAL, requires_data
 from PIL import Image, ImageOps
 
-from pixseek.encoders.exif import taken_ns, wall_ns
-from pixseek.encoders.images import _open, open_image, square_crop
-from pixseek.encoders.preprocess import SquareCrop
 from pixseek.ingest.decode import prepare
 from pixseek.ingest.pool import DecoderPool
+from pixseek.media.exif import taken_ns, wall_ns
+from pixseek.media.images import _open, open_image, square_crop
+from pixseek.media.preprocess import SquareCrop
 
 pytestmark = requires_data
 

@@ -19,8 +19,8 @@ from PIL import Image
 from PIL.TiffImagePlugin import IFDRational as R
 
 from pixseek import Collection
-from pixseek.encoders.exif import read_photo_info, taken_ns, wall_ns
-from pixseek.encoders.local_time import gps_utc, is_file_time, local_taken, parse_offset
+from pixseek.media.exif import read_photo_info, taken_ns, wall_ns
+from pixseek.media.local_time import gps_utc, is_file_time, local_taken, parse_offset
 from pixseek.store.local_dates import count_outdated, dates_current
 
 GEOTAGGED = DATA / "geotagged"

@@ -16,10 +16,10 @@ from PIL import Image
 from PIL.TiffImagePlugin import IFDRational as R
 
 from pixseek import Collection
-from pixseek.encoders.exif import read_position
-from pixseek.encoders.geocode import distance_km, reverse_geocode
-from pixseek.encoders.gps import position_from_gps
 from pixseek.errors import PixseekError
+from pixseek.lexicon.geocode import distance_km, reverse_geocode
+from pixseek.media.exif import read_position
+from pixseek.media.gps import position_from_gps
 from pixseek.search.filter_options import Filters
 from pixseek.search.filters import allowed
 from pixseek.search.place_words import place_in_query

@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from pixseek.encoders.wordnet import load_wordnet
 from pixseek.errors import PixseekError
 from pixseek.learn.datasets import cached_features, open_dataset
+from pixseek.lexicon.wordnet import load_wordnet
 from tests.conftest import CLASSES, DATA, requires_data
 
 TINY = DATA / "tiny-imagenet-200"

@@ -34,7 +34,7 @@ def dataset_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def features(dataset_dir, tmp_path_factory):
     from pixseek.encoders.registry import load_image_encoder
-    from pixseek.encoders.wordnet import load_wordnet
+    from pixseek.lexicon.wordnet import load_wordnet
 
     ds = open_dataset(dataset_dir, load_wordnet())
     part = ds.split("train")
@@ -43,7 +43,7 @@ def features(dataset_dir, tmp_path_factory):
 
 
 def _fit(features, **kw) -> Mapping:
-    from pixseek.encoders.words import load_words
+    from pixseek.lexicon.words import load_words
 
     ds, x, labels = features
     return fit_mapping(x, labels, [c.id for c in ds.classes], [c.names for c in ds.classes],

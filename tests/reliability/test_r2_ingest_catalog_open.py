@@ -14,13 +14,13 @@ from pixseek.store.catalog import SCHEMA_VERSION
 
 _OPEN = """
 import sys, time
-from pixseek.store.layout import Layout
+from pixseek.store.collection_folder import CollectionFolder
 from pixseek.errors import PixseekError
 start = float(sys.argv[2])
 while time.time() < start:  # all processes open at the same moment
     pass
 try:
-    Layout.open(sys.argv[1], None, None, None).catalog.close()
+    CollectionFolder.open(sys.argv[1], None, None, None).catalog.close()
 except PixseekError as exc:
     print(exc, file=sys.stderr)
     sys.exit(1)

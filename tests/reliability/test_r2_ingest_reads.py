@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import TINY_VAL, requires_data
 
-from pixseek.encoders.exif import mtime_wall_ns, read_photo_info, taken_ns
-from pixseek.encoders.images import ImageError, looks_like_image, open_image
-from pixseek.encoders.preprocess import SquareCrop
 from pixseek.ingest.decode import prepare
 from pixseek.ingest.pipeline import _file_hash
 from pixseek.ingest.readers import ProcessReader
+from pixseek.media.exif import mtime_wall_ns, read_photo_info, taken_ns
+from pixseek.media.images import ImageError, looks_like_image, open_image
+from pixseek.media.preprocess import SquareCrop
 from pixseek.regular_files import read_regular
 
 

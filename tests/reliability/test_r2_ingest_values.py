@@ -14,7 +14,7 @@ from conftest import TINY_VAL, cli_json, copy_tiny, requires_data, wait_for, wat
 from PIL import Image
 
 from pixseek import Collection
-from pixseek.encoders.exif import read_photo_info, taken_ns, wall_ns
+from pixseek.media.exif import read_photo_info, taken_ns, wall_ns
 
 BAD_DATES = ("9999:12:31 23:59:59", "0001:01:01 00:00:00", "1677:01:01 00:00:00", "2262:12:31 23:59:59")
 MTIME = datetime(2020, 5, 17, 12, 0, 0)

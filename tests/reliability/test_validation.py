@@ -27,12 +27,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from pixseek.encoders.images import MAX_PIXELS, check_decoded_size, decoded_bytes, to_rgb
 from pixseek.encoders.visual import visual_vectors
 from pixseek.errors import PixseekError
-from pixseek.image_files import content_hash
 from pixseek.interfaces.collection import Collection
 from pixseek.interfaces.http import create_app
+from pixseek.media.formats import content_hash
+from pixseek.media.images import MAX_PIXELS, check_decoded_size, decoded_bytes, to_rgb
 from pixseek.store.catalog import MIGRATIONS, Catalog
 
 pytestmark = requires_data

@@ -160,7 +160,7 @@ def test_a_collection_indexed_without_thumbnails_gets_them_on_its_next_index_run
 def test_a_kept_thumbnail_counts_only_for_the_photo_it_was_made_from(tmp_path):
     """A record whose key is not the content's hash now (a content id reused after a catalog went back to
     an earlier state) is never served, so a photo is never compared as another photo's pixels."""
-    from pixseek.encoders.pixel_thumbnail import SIDE, pixel_thumbnail
+    from pixseek.media.pixel_thumbnail import SIDE, pixel_thumbnail
     from pixseek.store import pixel_signatures
 
     rgb, size = pixel_thumbnail(PHOTOS / "skimage_chelsea.png")

@@ -14,8 +14,8 @@ from conftest import copy_tiny, requires_data
 from PIL import Image
 
 from pixseek import Collection
-from pixseek.encoders.exif import read_photo_info
 from pixseek.errors import PixseekError
+from pixseek.media.exif import read_photo_info
 from pixseek.store.allowed import Allowed
 from pixseek.store.restricted import Restricted
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from pixseek.encoders.imagenet import imagenet_wnids
-from pixseek.encoders.wordnet import load_wordnet
-from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
+from pixseek.lexicon.wordnet import load_wordnet
+from pixseek.lexicon.words import load_words
 from pixseek.search.concepts import ConceptSpace
 from pixseek.search.query import Term, parse_query
 
@@ -48,7 +48,7 @@ def test_unknown_words_are_named(space):
 
 
 def test_glove_text_file_loads(tmp_path):
-    from pixseek.encoders.words import load_words as load
+    from pixseek.lexicon.words import load_words as load
 
     f = tmp_path / "tiny.6B.3d.txt"
     f.write_text("king 1 0 0\nqueen 0.9 0.1 0\napple 0 0 1\n")
@@ -61,7 +61,7 @@ def test_glove_text_file_loads(tmp_path):
 
 
 def test_class_vectors_are_kept_beside_their_words_and_a_damaged_copy_is_computed_again(tmp_path, monkeypatch):
-    from pixseek.encoders import words as words_mod
+    from pixseek.lexicon import words as words_mod
 
     monkeypatch.setenv("PIXSEEK_CACHE", str(tmp_path / "cache"))
     glove = tmp_path / "tiny.txt"

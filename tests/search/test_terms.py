@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pixseek.encoders.imagenet import imagenet_wnids
-from pixseek.encoders.wordnet import load_wordnet
-from pixseek.encoders.words import load_words
 from pixseek.errors import PixseekError
+from pixseek.lexicon.wordnet import load_wordnet
+from pixseek.lexicon.words import load_words
 from pixseek.search.concepts import ConceptSpace
 from pixseek.search.query import parse_query
 from pixseek.search.terms import resolve, suggester, terms_kind

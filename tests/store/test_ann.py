@@ -43,8 +43,8 @@ def photos() -> np.ndarray:
     """Image vectors of 200 Tiny ImageNet validation photos (one per class), computed once per session."""
     if not TINY_VAL.is_dir():
         pytest.skip(f"{TINY_VAL} not present")
-    from pixseek.encoders.images import load_for_encoder
     from pixseek.encoders.registry import load_image_encoder
+    from pixseek.media.images import load_for_encoder
 
     enc = load_image_encoder()
     files = [sorted(d.iterdir())[0] for d in sorted(TINY_VAL.iterdir()) if d.is_dir()][:200]
@@ -56,7 +56,7 @@ def photos() -> np.ndarray:
 @pytest.fixture(scope="session")
 def words() -> np.ndarray:
     """The 5,000 most frequent GloVe words (unit 50-d vectors)."""
-    from pixseek.encoders.words import load_words
+    from pixseek.lexicon.words import load_words
 
     return np.ascontiguousarray(load_words().vectors[:5000], np.float32)
 

@@ -23,10 +23,10 @@ def real() -> tuple[np.ndarray, list[np.ndarray]]:
     """(probabilities of 300 photos, ConSE weights of WORDS over the classifier's classes)."""
     if not TINY_VAL.is_dir():
         pytest.skip(f"{TINY_VAL} not present")
-    from pixseek.encoders.images import load_for_encoder
     from pixseek.encoders.registry import load_image_encoder
-    from pixseek.encoders.wordnet import open_wordnet
-    from pixseek.encoders.words import load_words
+    from pixseek.lexicon.wordnet import open_wordnet
+    from pixseek.lexicon.words import load_words
+    from pixseek.media.images import load_for_encoder
     from pixseek.search.concepts import ConceptSpace
 
     enc = load_image_encoder()

@@ -43,10 +43,10 @@ def log(text: str) -> None:
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
-    """argparse type of --box: the one box check of encoders/images.py (finite, not negative, not empty),
+    """argparse type of --box: the one box check of media/images.py (finite, not negative, not empty),
     imported here so `pixseek --help` does not load PIL."""
-    from pixseek.encoders.images import parse_box as check
     from pixseek.errors import PixseekError
+    from pixseek.media.images import parse_box as check
 
     try:
         return check(text)

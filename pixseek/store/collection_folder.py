@@ -37,7 +37,7 @@ class Stores:
     version: int  # the catalog's data_version when the snapshot was taken
 
 
-class Layout:
+class CollectionFolder:
     def __init__(self, folder: Path, catalog: Catalog, encoder_spec: str, words_spec: str,
                  encoder: Callable[[], ImageEncoder]) -> None:
         """encoder: loads the image encoder, only if a setting must be read from it (a new collection)."""
@@ -47,7 +47,7 @@ class Layout:
 
     @classmethod
     def open(cls, where: str | Path | None, encoder: str | None, words: str | None,
-             load_encoder: Callable[[str], ImageEncoder]) -> Layout:
+             load_encoder: Callable[[str], ImageEncoder]) -> CollectionFolder:
         """Open (or create) the collection at a folder or store URI. The encoder and word space are fixed
         when it is created."""
         uri = None

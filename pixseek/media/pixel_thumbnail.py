@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixseek.encoders.images import _open
+from pixseek.media.images import _open
 
 SIDE = 96  # long side of the thumbnail (pixels)
 

@@ -25,7 +25,7 @@ from importlib import resources
 
 import numpy as np
 
-from pixseek.encoders.place_names import COUNTRY_NAMES
+from pixseek.lexicon.place_names import COUNTRY_NAMES
 
 EARTH_KM = 6371.0088
 REACH_KM, REACH_PER_ROOT_KM = 1.0, 0.012

@@ -1,4 +1,4 @@
-"""Where a photo was taken, from the GPS block of its EXIF header (encoders/exif.py hands it over).
+"""Where a photo was taken, from the GPS block of its EXIF header (media/exif.py hands it over).
 
 Cameras and phones write positions as degrees, minutes and seconds (three rationals) with N/S and E/W
 references; others write two values (no seconds), one decimal value, or negative degrees with no

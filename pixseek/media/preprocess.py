@@ -10,12 +10,12 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SquareCrop:
-    """Short side to size*256/224, centre size x size (encoders/images.py: load_for_encoder)."""
+    """Short side to size*256/224, centre size x size (media/images.py: load_for_encoder)."""
 
     size: int
 
     def load(self, source: str | Path | bytes, box: tuple[float, float, float, float] | None = None
              ) -> tuple[np.ndarray, tuple[int, int]]:
-        from pixseek.encoders.images import load_for_encoder
+        from pixseek.media.images import load_for_encoder
 
         return load_for_encoder(source, self.size, box)

@@ -1,7 +1,7 @@
 """What a photo's header says about it (date taken, camera, upright size), read without decoding pixels.
 
 The detail view shows it and the catalog keeps the date taken for date filters, as the local time where
-the photo was taken (encoders/local_time.py decides it from the EXIF date, its offset and the GPS block).
+the photo was taken (media/local_time.py decides it from the EXIF date, its offset and the GPS block).
 Photos come from anywhere, so a damaged or hostile EXIF block yields `None` fields, never an exception.
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pixseek.encoders.gps import GPS_IFD, Position, position_from_gps
-from pixseek.encoders.local_time import file_time, gps_utc, local_taken, parse_offset, photo_zone
+from pixseek.media.gps import GPS_IFD, Position, position_from_gps
+from pixseek.media.local_time import file_time, gps_utc, local_taken, parse_offset, photo_zone
 from pixseek.regular_files import open_regular
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ _QUARTER_TURNS = (5, 6, 7, 8)  # orientations that swap width and height
 class PhotoInfo:
     """Header facts about one photo; any of them may be unknown (None, or 0 for the size)."""
 
-    date_taken: datetime | None  # naive local time where it was taken (encoders/local_time.py); None: not said
+    date_taken: datetime | None  # naive local time where it was taken (media/local_time.py); None: not said
     camera: str | None  # EXIF Make + Model, e.g. "Canon Canon EOS 5D" -> "Canon EOS 5D"
     width: int  # upright, after the EXIF orientation
     height: int
@@ -161,7 +161,7 @@ def wall_ns(moment: datetime) -> int:
 
 
 def taken_ns(path: str | Path | bytes, mtime_ns: int) -> int:
-    """When a photo was taken, for date filters: the local time where it was taken (encoders/local_time.py),
+    """When a photo was taken, for date filters: the local time where it was taken (media/local_time.py),
     else the file's mtime in the photo's time zone or this machine's, as wall-clock ns (wall_ns), so "taken
     on 2024-05-01" means that calendar day there. Always a 64-bit value: a date taken out of that range is
     replaced by the mtime (parse_exif_date)."""
@@ -178,7 +178,7 @@ def mtime_wall_ns(mtime_ns: int, zone: tzinfo | None = None) -> int:
 
 
 def read_position(source: str | Path | bytes) -> Position | None:
-    """Where a photo was taken (encoders/gps.py), from a file or its bytes; None when it has no usable GPS
+    """Where a photo was taken (media/gps.py), from a file or its bytes; None when it has no usable GPS
     position or cannot be read. Reads the header only, never the pixels."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -7,7 +7,7 @@ start cold at once each build and rename a complete file, and neither ever reads
 A file that is there but damaged (truncated, overwritten) fails its check and is built again.
 
 The WordNet cache is one SQLite file (read-only, immutable, so opening it costs ~1 ms and a lookup
-a few microseconds); its tables read like the dicts of encoders/wordnet.py through `SqlTable`.
+a few microseconds); its tables read like the dicts of lexicon/wordnet.py through `SqlTable`.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pixseek.encoders.local_time import is_file_time
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import DuplicateGroup
+from pixseek.media.local_time import is_file_time
 from pixseek.progress import progress_bar
 from pixseek.search.duplicates import MIN_THRESHOLD, THRESHOLD, Group, Thumbnails, check_threshold, group_features, unit_features
 from pixseek.search.engine import Searcher

@@ -5,7 +5,7 @@ classes a broader word covers: "vehicle" reaches fire engine, tractor and canoe.
 
 Two ways in: `load_wordnet()` gives the tables as dicts (parsed once, then cached with marshal; ~0.2 s
 to load), for code that walks all of WordNet (datasets, training); `open_wordnet()` gives the same
-tables as read-only views of a SQLite cache (encoders/word_cache.py; ~1 ms to open, a few µs per
+tables as read-only views of a SQLite cache (lexicon/word_cache.py; ~1 ms to open, a few µs per
 lookup), for queries, which touch a few hundred synsets: a cold `pixseek search` pays only for those.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pixseek.atomic import atomic_write
 from pixseek.config import cache_dir, wordnet_candidates
-from pixseek.encoders import word_cache
+from pixseek.lexicon import word_cache
 
 SEARCH_PATHS = ("/usr/share/wordnet", "/usr/local/share/wordnet", "/usr/share/WordNet-3.0/dict")
 _SUFFIXES = (("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),

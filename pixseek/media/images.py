@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 
 from pixseek.config import MAX_DECODED_BYTES
 from pixseek.errors import PixseekError
-from pixseek.image_files import IMAGE_EXTENSIONS, format_of_bytes
+from pixseek.media.formats import IMAGE_EXTENSIONS, format_of_bytes
 from pixseek.regular_files import open_regular, read_regular
 
 MAX_PIXELS = 200_000_000  # refuse anything larger before decoding: a bomb must not eat memory

@@ -2,7 +2,7 @@
 
 nvJPEG (torchvision.io.decode_jpeg with a CUDA device) turns a batch of JPEG files into pixels on the
 GPU; `upright` applies the EXIF orientation and `square_crop` the geometry of the CPU path
-(encoders/images.py: short side to size*256/224, centre size x size, antialiased when shrinking), so
+(media/images.py: short side to size*256/224, centre size x size, antialiased when shrinking), so
 the encoder sees the same photo either way (within a grey level or two: another IDCT; Pillow shrinks a
 large JPEG partly while decoding it, nvJPEG decodes it whole).
 Only the decode needs torchvision; the rest is plain torch and runs on any device.

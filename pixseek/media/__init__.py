@@ -1,0 +1,1 @@
+"""Reading photo files: formats, pixels (bounded, oriented, cropped), EXIF dates and GPS."""
