@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 import numpy as np
 
+from pixseek.search.filter_options import FilterArgs, parse_filters
 from pixseek.store.catalog import from_db
 from pixseek.store.places import places_of
 
@@ -30,7 +31,7 @@ def _day(ns: int | None) -> str | None:
 
 
 class Browsing:
-    """Collection methods for browsing; `catalog`, `_allowed` and `tag` come from Collection."""
+    """Collection methods for browsing; `catalog`, `searcher` and `tag` come from Collection."""
 
     catalog: Catalog
     _newest_kept: tuple[tuple[int, int], list[tuple[int, int]]] | None = None  # (catalog version, rows)
@@ -49,15 +50,14 @@ class Browsing:
         self._newest_kept = (version, rows)
         return rows
 
-    def browse(self, k: int = 60, offset: int = 0, under: str | None = None, after: str | None = None,
-               before: str | None = None, type: str | None = None, place: str | None = None,
-               near: str | None = None) -> dict:
+    def browse(self, k: int = 60, offset: int = 0, **filters: Unpack[FilterArgs]) -> dict:
         """{"results": [{"path", "taken", "place"}], "total"}: the photos the filters let through, newest
         first (the home page, and filters without words)."""
         rows = self._newest()
         if not rows:  # a new, empty collection: nothing to filter
             return {"results": [], "total": 0}
-        allow = self._allowed(under, after, before, type, place, near)
+        narrow = parse_filters(**filters)
+        allow = self.searcher.sources.allowed(narrow) if narrow else None
         if allow is not None:
             ok = allow.mask
             rows = [r for r in rows if r[0] < len(ok) and ok[r[0]]]

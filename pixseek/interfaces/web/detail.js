@@ -143,7 +143,7 @@ async function show(index) {
     view.info = info;
     $("d-facts").replaceChildren(...factRows(hit, info));
     drawTextBox();
-    loadFaces(hit.path, info.width, (q) => { closeDetail(); go({ view: "search", kind: "text", q, box: null, filters: {} }); });
+    loadFaces(hit.path, info.width, (q) => go({ view: "search", kind: "text", q, box: null, filters: {} })); // closes the viewer as it renders
   } catch (err) {
     if (seq === view.seq) $("d-facts").append(...fact("Error", err.message));
   }

@@ -75,7 +75,7 @@ function drawRegion(a, b) {
 }
 
 function down(e) {
-  if (e.button > 0) return;
+  if (e.button > 0 || (!region && e.target.closest("button"))) return; // a face box on the photo is a button
   pointers.set(e.pointerId, [e.clientX, e.clientY]);
   $("d-stage").setPointerCapture(e.pointerId);
   e.preventDefault();
