@@ -81,8 +81,9 @@ class Pipeline:
         """The photos of everyone named and none of those left out, ranked by the rest of the query; with
         nothing else asked, the first person's most typical face first (or, only people left out, index order)."""
         allow = self.sources.allowed(filters)
-        mask = allow.mask.copy() if allow is not None else np.zeros(0, bool)
-        if allow is None:
+        if allow is not None:
+            mask = allow.mask.copy()
+        else:
             live = self.sources.live_ids()
             mask = np.zeros(int(live.max()) + 1 if len(live) else 0, bool)
             mask[live] = True
