@@ -15,16 +15,15 @@ from typing import TYPE_CHECKING, Unpack
 import numpy as np
 
 from pixseek.config import FACE_QUERY_DISTANCE, MAX_K
-from pixseek.encoders.faces import FacesInPhoto, local_encoder
 from pixseek.errors import PixseekError
 from pixseek.interfaces.results import Hit, Results
-from pixseek.media.images import ImageError, parse_box
 from pixseek.search import face_match
 from pixseek.search.filter_options import FilterArgs, parse_filters
 from pixseek.search.person_words import check_person_name
 from pixseek.store import faces as face_store
 
 if TYPE_CHECKING:
+    from pixseek.encoders.faces import FacesInPhoto
     from pixseek.ingest.face_stage import FaceCounts
 
 
@@ -133,6 +132,8 @@ class People:
         index = self._face_index()
         if len(index.found.ids) == 0:
             raise PixseekError("no faces in this collection yet: run `pixseek index DIR --faces` first")
+        from pixseek.media.images import parse_box  # only a photo query loads PIL; a text search never does
+
         vector, known = self._query_face(image, None if box is None else parse_box(box), index)
         allow = self.searcher.sources.allowed(parse_filters(**filters))
         hits = face_match.photos_like(index, vector, k, None if allow is None else allow.mask,
@@ -181,6 +182,9 @@ def _id(value) -> int:
 
 
 def _detect(image) -> FacesInPhoto:
+    from pixseek.encoders.faces import local_encoder  # the detector and PIL load for a photo, never for a search
+    from pixseek.media.images import ImageError
+
     try:
         return local_encoder().faces_in(image if isinstance(image, bytes) else os.path.expanduser(str(image)))
     except ImageError as exc:
