@@ -124,3 +124,17 @@ def watching(col, roots: list, **options):
     finally:
         stop.set()
         watcher.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def space():
+    """The classifier's class space over the real GloVe vectors and WordNet (search/concepts.py)."""
+    from pixseek.encoders.imagenet import imagenet_wnids
+    from pixseek.lexicon.wordnet import load_wordnet
+    from pixseek.lexicon.words import load_words
+    from pixseek.search.concepts import ConceptSpace
+
+    wn = load_wordnet()
+    if wn is None:
+        pytest.skip("WordNet not installed (apt-get install wordnet-base)")
+    return ConceptSpace(imagenet_wnids(), load_words(), wn)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pixseek.encoders.imagenet import imagenet_wnids
 from pixseek.errors import PixseekError
-from pixseek.lexicon.wordnet import load_wordnet
-from pixseek.lexicon.words import load_words
 from pixseek.search.concepts import ConceptSpace
 from pixseek.search.query import Term, parse_query
 
@@ -24,14 +21,6 @@ def test_parse_weights_negation_and_phrases():
 def test_parse_rejects(bad):
     with pytest.raises(PixseekError):
         parse_query(bad)
-
-
-@pytest.fixture(scope="module")
-def space():
-    wn = load_wordnet()
-    if wn is None:
-        pytest.skip("WordNet not installed (apt-get install wordnet-base)")
-    return ConceptSpace(imagenet_wnids(), load_words(), wn)
 
 
 def test_broad_words_cover_their_hyponym_classes(space):

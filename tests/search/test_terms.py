@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pixseek.encoders.imagenet import imagenet_wnids
 from pixseek.errors import PixseekError
-from pixseek.lexicon.wordnet import load_wordnet
-from pixseek.lexicon.words import load_words
-from pixseek.search.concepts import ConceptSpace
 from pixseek.search.query import parse_query
 from pixseek.search.terms import resolve, suggester, terms_kind
-
-
-@pytest.fixture(scope="module")
-def space():
-    wn = load_wordnet()
-    if wn is None:
-        pytest.skip("WordNet not installed (apt-get install wordnet-base)")
-    return ConceptSpace(imagenet_wnids(), load_words(), wn)
 
 
 def _known(space):
