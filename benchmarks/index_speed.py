@@ -4,6 +4,7 @@
     python benchmarks/index_speed.py --photos 12mp --profile      # where the time goes
     python benchmarks/index_speed.py --compare DB_A DB_B           # two collections of the same photos
     python benchmarks/index_speed.py --encoders efficientnet-lite0,efficientnet-lite0-int8 --limit 2000 --runs 2
+    python benchmarks/index_speed.py --encoders A,B --baseline ../old-checkout   # B here against A there
 
 `--encoders A,B` measures both encoders in each run (raw, then each one's `pixseek index --encoder`), keeps
 the last run's two collections and compares them (`--compare`: vector cosine, nearest-10 overlap for 30
@@ -99,8 +100,11 @@ def linked(files: list[Path], tmp: str) -> str:
     return src
 
 
-def end_to_end(files: list[Path], workers: int | None, encoder: str | None = None, keep: str | None = None) -> dict:
-    """`pixseek index` of the photos into a fresh collection (at `keep` when given, else thrown away)."""
+def end_to_end(files: list[Path], workers: int | None, encoder: str | None = None, keep: str | None = None,
+               checkout: str | None = None) -> dict:
+    """`pixseek index` of the photos into a fresh collection (at `keep` when given, else thrown away), by this
+    checkout's pixseek or another's (`checkout`: a folder holding the pixseek package, run from there)."""
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(checkout)} if checkout else None
     with tempfile.TemporaryDirectory() as tmp:
         db = keep or os.path.join(tmp, "db")
         cmd = [sys.executable, "-m", "pixseek", "index", linked(files, tmp), "--db", db, "--json", "--no-progress"]
@@ -109,7 +113,7 @@ def end_to_end(files: list[Path], workers: int | None, encoder: str | None = Non
             cmd += ["--workers", str(workers)]
         cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=checkout)
         wall = time.perf_counter() - t
         cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         report = json.loads(out.stdout)
@@ -311,6 +315,8 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="where the time goes (in-process run)")
     ap.add_argument("--compare", nargs=2, metavar=("DB_A", "DB_B"), help="compare two collections of the same photos")
     ap.add_argument("--encoders", metavar="A,B", help="two encoder specs measured in each run, then compared")
+    ap.add_argument("--baseline", metavar="CHECKOUT", help="with --encoders: also index each run with the "
+                    "first encoder by another checkout (e.g. a worktree of the commit before a change)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.compare:
@@ -349,18 +355,28 @@ def two_encoders(specs: list[str], files: list[Path], args: argparse.Namespace) 
             dbs = [os.path.join(keep, f"run{run + 1}-db{i}") for i in range(len(specs))]  # fresh folders each run
             raws = [raw_rate(e, files) for e in encs]
             rs = [one_run(e, files, args.workers, db, raw) for e, db, raw in zip(encs, dbs, raws)]
+            base = end_to_end(files, args.workers, specs[0], checkout=args.baseline) if args.baseline else None
             r = {"run": run + 1, "set": args.photos, "photos": len(files), "load_avg_at_start": rs[0]["load_avg_at_start"],
                  **{spec: {k: v for k, v in x.items() if k not in ("photos", "cpus")} for spec, x in zip(specs, rs)},
                  "raw_speedup": round(rs[1]["raw_encoder_img_s"] / rs[0]["raw_encoder_img_s"], 3),
                  "index_speedup": round(rs[1]["index_img_s"] / rs[0]["index_img_s"], 3),
                  "pipeline_speedup": round(rs[1]["pipeline_img_s"] / rs[0]["pipeline_img_s"], 3)}
+            if base is not None:
+                rate = base["indexed"] / base["wall"]
+                r["baseline"] = {"checkout": args.baseline, "index_img_s": round(rate, 1),
+                                 "index_seconds_wall": round(base["wall"], 2),
+                                 "pipeline_img_s": round(base["indexed"] / base["pipeline"], 1),
+                                 "index_speedup_over_baseline": round(rs[1]["index_img_s"] / rate, 3)}
             print(json.dumps(r) if args.json else
                   f"run {run + 1}: {len(files)} photos ({args.photos}), load average {r['load_avg_at_start']}\n" +
                   "".join(f"  {spec:26s} raw {x['raw_encoder_img_s']:7.1f} img/s  index {x['index_img_s']:7.1f} img/s "
                           f"({x['index_seconds_wall']:.1f} s wall)  pipeline {x['pipeline_img_s']:7.1f} img/s\n"
                           for spec, x in zip(specs, rs)) +
                   f"  {specs[1]} / {specs[0]}: raw x{r['raw_speedup']}, index x{r['index_speedup']}, "
-                  f"pipeline x{r['pipeline_speedup']}", flush=True)
+                  f"pipeline x{r['pipeline_speedup']}" +
+                  ("" if base is None else f"\n  {specs[0]} by {args.baseline}: index {r['baseline']['index_img_s']} img/s "
+                   f"({r['baseline']['index_seconds_wall']} s wall), pipeline {r['baseline']['pipeline_img_s']} img/s; "
+                   f"{specs[1]} here / that: index x{r['baseline']['index_speedup_over_baseline']}"), flush=True)
         agreement = compare(*dbs)
     print(json.dumps({"agreement": agreement}) if args.json else
           f"agreement of the two collections:\n{json.dumps(agreement, indent=1)}")

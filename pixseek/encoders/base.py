@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:  # a text search never loads Pillow
+    from PIL import Image
 
 
 @dataclass
@@ -31,6 +34,15 @@ class Preprocess(Protocol):
              ) -> tuple[np.ndarray, tuple[int, int]]:
         """Decode `source` (a path or encoded bytes), optionally cut to `box` (pixels of the upright
         original) -> ((size, size, 3) uint8 RGB, the original upright (width, height)). Raises ImageError."""
+        ...
+
+    def open(self, source: str | Path | bytes) -> tuple[Image.Image, tuple[int, int]]:
+        """Decode `source` upright, as finely as `apply` needs -> (RGB image, original (width, height)).
+        Indexing decodes once and makes both the encoder's pixels and the pixel thumbnail from it."""
+        ...
+
+    def apply(self, im: Image.Image) -> np.ndarray:
+        """An image from `open` -> (size, size, 3) uint8 RGB; load(source) is apply(open(source)[0])."""
         ...
 
 

@@ -47,13 +47,19 @@ class ClipPreprocess:
     def load(self, source: str | Path | bytes, box: tuple[float, float, float, float] | None = None
              ) -> tuple[np.ndarray, tuple[int, int]]:
         """The Preprocess protocol (encoders/base.py): decode (upright RGB), crop to `box`, then `apply`."""
-        from pixseek.media.images import check_box, open_image
+        from pixseek.media.images import check_box
 
-        im = open_image(source)
-        w, h = im.size
+        im, (w, h) = self.open(source)
         if box is not None:
             im = im.crop(check_box(box, w, h))
         return self.apply(im), (w, h)
+
+    def open(self, source: str | Path | bytes) -> tuple[Image.Image, tuple[int, int]]:
+        """Decoded in full (the tower's own resampling decides every pixel), upright."""
+        from pixseek.media.images import open_image
+
+        im = open_image(source)
+        return im, im.size
 
     def apply(self, im: Image.Image) -> np.ndarray:
         """An upright RGB image -> (S, S, 3) uint8."""

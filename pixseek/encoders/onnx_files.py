@@ -20,7 +20,9 @@ def onnx_output(out: Path, metadata: dict[str, str]) -> Iterator[str]:
     with atomic_path(out, suffix=".onnx") as tmp:
         yield str(tmp)
         model = onnx.load(tmp)
-        for key, value in metadata.items():
+        kept = [(p.key, p.value) for p in model.metadata_props if p.key not in metadata]  # a copy's own replaced
+        del model.metadata_props[:]
+        for key, value in [*kept, *metadata.items()]:
             model.metadata_props.add(key=key, value=value)
         onnx.save(model, tmp)
         os.chmod(tmp, 0o644)

@@ -1,5 +1,6 @@
 """The read stage's unit of work, done in decoding worker processes: read the bytes once, hash them,
-decode and crop, and read the date taken from the same bytes (`prepare`). A file that could not be read
+decode once into the encoder's crop and the pixel thumbnail, and read the date taken from the same bytes
+(`prepare`). A file that could not be read
 or decoded comes back with its `error`. Everything done here is taken off the indexing process, whose
 cores the encoder needs: the EXIF date read there cost a second open of every photo."""
 
@@ -15,6 +16,7 @@ from pixseek.encoders.base import Preprocess
 from pixseek.media.exif import mtime_wall_ns, taken_ns
 from pixseek.media.formats import content_hash
 from pixseek.media.images import ImageError
+from pixseek.media.pixel_thumbnail import thumbnail_of
 from pixseek.regular_files import read_regular
 
 
@@ -31,6 +33,7 @@ class Prepared:
     features: np.ndarray | None = None  # set when the reader embedded the photo itself (Ray); pixels are then None
     probs: np.ndarray | None = None
     taken: int | None = None  # date taken (exif.taken_ns), read from the bytes decoded; None: not read yet
+    thumbnail: np.ndarray | None = None  # media/pixel_thumbnail.py, from the same decode; None: made later
 
 
 Task = tuple[str, int, int, Preprocess]  # (path, size, mtime_ns, the encoder's preprocessing)
@@ -65,8 +68,9 @@ def prepare(task: Task) -> Prepared:
             return Prepared(path, size, mtime_ns, None, None, error="empty file (0 bytes)")
         data = read_regular(path)  # a FIFO or device put there since the scan is refused, not waited on
         digest = content_hash(data)
-        pixels, (w, h) = preprocess.load(data)
-        return Prepared(path, size, mtime_ns, digest, pixels, w, h, taken=taken_from(data, mtime_ns))
+        im, (w, h) = preprocess.open(data)
+        return Prepared(path, size, mtime_ns, digest, preprocess.apply(im), w, h, taken=taken_from(data, mtime_ns),
+                        thumbnail=thumbnail_of(im))
     except ImageError as exc:
         return Prepared(path, size, mtime_ns, None, None, error=str(exc))
     except OSError as exc:

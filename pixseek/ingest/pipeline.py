@@ -37,15 +37,16 @@ from pixseek.store.local_dates import count_outdated, mark_new_catalog, outdated
 from pixseek.store.places import count_unplaced, put_places, unplaced
 from pixseek.store.vectors import VectorStore
 
-
-@dataclass
+Thumbnails = Callable[[dict[int, tuple[str, tuple[np.ndarray, tuple[int, int]]]]], None]
 
 
 class Indexer:
     def __init__(self, catalog: Catalog, visual: VectorStore, probs: VectorStore | None, encoder: ImageEncoder,
-                 batch_size: int = 64, reader: Reader | None = None) -> None:
-        """reader: where files are decoded (default: local worker processes; see ingest/readers.py)."""
+                 batch_size: int = 64, reader: Reader | None = None, thumbnails: Thumbnails | None = None) -> None:
+        """reader: where files are decoded (default: local worker processes; see ingest/readers.py).
+        thumbnails: given each committed batch's pixel thumbnails, by content id (ingest/signature_stage.py)."""
         self.catalog, self.visual, self.probs, self.encoder = catalog, visual, probs, encoder
+        self.thumbnails = thumbnails
         self.batch_size = batch_size
         self.reader = reader or ProcessReader(window=4 * batch_size)
         self._identity: dict[str, tuple[int | None, int | None]] = {}  # path -> (inode, ctime_ns) at scan time
@@ -201,6 +202,9 @@ class Indexer:
             raise
         for h in new:
             self._inflight.pop(h, None)
+        if self.thumbnails is not None:
+            self.thumbnails({ids[h]: (h, (p.thumbnail, (p.width, p.height))) for h, p in new.items()
+                             if p.thumbnail is not None})
         for store in (self.visual, self.probs):
             if store is not None and revive:
                 store.revive(np.array(revive))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from pixseek.ingest.decode import Prepared, Task, prepare
@@ -37,10 +38,23 @@ class ProcessReader:
         # a worker per half window of files at most: starting one (an interpreter) costs ~0.3 s
         workers = min(self.workers, max(1, len(todo) // max(1, self.window // 2)))
         if self.workers == 0 or (workers == 1 and len(todo) < self.window // 2):  # not worth a process
-            yield from map(prepare, todo)
+            yield from self._read_here(todo)
             return
         pool = DecoderPool(workers, self.window)
         try:
             yield from pool.run(todo)
         finally:
             pool.close()
+
+    def _read_here(self, todo: list[Task]) -> Iterator[Prepared]:
+        """Fewer files than half a window: decoded in this process, in threads (decoding and hashing release
+        the GIL), one per worker it would have started. A hundred 12 MP photos, 13 ms each, then decode on
+        both cores with no interpreter to start (measured: faster than two processes or one thread)."""
+        if self.workers < 2 or len(todo) < 2:
+            yield from map(prepare, todo)
+            return
+        threads = ThreadPoolExecutor(self.workers, thread_name_prefix="decode")
+        try:
+            yield from threads.map(prepare, todo)
+        finally:  # stopped early (Ctrl-C, an error downstream): the files not started are not decoded
+            threads.shutdown(wait=True, cancel_futures=True)

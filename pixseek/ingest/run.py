@@ -16,7 +16,7 @@ from pixseek.errors import PixseekError
 from pixseek.ingest.pipeline import Indexer
 from pixseek.ingest.readers import ProcessReader, Reader
 from pixseek.ingest.report import IndexReport
-from pixseek.ingest.signature_stage import fill_thumbnails
+from pixseek.ingest.signature_stage import ThumbnailSink, fill_thumbnails
 from pixseek.store.catalog_open import refusal
 from pixseek.store.collection_folder import CollectionFolder, Stores
 from pixseek.store.lock import index_lock
@@ -67,7 +67,8 @@ def index_run(layout: CollectionFolder, encoder: ImageEncoder, roots: list[Path]
         with index_lock(layout.folder):
             stores = layout.open_stores(writer=True)
             before = layout.index_status(len(stores.visual))["type"]
-            indexer = Indexer(layout.catalog, stores.visual, stores.probs, encoder, batch_size=batch_size, reader=reader)
+            indexer = Indexer(layout.catalog, stores.visual, stores.probs, encoder, batch_size=batch_size, reader=reader,
+                              thumbnails=ThumbnailSink(layout))
             counts = indexer.run(roots, progress=progress, skip=layout.folder.resolve(), aliases=aliases)
             if layout.index_status(layout.catalog.counts()["images"])["type"] != before:
                 stores = layout.open_stores(writer=True)  # grown (or shrunk) into another index type

@@ -1,12 +1,15 @@
-"""Pixel thumbnails of indexed photos (store/pixel_signatures.py), made after embedding in every index run:
-each live content without a current one is read small from one of its files. So a collection indexed
-before thumbnails were kept gets them on its next `pixseek index`, and a run interrupted at any point
-resumes where its last written batch left off. Grouping near-duplicates reads them instead of the photos.
+"""Pixel thumbnails of indexed photos (store/pixel_signatures.py), which grouping near-duplicates reads
+instead of the photos. The decoding workers make them from the image they decode for the encoder, and
+the pipeline hands each committed batch's to a ThumbnailSink. After embedding, every index run fills in
+the rest (`fill_thumbnails`): each live content without a current one is read small from one of its files.
+So a collection indexed before thumbnails were kept (or by a reader that makes none, such as Ray's) gets
+them on its next `pixseek index`, and a run interrupted at any point resumes where it left off.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from pixseek.config import encoder_threads
@@ -20,6 +23,28 @@ from pixseek.store.derived import cannot_write
 BATCH = 512  # thumbnails written (and fsynced) at a time
 FREE_RESERVE = 100 * 2**20  # thumbnails never take the last this many bytes of the collection's disk: the
 # catalog and the index need room to commit, and grouping reads the photos of contents without a thumbnail
+
+
+class ThumbnailSink:
+    """Keeps the thumbnails the pipeline passes with each committed batch: content id -> (content hash,
+    thumbnail). Thumbnails only save time, so a nearly full disk (FREE_RESERVE) or a folder that takes no
+    more writes stops the keeping, never the run; the photos are read for them later."""
+
+    def __init__(self, layout: CollectionFolder) -> None:
+        self.folder, self.stopped = layout.folder, False
+
+    def __call__(self, found: Mapping[int, tuple[str, pixel_signatures.Thumbnail]]) -> None:
+        if self.stopped or not found:
+            return
+        if shutil.disk_usage(self.folder).free < FREE_RESERVE + len(found) * pixel_signatures.RECORD.itemsize:
+            self.stopped = True
+            return
+        try:
+            pixel_signatures.write(self.folder, {cid: (pixel_signatures.key_of(h), t) for cid, (h, t) in found.items()})
+        except OSError as exc:
+            if not cannot_write(exc):
+                raise
+            self.stopped = True
 
 
 def fill_thumbnails(layout: CollectionFolder, progress: bool | None = None, threads: int | None = None) -> int:

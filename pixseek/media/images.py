@@ -56,6 +56,12 @@ def open_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> Imag
     return _open(source, max_pixels)[0]
 
 
+def open_reduced(source: str | Path | bytes, short_side: int) -> tuple[Image.Image, tuple[int, int]]:
+    """(upright RGB image, its original upright size): a JPEG decoded at the smallest DCT scale whose short
+    side keeps `short_side` pixels (see _open). Raises ImageError."""
+    return _open(source, short_side=short_side)
+
+
 def _open(source: str | Path | bytes, max_pixels: int = MAX_PIXELS, draft: int | None = None,
           short_side: int | None = None) -> tuple[Image.Image, tuple[int, int]]:
     """open_image, plus the original upright size. A JPEG can be decoded at a reduced scale (libjpeg's
@@ -160,7 +166,7 @@ def load_for_encoder(
     A large JPEG is decoded at the DCT scale that keeps that short side (measured on 12 MP photos: visual
     vectors within cosine 0.998 of a full decode, mean 0.9994, at a third of the decoding time)."""
     if box is None:
-        im, (w, h) = _open(source, short_side=round(size * 256 / 224))
+        im, (w, h) = open_reduced(source, encoder_short_side(size))
     else:
         box = parse_box(box)  # refused before anything is decoded
         im = open_image(source)
@@ -200,6 +206,11 @@ def check_box(box: Box, w: int, h: int) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
+def encoder_short_side(size: int) -> int:
+    """The short side a photo is resized to before the centre size x size crop (ImageNet's 256 for 224)."""
+    return round(size * 256 / 224)
+
+
 def square_crop(im: Image.Image, size: int) -> np.ndarray:
     """Resize the short side to size*256/224 and take the centre size x size.
 
@@ -209,7 +220,7 @@ def square_crop(im: Image.Image, size: int) -> np.ndarray:
     that time is taken from the encoder): the same pixels within 1/255 at whole-number scales such as
     64 -> 256; otherwise the crop starts on a whole output pixel, as torchvision's CenterCrop does."""
     w, h = im.size
-    scale = round(size * 256 / 224) / min(w, h)
+    scale = encoder_short_side(size) / min(w, h)
     if scale >= 1:
         return _enlarge_crop(np.asarray(im, dtype=np.uint8), scale, size)
     side = size / scale  # the output's extent in source pixels
