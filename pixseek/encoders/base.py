@@ -49,6 +49,7 @@ class Preprocess(Protocol):
 @runtime_checkable
 class ImageEncoder(Protocol):
     name: str
+    weights: str  # which weights give the vectors (a model file's name and size): caches of others are not reused
     dim: int
     input_size: int
     preprocess: Preprocess  # decoding for this encoder (media/preprocess.py: SquareCrop for most)

@@ -235,6 +235,7 @@ class ClipImageEncoder:
 
     def __init__(self, spec: str, model: ClipModel) -> None:
         self.name, self.model = spec, model
+        self.weights = f"{model.folder}:{(model.folder / 'visual' / 'model.onnx').stat().st_size}"
         self.dim = model.dim
         self.preprocess = model.preprocess
         self.input_size = model.preprocess.size

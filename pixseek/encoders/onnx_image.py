@@ -53,6 +53,7 @@ class OnnxImageEncoder:
         self.input_size = int(input_size or meta.get("pixseek.input_size") or (guessed if isinstance(guessed, int) else 224))
         self.preprocess = SquareCrop(self.input_size)
         self.name = name or meta.get("pixseek.name") or path.stem
+        self.weights = f"{path.name}:{path.stat().st_size}"  # an int8 file made by another recipe differs in both
         self.mean = np.array(mean or _floats(meta.get("pixseek.mean"), (0.5, 0.5, 0.5)), np.float32)
         self.std = np.array(std or _floats(meta.get("pixseek.std"), (0.5, 0.5, 0.5)), np.float32)
         outs = [o.name for o in self.session.get_outputs()]

@@ -58,7 +58,7 @@ class TorchImageEncoder:
         self.half = self.device.type != "cpu" if half is None else half
         dtype = torch.float16 if self.half else torch.float32
         self.model = pixel_model(variant, dtype).to(self.device, memory_format=torch.channels_last)
-        self.name = variant
+        self.name = self.weights = variant  # the packaged weights, as the ONNX export's
         self.input_size = VARIANTS[variant]
         self.preprocess = SquareCrop(self.input_size)
         self.dim = int(self.model.net._fc.in_features)

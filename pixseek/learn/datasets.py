@@ -162,7 +162,7 @@ def cached_features(files: list[str], encoder, cache_root: Path, batch_size: int
     from pixseek.media.images import ImageError
 
     named = [os.path.abspath(f) for f in files]  # ../data/x.jpg and /work/data/x.jpg share one cache
-    key = hashlib.sha1(json.dumps([encoder.name, encoder.input_size, named]).encode()).hexdigest()[:16]
+    key = hashlib.sha1(json.dumps([encoder.name, encoder.weights, encoder.input_size, named]).encode()).hexdigest()[:16]
     folder = cache_root / f"{encoder.name}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
     n_chunks = (len(files) + chunk - 1) // chunk

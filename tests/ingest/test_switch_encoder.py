@@ -62,7 +62,8 @@ def test_an_interrupted_switch_resumes_where_it_stopped(tmp_path, monkeypatch):
         embed = enc.embed
 
         class Interrupted:  # the real encoder, stopped by Ctrl-C on its second chunk
-            name, dim, input_size, preprocess, classes = enc.name, enc.dim, enc.input_size, enc.preprocess, enc.classes
+            name, weights, dim, input_size = enc.name, enc.weights, enc.dim, enc.input_size
+            preprocess, classes = enc.preprocess, enc.classes
 
             def embed(self, batch):
                 calls.append(len(batch))
