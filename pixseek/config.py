@@ -10,7 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_ENCODER = "efficientnet-lite0"
+DEFAULT_ENCODER = "efficientnet-lite0"  # float: what new collections get where int8 is not chosen (below)
+INT8_ENCODER = "efficientnet-lite0-int8"  # what they get on a CPU with VNNI (encoders/device.py: new_collection_encoder)
 DEFAULT_WORDS = "glove-6b-50d"
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # the budget `--index auto` plans for, per collection (--max-memory)
 MAX_DECODED_BYTES = 1024 * 2**20  # an image whose decoded pixels (and RGB conversion) need more is refused unread
@@ -42,6 +43,8 @@ VARIABLES = (
     Variable("PIXSEEK_DB", "$XDG_DATA_HOME/pixseek/default", "the collection used when --db is not given"),
     Variable("PIXSEEK_CACHE", "$XDG_CACHE_HOME/pixseek", "exported models and derived tables (safe to delete)"),
     Variable("PIXSEEK_TOKEN", "", "access token `pixseek serve` requires when --token is not given"),
+    Variable("PIXSEEK_ENCODER", "", "the image encoder of a new collection when --encoder is not given (default: "
+             "efficientnet-lite0-int8 on a CPU with VNNI, efficientnet-lite0 elsewhere and for a GPU)"),
     Variable("PIXSEEK_THREADS", "0", "threads per encoder session (0: one per core)"),
     Variable("PIXSEEK_RAM_MB", "2048", "vector files up to this size are searched from a float32 copy in RAM"),
     Variable("PIXSEEK_WORKER_NICE", "19", "niceness of the decoding processes of `pixseek index`"),

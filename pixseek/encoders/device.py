@@ -7,7 +7,9 @@ be met is a PixseekError that says why and what to use instead, never a tracebac
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
+from pixseek.config import DEFAULT_ENCODER, INT8_ENCODER, env
 from pixseek.errors import PixseekError
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -51,3 +53,25 @@ def resolve_device(requested: str, encoder_spec: str) -> str:
         raise PixseekError(f"--device cuda: {reason}; index with --device cpu, or --device auto (CUDA when "
                            "there is a GPU, the CPU otherwise)")
     return "cuda"
+
+
+def new_collection_encoder(device: str = "cpu") -> str:
+    """The encoder a new collection gets when none is named: $PIXSEEK_ENCODER if set; the float model when
+    it will be indexed on a GPU (its PyTorch twin runs there) or the CPU lacks VNNI; else its int8 copy."""
+    if named := env("PIXSEEK_ENCODER"):
+        return named
+    if device != "cpu" and resolve_device(device, DEFAULT_ENCODER) == "cuda":
+        return DEFAULT_ENCODER
+    return INT8_ENCODER if cpu_has_vnni() else DEFAULT_ENCODER
+
+
+def cpu_has_vnni() -> bool:
+    """Whether this CPU has VNNI dot products (x86 AVX-512 VNNI or AVX-VNNI). With them ONNX Runtime's int8
+    kernels run the int8 encoder at 2.2-2.5x the float one (docs/benchmarks.md, "Int8 encoders"); without
+    them its uint8 x int8 products can saturate (ONNX Runtime's quantization guide) and the int8 vectors
+    were not measured, so those machines (and any whose CPU cannot be read, such as macOS) keep float."""
+    try:
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"avx512_vnni", "avx_vnni"} & set(flags.split()))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Unpack
 
 from pixseek.config import DEFAULT_DEVICE, DEVICE_BATCH_SIZES, MAX_K
 from pixseek.encoders.base import Embedding, ImageEncoder
+from pixseek.encoders.device import new_collection_encoder
 from pixseek.encoders.registry import canonical_spec, load_image_encoder
 from pixseek.errors import PixseekError
 from pixseek.ingest.report import IndexReport
@@ -63,10 +64,13 @@ class Collection(Teaching, Training, People, EncoderSwitch, Browsing):
         self._use(layout.open_stores())
 
     @classmethod
-    def open(cls, folder: str | Path | None = None, encoder: str | None = None, words: str | None = None) -> Collection:
+    def open(cls, folder: str | Path | None = None, encoder: str | None = None, words: str | None = None,
+             device: str = DEFAULT_DEVICE) -> Collection:
         """Open (or create) a collection: a folder, or a Milvus URI (milvus://..., milvus-lite://...).
-        The encoder and word space are fixed when it is created."""
-        return cls(CollectionFolder.open(folder, canonical_spec(encoder) if encoder else None, words, load_image_encoder))
+        The encoder and word space are fixed when it is created; without `encoder`, a new one gets the
+        encoder that runs best on `device` here (encoders/device.py: new_collection_encoder)."""
+        return cls(CollectionFolder.open(folder, canonical_spec(encoder) if encoder else None, words, load_image_encoder,
+                                         lambda: canonical_spec(new_collection_encoder(device))))
 
     folder = property(lambda self: self.layout.folder)
     catalog: Catalog = property(lambda self: self.layout.catalog)

@@ -47,9 +47,10 @@ class CollectionFolder:
 
     @classmethod
     def open(cls, where: str | Path | None, encoder: str | None, words: str | None,
-             load_encoder: Callable[[str], ImageEncoder]) -> CollectionFolder:
+             load_encoder: Callable[[str], ImageEncoder], new_encoder: Callable[[], str] = lambda: DEFAULT_ENCODER
+             ) -> CollectionFolder:
         """Open (or create) the collection at a folder or store URI. The encoder and word space are fixed
-        when it is created."""
+        when it is created: `encoder`, else the one `new_encoder()` names (asked only then)."""
         uri = None
         if is_store_uri(where):  # milvus://... or milvus-lite://...: the catalog goes to a local folder
             uri = str(where)
@@ -73,7 +74,7 @@ class CollectionFolder:
             catalog.begin()  # read again under the write lock: another process may be creating it too
             stored_enc, stored_words = catalog.get_meta("encoder"), catalog.get_meta("words")
             if stored_enc is None:
-                stored_enc, stored_words = encoder or DEFAULT_ENCODER, words or DEFAULT_WORDS
+                stored_enc, stored_words = encoder or new_encoder(), words or DEFAULT_WORDS
                 catalog.set_meta("encoder", stored_enc)
                 catalog.set_meta("words", stored_words)
             catalog.commit()

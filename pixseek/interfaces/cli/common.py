@@ -18,7 +18,8 @@ def open_collection(args: argparse.Namespace) -> Collection:
     Imported late so `pixseek --help` does not load numpy and the encoders."""
     from pixseek.interfaces.collection import Collection
 
-    return Collection.open(args.db, getattr(args, "encoder", None), getattr(args, "words", None))
+    return Collection.open(args.db, getattr(args, "encoder", None), getattr(args, "words", None),
+                           getattr(args, "device", None) or "cpu")
 
 
 def out(args: argparse.Namespace, data: Any, lines: Iterable[str]) -> None:
