@@ -67,13 +67,18 @@ def build_model(spec: str) -> None:
     if not float_path.exists():
         export_onnx(variant, float_path)
     meta = {"pixseek.name": spec, "pixseek.input": "uint8_nhwc", "pixseek.input_size": str(VARIANTS[variant])}
-    try:
-        quantize_export(float_path, path, VARIANTS[variant], meta)
-    except PixseekError:
-        raise
-    except Exception as exc:  # onnxruntime's quantizer raises its own errors (a damaged float export, say)
-        float_path.unlink(missing_ok=True)  # built again on the next try
-        raise PixseekError(f"cannot make the int8 {variant} model from {float_path}: {exc}") from exc
+    for attempt in (1, 2):
+        try:
+            quantize_export(float_path, path, VARIANTS[variant], meta)
+            return
+        except PixseekError:
+            raise
+        except Exception as exc:  # onnxruntime's quantizer raises its own errors (a damaged float export, say)
+            float_path.unlink(missing_ok=True)
+            if attempt == 2:
+                raise PixseekError(f"cannot make the int8 {variant} model from {float_path}: {exc}") from exc
+            print(f"pixseek: the cached model {float_path} is damaged; building it again", file=sys.stderr)
+            export_onnx(variant, float_path)
 
 
 def load_efficientnet(spec: str = "efficientnet-lite0") -> OnnxImageEncoder:

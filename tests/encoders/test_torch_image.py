@@ -124,9 +124,9 @@ def test_gpu_reader_leaves_the_catalog_a_cpu_run_leaves(mixed_folder, tmp_path, 
     from pixseek.ingest.readers import ProcessReader
 
     onnx, torch_enc = encoders
-    cpu = Collection.open(tmp_path / "cpu")
+    cpu = Collection.open(tmp_path / "cpu", encoder="efficientnet-lite0")  # the float model: the GPU twin's
     cpu.index([mixed_folder], progress=False, workers=0)
-    gpu = Collection.open(tmp_path / "gpu")
+    gpu = Collection.open(tmp_path / "gpu", encoder="efficientnet-lite0")
     seen: list[int] = []
     reader = GpuJpegReader(ProcessReader(0), 224, "cpu", batch_size=4,
                            decode=lambda files, device: pil_decode(files, device, seen))

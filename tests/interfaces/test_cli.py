@@ -8,7 +8,7 @@ import pytest
 from conftest import PHOTOS, cli_json, requires_data, run_cli
 from PIL import Image
 
-from pixseek.config import DEFAULT_ENCODER
+from pixseek.encoders.device import new_collection_encoder
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_index_rerun_reports_zero(db, photo_dir):
 
 def test_status_json(db):
     st = cli_json("status", db=db)
-    assert st["images"] > 0 and st["failed"] == [] and st["model"] == DEFAULT_ENCODER  # a new collection's
+    assert st["images"] > 0 and st["failed"] == [] and st["model"] == new_collection_encoder()  # a new collection's
     assert st["size_bytes"] > 0 and "type" in st["index"]
 
 
