@@ -75,7 +75,7 @@ def quantize_export(float_path: Path, out: Path, size: int, metadata: dict[str, 
     meta = {**metadata, "pixseek.quantization": f"qdq int8 per-channel weights, uint8 activations, percentile "
             f"{PERCENTILE} on {CALIBRATION_PICTURES} generated pictures, stem on the raw pixels, head in float "
             f"(v{QUANT_VERSION})"}
-    print(f"pixseek: making the int8 model {out.name} (once, about a minute)", file=sys.stderr)
+    print(f"pixseek: making the int8 model {out.name} (once, under a minute)", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="pixseek-int8-") as work, onnx_output(out, meta) as tmp, \
             contextlib.redirect_stdout(io.StringIO()):  # the calibrator prints its progress; stdout is for results
         prepared = str(Path(work) / "prepared.onnx")

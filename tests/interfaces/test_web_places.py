@@ -103,7 +103,7 @@ def test_the_detail_view_says_where_the_photo_was_taken(page, server):
     assert "Place" in facts and "Helsinki, Uusimaa, Finland" in facts and "60.1" in facts
     page.keyboard.press("Escape")
     page.goto(server["base"] + "/#q=goldfish")  # a photo without GPS has no place line
-    wait_results(page)
+    wait_results(page, found)  # not the Helsinki card still on screen before the new search starts
     page.locator("#results .card").first.click()
     page.wait_for_function("() => document.querySelector('#d-facts').textContent.includes('File date')")
     assert "Place" not in page.inner_text("#d-facts") and paths(page)
