@@ -40,7 +40,7 @@ from pixseek.search.context import Snapshot, bridge_files, open_searcher
 from pixseek.search.engine import Searcher
 from pixseek.search.filter_options import FilterArgs, parse_filters
 from pixseek.search.request import SearchRequest
-from pixseek.store import photo_text, taught
+from pixseek.store import faces, photo_text, taught
 from pixseek.store.catalog import Catalog, FileRecord
 from pixseek.store.collection_folder import CollectionFolder, Stores
 from pixseek.store.places import count_geotagged, place_counts, places_of
@@ -342,6 +342,7 @@ class Collection(Teaching, Training, People, EncoderSwitch, Browsing):
             "size_bytes": sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()),
             "failed": [{"path": p, "error": e} for p, e in self.catalog.failed()],
             "text": {"ocr": self.catalog.get_meta("ocr") == "1", **photo_text.counts(self.catalog.db)},
+            "faces": {"finding": self.catalog.get_meta("faces") == "1", **faces.counts(self.catalog.db)},
             "geotagged": count_geotagged(self.catalog),
         }
 

@@ -182,6 +182,8 @@ def forget_person(db: sqlite3.Connection, person_id: int) -> int:
 
 def counts(db: sqlite3.Connection) -> dict[str, int]:
     """{"read": live photos looked at, "with_faces", "faces", "small": faces skipped as too small, "people"}."""
+    if not exists(db):
+        return {"read": 0, "with_faces": 0, "faces": 0, "small": 0, "people": 0}
     read, with_faces, small = db.execute(
         f"SELECT COUNT(*), COALESCE(SUM(faces > 0), 0), COALESCE(SUM(small), 0) FROM faces_read WHERE {_LIVE}").fetchone()
     n_faces = db.execute(f"SELECT COUNT(*) FROM faces WHERE {_LIVE}").fetchone()[0]

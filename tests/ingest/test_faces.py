@@ -241,6 +241,10 @@ def test_the_people_commands(indexed, tmp_path):
     db = tmp_path / "db"
     people = cli_json("people", db=db)
     assert sorted(p["count"] for p in people) == [PER_PERSON] * 3 and set(people[0]) == {"id", "name", "count", "photos"}
+    st = cli_json("status", db=db)["faces"]  # status counts what the face stage found
+    assert st["finding"] and st["read"] == len(who) and st["people"] == len(people)
+    assert st["faces"] >= st["with_faces"] >= PER_PERSON * 3
+    assert f"faces: {st['faces']} in {st['with_faces']} of {st['read']} photos" in run_cli("status", db=db).stdout
     first = photos / sorted(n for n, w in who.items() if w == PEOPLE[2])[0]
     faces = cli_json("faces", str(first), db=db)
     pid = faces["faces"][0]["person"]

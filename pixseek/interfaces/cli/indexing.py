@@ -125,6 +125,8 @@ def cmd_status(args: argparse.Namespace) -> None:
              f"geotagged: {st['geotagged']} photos (pixseek places)",
              f"text in photos: {st['text']['with_text']} of {st['text']['read']} read" if st["text"]["ocr"] else
              "text in photos: not read (index --ocr)",
+             f"faces: {st['faces']['faces']} in {st['faces']['with_faces']} of {st['faces']['read']} photos looked at, "
+             f"{st['faces']['people']} people" if st["faces"]["finding"] else "faces: not looked for (index --faces)",
              f"failed: {len(st['failed'])}"] + [f"  {f['path']}: {f['error']}" for f in st["failed"]]
     out(args, st, lines)
 
