@@ -1,8 +1,8 @@
 """The read stage's unit of work, done in decoding worker processes: read the bytes once, hash them,
 decode once into the encoder's crop and the pixel thumbnail, and read the date taken from the same bytes
-(`prepare`). A file that could not be read
-or decoded comes back with its `error`. Everything done here is taken off the indexing process, whose
-cores the encoder needs: the EXIF date read there cost a second open of every photo."""
+(`prepare`). A file that could not be read or decoded comes back with its `error`. Everything done here
+is taken off the indexing process, whose cores the encoder needs: the EXIF date read there cost a second
+open of every photo, and the thumbnail made after embedding a second decode."""
 
 from __future__ import annotations
 
