@@ -69,10 +69,10 @@ class _Worker:
         for p in done:
             if p.error is None:
                 probs = emb.probs[n] if emb.probs is not None else None
-                out.append((p.path, p.size, p.mtime_ns, p.hash, emb.features[n], probs, p.width, p.height, None))
+                out.append((p.path, p.size, p.mtime_ns, p.hash, emb.features[n], probs, p.width, p.height, None, p.thumbnail))
                 n += 1
             else:
-                out.append((p.path, p.size, p.mtime_ns, None, None, None, 0, 0, p.error))
+                out.append((p.path, p.size, p.mtime_ns, None, None, None, 0, 0, p.error, None))
         return out
 
 
@@ -89,7 +89,8 @@ def _start(address: str | None):
 
 
 def ray_embedded(todo: list[Task], opts: RayOptions) -> Iterator[Prepared]:
-    """Items for `todo`, in `todo` order, embedded by Ray actors (features and probs, no pixels);
+    """Items for `todo`, in `todo` order, embedded by Ray actors (features, probs and the pixel thumbnail the
+    actor made from its decode, no pixels), so the driver never reads a photo;
     bounded work in flight."""
     ray = _start(opts.address)
     from ray.exceptions import RayActorError
@@ -129,12 +130,12 @@ def ray_embedded(todo: list[Task], opts: RayOptions) -> Iterator[Prepared]:
                     if attempts[c] < opts.max_attempts:
                         retry.append(c)
                     else:
-                        ready[c] = [(p, s, m, None, None, None, 0, 0, f"worker died {attempts[c]} times on this batch")
+                        ready[c] = [(p, s, m, None, None, None, 0, 0, f"worker died {attempts[c]} times on this batch", None)
                                     for p, s, m, _ in chunks[c]]
                 idle.append(slot)
             while next_yield in ready:
-                for path, size, mtime, digest, feat, probs, w, h, error in ready.pop(next_yield):
-                    yield Prepared(path, size, mtime, digest, None, w, h, error, feat, probs)
+                for path, size, mtime, digest, feat, probs, w, h, error, thumb in ready.pop(next_yield):
+                    yield Prepared(path, size, mtime, digest, None, w, h, error, feat, probs, thumbnail=thumb)
                 next_yield += 1
     finally:
         for a in actors:

@@ -2,8 +2,8 @@
 instead of the photos. The decoding workers make them from the image they decode for the encoder, and
 the pipeline hands each committed batch's to a ThumbnailSink. After embedding, every index run fills in
 the rest (`fill_thumbnails`): each live content without a current one is read small from one of its files.
-So a collection indexed before thumbnails were kept (or by a reader that makes none, such as Ray's) gets
-them on its next `pixseek index`, and a run interrupted at any point resumes where it left off.
+So a collection indexed before thumbnails were kept (or by a reader that makes none, such as the GPU's)
+gets them on its next `pixseek index`, and a run interrupted at any point resumes where it left off.
 """
 
 from __future__ import annotations

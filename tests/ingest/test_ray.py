@@ -13,8 +13,10 @@ from conftest import copy_tiny, requires_data
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'pixseek[ray]')")
 
 from pixseek import Collection  # noqa: E402
+from pixseek.ingest import signature_stage  # noqa: E402
 from pixseek.ingest.pipeline import Indexer  # noqa: E402
 from pixseek.ingest.ray_reader import RayOptions, RayReader  # noqa: E402
+from pixseek.ingest.signature_stage import ThumbnailSink  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -34,12 +36,14 @@ def photos(tmp_path_factory) -> Path:
 
 
 def snapshot(db: Path) -> tuple:
-    """Everything an index run decides: catalog rows (without timestamps) and the raw vector files."""
+    """Everything an index run decides: catalog rows (without timestamps), the raw vector files and the pixel
+    thumbnails (made where the photo was decoded: a Ray actor's come back with its vectors)."""
     con = sqlite3.connect(db / "catalog.sqlite")
     contents = con.execute("SELECT id, hash, width, height, live FROM contents ORDER BY id").fetchall()
     files = con.execute("SELECT path, size, mtime_ns, hash, status, error, content_id FROM files ORDER BY path").fetchall()
     con.close()
-    return contents, files, (db / "visual.float16").read_bytes(), (db / "probs.float16").read_bytes()
+    return (contents, files, (db / "visual.float16").read_bytes(), (db / "probs.float16").read_bytes(),
+            (db / "derived" / "pixels.u8").read_bytes())
 
 
 def single(photos: Path, db: Path) -> tuple:
@@ -49,8 +53,13 @@ def single(photos: Path, db: Path) -> tuple:
 
 
 @requires_data
-def test_ray_gives_the_same_catalog_and_vectors(photos, tmp_path):
+def test_ray_gives_the_same_catalog_and_vectors(photos, tmp_path, monkeypatch):
     expected = single(photos, tmp_path / "one")
+
+    def read_again(path):
+        raise AssertionError(f"{path} was read again for its thumbnail")
+
+    monkeypatch.setattr(signature_stage, "_thumbnail", read_again)
     with Collection.open(tmp_path / "ray") as col:
         r = col.index([photos], progress=False, ray="local", batch_size=16)
     assert (r.indexed, r.failed, r.duplicates) == (151, 1, 1)
@@ -64,7 +73,8 @@ def test_dead_worker_chunk_is_retried_not_lost_or_doubled(photos, tmp_path):
     with Collection.open(tmp_path / "ray") as col:
         stores = col.layout.open_stores(writer=True)
         opts = RayOptions("local", col.encoder_spec, actors=2, chunk=16, crash_once=str(marker))
-        indexer = Indexer(col.catalog, stores.visual, stores.probs, col.encoder, batch_size=16, reader=RayReader(opts))
+        indexer = Indexer(col.catalog, stores.visual, stores.probs, col.encoder, batch_size=16, reader=RayReader(opts),
+                          thumbnails=ThumbnailSink(col.layout))
         counts = indexer.run([photos], progress=False)
     assert marker.exists()  # one actor really died mid-chunk
     assert (counts.indexed, counts.failed) == (151, 1)
