@@ -10,11 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-from test_web_app import _open, browser, search, server, wait_results  # noqa: F401
+from test_web_app import RATIO_JS, SIZES, _open, browser, search, server, wait_results  # noqa: F401
 
 AXE = Path(__file__).resolve().parents[2] / ".npm-tools" / "node_modules" / "axe-core" / "axe.min.js"
-SIZES = {"desktop": {"viewport": {"width": 1280, "height": 860}},
-         "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
 AUDIT = """async () => (await axe.run(document, { resultTypes: ['violations'] })).violations
   .filter(v => v.impact === 'serious' || v.impact === 'critical')
   .map(v => `${v.id}: ${v.nodes.slice(0, 3)
@@ -54,11 +52,7 @@ def test_no_serious_violations_on_any_page(browser, server, scheme, size):
     assert not errors, errors
 
 
-FOCUS = """() => {
-  const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-  const lum = (c) => { const [r, g, b] = rgb(c).map(lin); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+FOCUS = "() => {" + RATIO_JS + """
   const ring = getComputedStyle(document.activeElement).outlineColor;
   const grounds = [document.body, document.querySelector('header'), document.querySelector('.card')]
     .map(e => getComputedStyle(e).backgroundColor);

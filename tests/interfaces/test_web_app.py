@@ -131,6 +131,31 @@ def page(browser, server):
     assert not errors, errors
 
 
+SIZES = {"desktop": {"viewport": {"width": 1280, "height": 860}},
+         "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
+
+
+def page_at_each_size():
+    """A module's `page` fixture that opens the page once at each of SIZES (`page = page_at_each_size()`)."""
+
+    @pytest.fixture(params=sorted(SIZES), name="page")
+    def sized_page(request, browser, server):
+        ctx, pg, errors = _open(browser, server, **SIZES[request.param])
+        yield pg
+        ctx.close()
+        assert not errors, errors
+
+    return sized_page
+
+
+# contrast ratios (WCAG 2) in the page: the helpers the contrast checks of this file and test_web_a11y.py share
+RATIO_JS = """
+  const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => { const [r, g, b] = rgb(c).map(lin); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };"""
+
+
 def paths(page) -> list[str]:
     return page.eval_on_selector_all("#results .card", "cards => cards.map(c => c.dataset.path)")
 
@@ -421,11 +446,7 @@ def test_phone_layout(browser, server):
     assert not errors, errors
 
 
-CONTRAST = """() => {
-  const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-  const lum = (c) => { const [r, g, b] = rgb(c).map(lin); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+CONTRAST = "() => {" + RATIO_JS + """
   const score = document.querySelector('#d-tags .chip small'), chip = score.parentElement, q = document.querySelector('#q');
   const css = (el) => getComputedStyle(el), body = css(document.body);
   return { score: ratio(css(score).color, css(chip).backgroundColor),

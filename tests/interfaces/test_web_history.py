@@ -6,19 +6,9 @@ it opens that photo over its search."""
 
 from __future__ import annotations
 
-import pytest
-from test_web_app import _open, browser, fragment, paths, scroll_to_end, search, server, wait_results  # noqa: F401
+from test_web_app import _open, browser, fragment, page_at_each_size, paths, scroll_to_end, search, server, wait_results  # noqa: F401
 
-SIZES = {"desktop": {"viewport": {"width": 1280, "height": 860}},
-         "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
-
-
-@pytest.fixture(params=sorted(SIZES))
-def page(request, browser, server):  # noqa: F811
-    ctx, pg, errors = _open(browser, server, **SIZES[request.param])
-    yield pg
-    ctx.close()
-    assert not errors, errors
+page = page_at_each_size()
 
 
 def viewer_on(page) -> str | None:

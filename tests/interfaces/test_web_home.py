@@ -10,10 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from test_web_app import _open, browser, fragment, paths, search, server, wait_results  # noqa: F401
+from test_web_app import _open, browser, fragment, page_at_each_size, paths, search, server, wait_results  # noqa: F401
 
-SIZES = {"desktop": {"viewport": {"width": 1280, "height": 860}},
-         "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
 DEVELOPER = re.compile(r"--\w|should (be|have|match)|pattern|Input |\^\[|\{32\}|efficientnet|glove|validation", re.I)
 
 
@@ -26,12 +24,7 @@ def scroll_to_end(page, total: int) -> None:
     raise AssertionError("the list never ended")
 
 
-@pytest.fixture(params=sorted(SIZES))
-def page(request, browser, server):  # noqa: F811
-    ctx, pg, errors = _open(browser, server, **SIZES[request.param])
-    yield pg
-    ctx.close()
-    assert not errors, errors
+page = page_at_each_size()
 
 
 def test_home_shows_the_photos_newest_first_by_month(page, server):

@@ -10,19 +10,9 @@ import io
 import zipfile
 from pathlib import Path
 
-import pytest
-from test_web_app import _open, browser, fragment, paths, search, server, wait_results  # noqa: F401
+from test_web_app import _open, browser, fragment, page_at_each_size, paths, search, server, wait_results  # noqa: F401
 
-SIZES = {"desktop": {"viewport": {"width": 1280, "height": 860}},
-         "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
-
-
-@pytest.fixture(params=sorted(SIZES))
-def page(request, browser, server):
-    ctx, pg, errors = _open(browser, server, **SIZES[request.param])
-    yield pg
-    ctx.close()
-    assert not errors, errors
+page = page_at_each_size()
 
 
 def test_an_upload_is_sent_once(page, server):

@@ -5,19 +5,9 @@ the next photo, and "Search with a region" lets a drag on the photo choose the r
 
 from __future__ import annotations
 
-import pytest
-from test_web_app import _open, browser, fragment, search, server, wait_results  # noqa: F401
+from test_web_app import SIZES, _open, browser, fragment, page_at_each_size, search, server, wait_results  # noqa: F401
 
-SIZES = {"desktop": {"viewport": {"width": 1280, "height": 860}},
-         "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
-
-
-@pytest.fixture(params=sorted(SIZES))
-def page(request, browser, server):
-    ctx, pg, errors = _open(browser, server, **SIZES[request.param])
-    yield pg
-    ctx.close()
-    assert not errors, errors
+page = page_at_each_size()
 
 
 def open_viewer(page, words: str, nth: int = 0) -> list[str]:
