@@ -77,32 +77,31 @@ def main() -> None:
         print(f"index {r.indexed} photos (embedding, reading and naming places): {time.perf_counter() - t:.1f} s")
         print(f"geotagged: {col.status()['geotagged']}")
         col.close()
-        db = sqlite3.connect(Path(tmp) / "db" / "catalog.sqlite")
-        db.execute("DROP TABLE places")
-        db.execute("PRAGMA user_version=3")
-        db.commit()
-        db.close()
-        col = Collection.open(Path(tmp) / "db")
-        t = time.perf_counter()
-        r = col.index([photos], progress=False)
-        dt = time.perf_counter() - t
+        col, r, dt = index_again_after(Path(tmp) / "db", photos, "DROP TABLE places", "PRAGMA user_version=3")
         print(f"backfill run: indexed {r.indexed}, skipped {r.skipped}, {dt:.1f} s "
               f"({r.skipped / dt:,.0f} photos/s), geotagged after: {col.status()['geotagged']}")
         col.close()
-        db = sqlite3.connect(Path(tmp) / "db" / "catalog.sqlite")
-        db.execute("DELETE FROM meta WHERE key='date_rule'")
-        db.commit()
-        db.close()
-        col = Collection.open(Path(tmp) / "db")
-        t = time.perf_counter()
-        r = col.index([photos], progress=False)
-        dt = time.perf_counter() - t
+        col, r, dt = index_again_after(Path(tmp) / "db", photos, "DELETE FROM meta WHERE key='date_rule'")
         print(f"dating again in local time: indexed {r.indexed}, skipped {r.skipped}, {dt:.1f} s "
               f"({r.skipped / dt:,.0f} photos/s)")
         t = time.perf_counter()
         hits = col.search("dog", k=10, min_score=0, near=f"{where[0][0]},{where[0][1]},50")
         print(f"search --near: {len(hits)} hits in {time.perf_counter() - t:.3f} s")
         col.close()
+
+
+def index_again_after(folder: Path, photos: Path, *sql: str):
+    """Turn the collection's catalog back (as an older pixseek left it) with `sql`, then time an index run
+    of the same photos: (the collection, its report, seconds)."""
+    db = sqlite3.connect(folder / "catalog.sqlite")
+    for statement in sql:
+        db.execute(statement)
+    db.commit()
+    db.close()
+    col = Collection.open(folder)
+    t = time.perf_counter()
+    r = col.index([photos], progress=False)
+    return col, r, time.perf_counter() - t
 
 
 if __name__ == "__main__":
